@@ -1,0 +1,210 @@
+"""The ledger's tables and every query on them (SQLAlchemy Core on SQLModel table models)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    Connection,
+    Engine,
+    Integer,
+    String,
+    bindparam,
+    func,
+    select,
+    update,
+)
+from sqlmodel import Field, SQLModel
+
+from ledger.schemas import (
+    ID_LENGTH_MAX,
+    Account,
+    AccountFlag,
+    LedgerTotals,
+    PendingStatus,
+    Transfer,
+    TransferKind,
+)
+
+
+class LedgerAccount(SQLModel, table=True):
+    __tablename__ = "ledger_account"
+    id: str = Field(sa_column=Column(String(ID_LENGTH_MAX), primary_key=True))
+    code: int = Field(sa_column=Column(Integer, nullable=False))
+    flags: int = Field(sa_column=Column(Integer, nullable=False))
+    debits_pending: int = Field(sa_column=Column(BigInteger, nullable=False))
+    debits_posted: int = Field(sa_column=Column(BigInteger, nullable=False))
+    credits_pending: int = Field(sa_column=Column(BigInteger, nullable=False))
+    credits_posted: int = Field(sa_column=Column(BigInteger, nullable=False))
+
+
+class LedgerTransfer(SQLModel, table=True):
+    __tablename__ = "ledger_transfer"
+    id: str = Field(sa_column=Column(String(ID_LENGTH_MAX), primary_key=True))
+    debit_account_id: str = Field(sa_column=Column(String(ID_LENGTH_MAX), nullable=False, index=True))
+    credit_account_id: str = Field(sa_column=Column(String(ID_LENGTH_MAX), nullable=False, index=True))
+    amount_vnd: int = Field(sa_column=Column(BigInteger, nullable=False))
+    kind: int = Field(sa_column=Column(Integer, nullable=False))
+    pending_id: str | None = Field(sa_column=Column(String(ID_LENGTH_MAX), nullable=True))
+    pending_status: int = Field(sa_column=Column(Integer, nullable=False))
+    code: int = Field(sa_column=Column(Integer, nullable=False))
+    timestamp_ms: int = Field(sa_column=Column(BigInteger, nullable=False))
+
+
+ACCOUNTS = LedgerAccount.__table__  # type: ignore[attr-defined]
+TRANSFERS = LedgerTransfer.__table__  # type: ignore[attr-defined]
+TABLES = [ACCOUNTS, TRANSFERS]
+
+
+def create_tables(engine: Engine) -> None:
+    SQLModel.metadata.create_all(engine, tables=TABLES)
+
+
+def load_accounts(conn: Connection, ids: Iterable[str], lock: bool) -> dict[str, Account]:
+    wanted = sorted(set(ids))  # sorted: concurrent batches lock rows in one order, no deadlock
+    if not wanted:
+        return {}
+    query = select(ACCOUNTS).where(ACCOUNTS.c.id.in_(wanted)).order_by(ACCOUNTS.c.id)
+    if lock:
+        query = query.with_for_update()
+    accounts = {}
+    for row in conn.execute(query):
+        account = _account_from_row(row)
+        account.check()
+        accounts[account.id] = account
+    return accounts
+
+
+def load_transfers(conn: Connection, ids: Iterable[str]) -> dict[str, tuple[Transfer, PendingStatus]]:
+    wanted = list(set(ids))
+    if not wanted:
+        return {}
+    rows = conn.execute(select(TRANSFERS).where(TRANSFERS.c.id.in_(wanted)))
+    return {row.id: (_transfer_from_row(row), PendingStatus(row.pending_status)) for row in rows}
+
+
+def _transfer_from_row(row: Any) -> Transfer:
+    return Transfer(
+        id=row.id,
+        debit_account_id=row.debit_account_id,
+        credit_account_id=row.credit_account_id,
+        amount_vnd=row.amount_vnd,
+        kind=TransferKind(row.kind),
+        pending_id=row.pending_id,
+        code=row.code,
+        timestamp_ms=row.timestamp_ms,
+    )
+
+
+def insert_accounts(conn: Connection, accounts: Sequence[Account]) -> None:
+    if accounts:
+        conn.execute(ACCOUNTS.insert(), [_account_row(a) for a in accounts])
+
+
+def save_balances(conn: Connection, accounts: Iterable[Account]) -> None:
+    rows = [
+        {
+            "key": a.id,
+            "debits_pending": a.debits_pending,
+            "debits_posted": a.debits_posted,
+            "credits_pending": a.credits_pending,
+            "credits_posted": a.credits_posted,
+        }
+        for a in accounts
+    ]
+    if rows:
+        statement = (
+            update(ACCOUNTS)
+            .where(ACCOUNTS.c.id == bindparam("key"))
+            .values(
+                debits_pending=bindparam("debits_pending"),
+                debits_posted=bindparam("debits_posted"),
+                credits_pending=bindparam("credits_pending"),
+                credits_posted=bindparam("credits_posted"),
+            )
+        )
+        conn.execute(statement, rows)
+
+
+def insert_transfers(conn: Connection, transfers: Sequence[Transfer]) -> None:
+    if not transfers:
+        return
+    rows = [
+        {
+            "id": t.id,
+            "debit_account_id": t.debit_account_id,
+            "credit_account_id": t.credit_account_id,
+            "amount_vnd": t.amount_vnd,
+            "kind": int(t.kind),
+            "pending_id": t.pending_id,
+            "pending_status": int(PendingStatus.PENDING if t.kind == TransferKind.PENDING else PendingStatus.NONE),
+            "code": t.code,
+            "timestamp_ms": t.timestamp_ms,
+        }
+        for t in transfers
+    ]
+    conn.execute(TRANSFERS.insert(), rows)
+
+
+def save_pending_statuses(conn: Connection, statuses: dict[str, PendingStatus]) -> None:
+    if not statuses:
+        return
+    statement = update(TRANSFERS).where(TRANSFERS.c.id == bindparam("key")).values(pending_status=bindparam("status"))
+    conn.execute(statement, [{"key": key, "status": int(s)} for key, s in statuses.items()])
+
+
+def totals(conn: Connection) -> LedgerTotals:
+    row = conn.execute(
+        select(
+            func.coalesce(func.sum(ACCOUNTS.c.debits_pending), 0),
+            func.coalesce(func.sum(ACCOUNTS.c.debits_posted), 0),
+            func.coalesce(func.sum(ACCOUNTS.c.credits_pending), 0),
+            func.coalesce(func.sum(ACCOUNTS.c.credits_posted), 0),
+        )
+    ).one()
+    return LedgerTotals(int(row[0]), int(row[1]), int(row[2]), int(row[3]))
+
+
+def transfer_sums(conn: Connection) -> tuple[int, int]:
+    """Sums of posted and still-pending amounts over the stored transfers, to check the balances."""
+    posted_kinds = [int(TransferKind.POSTED), int(TransferKind.POST_PENDING)]
+    posted = conn.execute(
+        select(func.coalesce(func.sum(TRANSFERS.c.amount_vnd), 0)).where(TRANSFERS.c.kind.in_(posted_kinds))
+    ).scalar_one()
+    pending = conn.execute(
+        select(func.coalesce(func.sum(TRANSFERS.c.amount_vnd), 0)).where(
+            TRANSFERS.c.pending_status == int(PendingStatus.PENDING)
+        )
+    ).scalar_one()
+    return int(posted), int(pending)
+
+
+def all_accounts(conn: Connection) -> list[Account]:
+    return [_account_from_row(row) for row in conn.execute(select(ACCOUNTS).order_by(ACCOUNTS.c.id))]
+
+
+def _account_from_row(row: Any) -> Account:
+    return Account(
+        row.id,
+        row.code,
+        AccountFlag(row.flags),
+        row.debits_pending,
+        row.debits_posted,
+        row.credits_pending,
+        row.credits_posted,
+    )
+
+
+def _account_row(a: Account) -> dict[str, object]:
+    return {
+        "id": a.id,
+        "code": a.code,
+        "flags": int(a.flags),
+        "debits_pending": a.debits_pending,
+        "debits_posted": a.debits_posted,
+        "credits_pending": a.credits_pending,
+        "credits_posted": a.credits_posted,
+    }

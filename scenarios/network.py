@@ -1,0 +1,131 @@
+"""The in-process network: a deterministic event scheduler on a simulated clock.
+
+Envelopes wait in a heap keyed by (delivery time, sequence number). Each step takes every envelope
+due at the earliest time, groups them by receiver and hands each node its batch, so messages that
+arrive together are processed together (one database transaction per node per step), as a real
+node batches what reaches it in one poll. Link latency and faults come from one seeded random
+generator: the same seed gives the same run.
+"""
+
+from __future__ import annotations
+
+import heapq
+import random
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from switch.scheme.transport import Envelope, Node, TimerFired, Undeliverable
+
+EVENTS_PER_RUN_MAX = 50_000_000
+QUEUE_LENGTH_MAX = 5_000_000
+
+
+@dataclass(slots=True)
+class LinkFaults:
+    latency_ms_min: int = 1
+    latency_ms_max: int = 5
+    duplicate_rate: float = 0.0  # a message delivered twice, the copy somewhat later
+
+
+@dataclass(slots=True)
+class NetworkStats:
+    delivered: int = 0
+    duplicated: int = 0
+    undeliverable: int = 0
+    steps: int = 0
+    batches: int = 0
+    by_receiver: dict[str, int] = field(default_factory=lambda: defaultdict(int))
+
+
+class InProcessNetwork:
+    def __init__(self, start_ms: int, seed: int = 0, faults: LinkFaults | None = None) -> None:
+        self.now_ms = start_ms
+        self.random = random.Random(seed)
+        self.faults = faults or LinkFaults()
+        self.nodes: dict[str, Node] = {}
+        # Addresses without a node (a customer channel, the citizen app) keep what they were sent.
+        self.mailboxes: dict[str, list[Envelope]] = defaultdict(list)
+        self.stats = NetworkStats()
+        self._queue: list[tuple[int, int, Envelope]] = []
+        self._sequence = 0
+
+    def add(self, node: Node) -> None:
+        if node.address in self.nodes:
+            raise ValueError(f"address {node.address} is already on the network")
+        self.nodes[node.address] = node
+
+    def inject(self, envelopes: Iterable[Envelope], at_ms: int | None = None) -> None:
+        """Put messages from outside (customers, the citizen app) on the network."""
+        when = self.now_ms if at_ms is None else at_ms
+        if when < self.now_ms:
+            raise ValueError(f"at_ms: {when} is in the past (now {self.now_ms})")
+        for envelope in envelopes:
+            self._push(when + envelope.delay_ms, envelope)
+
+    def pending(self) -> int:
+        return len(self._queue)
+
+    def run(self, until_ms: int | None = None, events_max: int = EVENTS_PER_RUN_MAX) -> None:
+        """Deliver until nothing is left (or the clock would pass `until_ms`)."""
+        delivered_before = self.stats.delivered
+        while self._queue:
+            if until_ms is not None and self._queue[0][0] > until_ms:
+                self.now_ms = until_ms
+                return
+            self.step()
+            if self.stats.delivered - delivered_before > events_max:
+                raise RuntimeError(f"more than {events_max} deliveries in one run: a message loop?")
+        if until_ms is not None:
+            self.now_ms = max(self.now_ms, until_ms)
+
+    def step(self) -> None:
+        at_ms = self._queue[0][0]
+        self.now_ms = at_ms
+        due: dict[str, list[Envelope]] = defaultdict(list)
+        while self._queue and self._queue[0][0] == at_ms:
+            _, _, envelope = heapq.heappop(self._queue)
+            due[envelope.receiver].append(envelope)
+        self.stats.steps += 1
+        for receiver in sorted(due):  # sorted: the order of nodes in a step never depends on chance
+            self._deliver(receiver, due[receiver])
+
+    def _deliver(self, receiver: str, inbox: list[Envelope]) -> None:
+        node = self.nodes.get(receiver)
+        if node is None:
+            self.mailboxes[receiver].extend(inbox)
+            return
+        if node.offline:
+            for envelope in inbox:
+                self._bounce(envelope)
+            return
+        self.stats.delivered += len(inbox)
+        self.stats.batches += 1
+        self.stats.by_receiver[receiver] += len(inbox)
+        for envelope in node.handle(inbox, self.now_ms):
+            self._send(envelope)
+
+    def _send(self, envelope: Envelope) -> None:
+        if envelope.sender == envelope.receiver:  # a timer: exactly on time, never duplicated
+            self._push(self.now_ms + envelope.delay_ms, envelope)
+            return
+        self._push(self.now_ms + envelope.delay_ms + self._latency(), envelope)
+        if self.faults.duplicate_rate and self.random.random() < self.faults.duplicate_rate:
+            self.stats.duplicated += 1
+            self._push(self.now_ms + envelope.delay_ms + 4 * self._latency(), envelope)
+
+    def _bounce(self, envelope: Envelope) -> None:
+        if isinstance(envelope.message, Undeliverable | TimerFired) or envelope.sender not in self.nodes:
+            return  # nobody to tell
+        self.stats.undeliverable += 1
+        notice = Envelope(envelope.receiver, envelope.sender, Undeliverable(envelope.receiver, envelope.message))
+        self._push(self.now_ms + self._latency(), notice)
+
+    def _latency(self) -> int:
+        return self.random.randint(self.faults.latency_ms_min, self.faults.latency_ms_max)
+
+    def _push(self, at_ms: int, envelope: Envelope) -> None:
+        if len(self._queue) >= QUEUE_LENGTH_MAX:
+            raise RuntimeError(f"network queue over {QUEUE_LENGTH_MAX} envelopes")
+        self._sequence += 1
+        heapq.heappush(self._queue, (at_ms, self._sequence, envelope))

@@ -1,0 +1,117 @@
+"""The default network: the switch, five banks with their real BINs, three wallet providers.
+
+`Sandbox` wires the nodes onto an in-process network and offers what a scenario needs: open
+accounts, fund participants at the switch (and mirror it at the participant), register aliases
+through the citizen app, pay, and check the invariants.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+
+from banks.node import ParticipantNode
+from banks.schemas import Behaviour, Customer, Limits, PaymentOrder
+from scenarios.network import InProcessNetwork, LinkFaults
+from scenarios.storage import Storage
+from switch.clearing.schemas import CREDITOR_TIMEOUT_MS
+from switch.node import SwitchNode
+from switch.participants.schemas import Participant
+from switch.scheme.codes import ParticipantKind
+from switch.scheme.messages import AliasRegistration, AliasRegistrationReport
+from switch.scheme.transport import CITIZEN_APP_ADDRESS, SWITCH_ADDRESS, Envelope
+from wallets.node import WalletNode, wallet_limits
+
+VIETNAM = timezone(timedelta(hours=7))
+DEFAULT_START = datetime(2026, 12, 1, 8, 0, tzinfo=VIETNAM)
+CUSTOMER_CHANNEL = "customers"
+
+
+@dataclass(slots=True, frozen=True)
+class ParticipantSpec:
+    bin: str
+    name: str
+    kind: ParticipantKind
+    net_debit_cap_vnd: int = 0
+    prefund_vnd: int = 0
+    behaviour: Behaviour = field(default_factory=Behaviour)
+    limits: Limits | None = None
+
+
+# Real NAPAS BINs for the banks and the two wallet providers that have them; MobiFone Money's is a
+# sandbox value (971025) until we know its real one.
+DEFAULT_PARTICIPANTS: tuple[ParticipantSpec, ...] = (
+    ParticipantSpec("970436", "Vietcombank", ParticipantKind.BANK, 50_000_000_000, 100_000_000_000),
+    ParticipantSpec("970418", "BIDV", ParticipantKind.BANK, 50_000_000_000, 100_000_000_000),
+    ParticipantSpec("970415", "VietinBank", ParticipantKind.BANK, 50_000_000_000, 100_000_000_000),
+    ParticipantSpec("970405", "Agribank", ParticipantKind.BANK, 50_000_000_000, 100_000_000_000),
+    ParticipantSpec("999888", "VBSP", ParticipantKind.BANK, 10_000_000_000, 20_000_000_000),
+    ParticipantSpec("971005", "Viettel Money", ParticipantKind.WALLET, 5_000_000_000, 20_000_000_000),
+    ParticipantSpec("971011", "VNPT Money", ParticipantKind.WALLET, 5_000_000_000, 20_000_000_000),
+    ParticipantSpec("971025", "MobiFone Money", ParticipantKind.WALLET, 5_000_000_000, 20_000_000_000),
+)
+
+
+class Sandbox:
+    def __init__(
+        self,
+        storage: Storage,
+        participants: Sequence[ParticipantSpec] = DEFAULT_PARTICIPANTS,
+        seed: int = 0,
+        start: datetime = DEFAULT_START,
+        faults: LinkFaults | None = None,
+        creditor_timeout_ms: int = CREDITOR_TIMEOUT_MS,
+    ) -> None:
+        self.network = InProcessNetwork(int(start.timestamp() * 1000), seed, faults)
+        self.switch = SwitchNode(storage.engine_for("switch"), creditor_timeout_ms)
+        self.switch.setup()
+        self.network.add(self.switch)
+        self.nodes: dict[str, ParticipantNode] = {}
+        self.opening_deposits_vnd = 0
+        for spec in participants:
+            self._add_participant(storage, spec, seed)
+
+    @property
+    def now_ms(self) -> int:
+        return self.network.now_ms
+
+    def _add_participant(self, storage: Storage, spec: ParticipantSpec, seed: int) -> None:
+        engine = storage.engine_for(f"{spec.kind.value}_{spec.bin}")
+        node: ParticipantNode
+        if spec.kind == ParticipantKind.WALLET:
+            node = WalletNode(spec.bin, spec.name, engine, spec.behaviour, spec.limits or wallet_limits(), seed)
+        else:
+            node = ParticipantNode(spec.bin, spec.name, engine, spec.behaviour, spec.limits, seed)
+        node.setup()
+        self.nodes[spec.bin] = node
+        self.network.add(node)
+        participant = Participant(spec.bin, spec.name, spec.kind, net_debit_cap_vnd=spec.net_debit_cap_vnd)
+        self.switch.register_participant(participant, self.now_ms)
+        if spec.prefund_vnd:
+            self.fund(spec.bin, spec.prefund_vnd)
+
+    def fund(self, bin_code: str, amount_vnd: int) -> None:
+        """Funds in at the switch, mirrored in the participant's own ledger."""
+        self.switch.fund_in(bin_code, amount_vnd, self.now_ms)
+        self.nodes[bin_code].record_funding(amount_vnd, self.now_ms)
+
+    def open_accounts(self, bin_code: str, customers: Sequence[tuple[Customer, int]]) -> None:
+        self.nodes[bin_code].open_accounts(customers, self.now_ms)
+        self.opening_deposits_vnd += sum(amount for _c, amount in customers)
+
+    def register(self, requests: Sequence[AliasRegistration], at_ms: int | None = None) -> None:
+        self.network.inject((Envelope(CITIZEN_APP_ADDRESS, SWITCH_ADDRESS, r) for r in requests), at_ms)
+
+    def pay(self, bin_code: str, orders: Sequence[PaymentOrder], at_ms: int | None = None) -> None:
+        self.network.inject((Envelope(CUSTOMER_CHANNEL, bin_code, o) for o in orders), at_ms)
+
+    def run(self, until_ms: int | None = None) -> None:
+        self.network.run(until_ms)
+
+    def registration_reports(self) -> list[AliasRegistrationReport]:
+        return [
+            e.message
+            for e in self.network.mailboxes[CITIZEN_APP_ADDRESS]
+            if isinstance(e.message, AliasRegistrationReport)
+        ]

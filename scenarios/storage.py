@@ -1,0 +1,37 @@
+"""Where each node's database lives: one SQLite file per node in a folder, in-memory SQLite, or one
+PostgreSQL schema per node on a server."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+from sqlalchemy import Engine
+
+from ledger.storage import open_engine
+
+
+@dataclass(slots=True, frozen=True)
+class Storage:
+    folder: Path | None = None  # SQLite files; None with no url means in memory
+    url: str | None = None  # postgresql://...
+    schema_prefix: str = "switchyard"
+
+    def engine_for(self, node_name: str) -> Engine:
+        safe = re.sub(r"[^a-z0-9_]", "_", node_name.lower())
+        if self.url is not None and self.url.startswith("postgresql"):
+            return open_engine(self.url, schema=f"{self.schema_prefix}_{safe}")
+        if self.url is not None:
+            raise ValueError(f"database url: only postgresql URLs name a server, got {self.url.split(':')[0]!r}")
+        if self.folder is None:
+            return open_engine("sqlite://")
+        self.folder.mkdir(parents=True, exist_ok=True)
+        return open_engine(f"sqlite:///{self.folder / (safe + '.db')}")
+
+    @staticmethod
+    def from_option(database: str | None, folder: Path) -> Storage:
+        """`--database`: a postgresql:// URL, or nothing for SQLite files under `folder`."""
+        if database is None or database.startswith("sqlite"):
+            return Storage(folder=folder)
+        return Storage(url=database)

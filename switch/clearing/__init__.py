@@ -1,0 +1,1 @@
+"""Clearing of credit transfers: validate, de-duplicate, reserve, forward, settle or release."""

@@ -1,0 +1,253 @@
+"""The clearing shell: loads what a batch needs, asks the core, posts to the ledger, writes, sends.
+
+Money at the switch moves in two phases: a pending transfer from the debtor's position to the
+creditor's reserves the amount when the transfer is accepted; the creditor's acceptance posts it,
+a reject, a timeout or an unreachable creditor voids it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+from sqlalchemy import Connection
+
+from ledger import Ledger, Transfer, TransferKind, TransferResult
+from switch.clearing import core, repository
+from switch.clearing.schemas import (
+    CREDITOR_TIMEOUT_MS,
+    INTAKE_BATCH_MAX,
+    TIMER_PREFIX,
+    TRANSFER_LIMIT_VND,
+    ClearingRecord,
+    clearing_key,
+)
+from switch.directory.service import DirectoryService
+from switch.errors import InputInvalid, TransferNotFound
+from switch.participants.schemas import Participant, position_account
+from switch.scheme.codes import StatusReason, TransactionStatus
+from switch.scheme.messages import CreditTransfer, StatusReport, StatusRequest
+from switch.scheme.transport import SWITCH_ADDRESS, Envelope, TimerFired
+
+TRANSFER_CODE_CLEARING = 1
+
+
+class ClearingService:
+    def __init__(
+        self,
+        ledger: Ledger,
+        directory: DirectoryService,
+        creditor_timeout_ms: int = CREDITOR_TIMEOUT_MS,
+        transfer_limit_vnd: int = TRANSFER_LIMIT_VND,
+    ) -> None:
+        self.ledger = ledger
+        self.directory = directory
+        self.creditor_timeout_ms = creditor_timeout_ms
+        self.transfer_limit_vnd = transfer_limit_vnd
+        self.late_acceptances_refused = 0
+
+    def intake(
+        self,
+        conn: Connection,
+        sender: str,
+        transfers: Sequence[CreditTransfer],
+        participants: Mapping[str, Participant],
+        now_ms: int,
+    ) -> list[Envelope]:
+        if len(transfers) > INTAKE_BATCH_MAX:
+            raise InputInvalid("transactions", f"a batch holds at most {INTAKE_BATCH_MAX} transfers")
+        aliases = self.directory.resolve(conn, (t.creditor_alias for t in transfers if t.creditor_alias))
+        existing = repository.load(conn, (clearing_key(t.debtor_agent, t.transaction_id) for t in transfers))
+        decisions = core.decide_intake(sender, transfers, participants, aliases, existing, self.transfer_limit_vnd)
+        accepted = [d for d in decisions if d.route is not None]
+        results = self.ledger.create_transfers(
+            conn, [_reserve(d.key, d.transfer, d.route.creditor_agent) for d in accepted if d.route], now_ms
+        )
+        funds = dict(zip((d.key for d in accepted), results, strict=True))
+        records, out = [], []
+        for decision in decisions:
+            record, envelopes = self._after_intake(sender, decision, funds.get(decision.key), now_ms)
+            if record is not None:
+                records.append(record)
+            out.extend(envelopes)
+        repository.insert(conn, records)
+        return out
+
+    def _after_intake(
+        self, sender: str, decision: core.IntakeDecision, funds: TransferResult | None, now_ms: int
+    ) -> tuple[ClearingRecord | None, list[Envelope]]:
+        transfer = decision.transfer
+        if decision.duplicate_of is not None:
+            # Same id, same content: answer with what is known; a pending one will answer itself.
+            stored = decision.duplicate_of
+            return None, ([_to_debtor(stored)] if stored.status.is_final else [])
+        reject = decision.reject
+        if reject is None and funds is not None and funds != TransferResult.OK:
+            if funds not in (TransferResult.EXCEEDS_CREDITS,):
+                raise AssertionError(f"reservation for {decision.key} failed: {funds}")
+            reject = StatusReason.AM04
+        route = decision.route
+        record = ClearingRecord(
+            key=decision.key,
+            debtor_agent=transfer.debtor_agent,
+            transaction_id=transfer.transaction_id,
+            message_id=transfer.message_id,
+            end_to_end_id=transfer.end_to_end_id,
+            digest=decision.digest,
+            amount_vnd=transfer.amount_vnd,
+            debtor_account=transfer.debtor_account,
+            creditor_agent=route.creditor_agent if route else transfer.creditor_agent,
+            creditor_account=route.creditor_account if route else transfer.creditor_account,
+            status=TransactionStatus.RJCT if reject else TransactionStatus.PDNG,
+            reason=reject,
+            created_ms=now_ms,
+            updated_ms=now_ms,
+        )
+        if reject is not None:
+            # The answer goes to the sender: when it is not the debtor agent, the id stays free.
+            return (record if decision.store else None), [_to_debtor(record, to=sender)]
+        assert route is not None
+        return record, [
+            Envelope(SWITCH_ADDRESS, route.creditor_agent, core.forwarded(transfer, route)),
+            Envelope(SWITCH_ADDRESS, SWITCH_ADDRESS, TimerFired(TIMER_PREFIX + decision.key), self.creditor_timeout_ms),
+        ]
+
+    def on_answers(self, conn: Connection, answers: Sequence[tuple[str, StatusReport]], now_ms: int) -> list[Envelope]:
+        """Creditors' pacs.002 answers: settle, release, or refuse a late acceptance."""
+        records = repository.load(conn, (clearing_key(r.debtor_agent, r.original_transaction_id) for _s, r in answers))
+        settle: list[ClearingRecord] = []
+        release: list[tuple[ClearingRecord, StatusReason]] = []
+        out: list[Envelope] = []
+        decided: set[str] = set()
+        for sender, report in answers:
+            record = records.get(clearing_key(report.debtor_agent, report.original_transaction_id))
+            if record is None or record.creditor_agent != sender or record.key in decided:
+                continue  # not a transfer this participant was sent, or answered twice in one batch
+            action = core.decide_answer(record, report.transaction_status)
+            if action == "settle":
+                settle.append(record)
+            elif action == "reject":
+                release.append((record, report.status_reason or StatusReason.FF01))
+            elif action == "refuse_late":
+                self.late_acceptances_refused += 1
+                out.append(_to_creditor(record))
+            decided.add(record.key)
+        out += self._settle(conn, settle, now_ms)
+        out += self._release(conn, release, now_ms, notify_creditor=False)
+        return out
+
+    def on_timeouts(self, conn: Connection, keys: Sequence[str], now_ms: int) -> list[Envelope]:
+        records = repository.load(conn, keys)
+        pending = [(r, StatusReason.AB05) for r in records.values() if r.status == TransactionStatus.PDNG]
+        return self._release(conn, pending, now_ms, notify_creditor=True)
+
+    def on_undeliverable(self, conn: Connection, transfers: Sequence[CreditTransfer], now_ms: int) -> list[Envelope]:
+        records = repository.load(conn, (clearing_key(t.debtor_agent, t.transaction_id) for t in transfers))
+        pending = [(r, StatusReason.AB08) for r in records.values() if r.status == TransactionStatus.PDNG]
+        return self._release(conn, pending, now_ms, notify_creditor=False)
+
+    def on_status_requests(self, conn: Connection, sender: str, requests: Sequence[StatusRequest]) -> list[Envelope]:
+        keys = [clearing_key(sender, r.original_transaction_id) for r in requests]
+        records = repository.load(conn, keys)
+        out = []
+        for request, key in zip(requests, keys, strict=True):
+            record = records.get(key)
+            if record is None:
+                out.append(_not_found(sender, request))
+            else:
+                out.append(_to_debtor(record))
+        return out
+
+    def status(self, conn: Connection, debtor_agent: str, transaction_id: str) -> ClearingRecord:
+        record = repository.load(conn, [clearing_key(debtor_agent, transaction_id)]).get(
+            clearing_key(debtor_agent, transaction_id)
+        )
+        if record is None:
+            raise TransferNotFound("transaction_id", f"{debtor_agent} sent no transaction {transaction_id}")
+        return record
+
+    def _settle(self, conn: Connection, records: list[ClearingRecord], now_ms: int) -> list[Envelope]:
+        if not records:
+            return []
+        results = self.ledger.create_transfers(
+            conn,
+            [Transfer(f"p:{r.key}", kind=TransferKind.POST_PENDING, pending_id=f"r:{r.key}") for r in records],
+            now_ms,
+        )
+        _expect_ok(records, results)
+        for record in records:
+            record.status, record.reason, record.updated_ms = TransactionStatus.ACSC, None, now_ms
+        repository.finalize(conn, records)
+        return [e for r in records for e in (_to_debtor(r), _to_creditor(r))]
+
+    def _release(
+        self, conn: Connection, items: list[tuple[ClearingRecord, StatusReason]], now_ms: int, notify_creditor: bool
+    ) -> list[Envelope]:
+        if not items:
+            return []
+        records = [r for r, _reason in items]
+        results = self.ledger.create_transfers(
+            conn,
+            [Transfer(f"v:{r.key}", kind=TransferKind.VOID_PENDING, pending_id=f"r:{r.key}") for r in records],
+            now_ms,
+        )
+        _expect_ok(records, results)
+        for record, reason in items:
+            record.status, record.reason, record.updated_ms = TransactionStatus.RJCT, reason, now_ms
+        repository.finalize(conn, records)
+        out = [_to_debtor(r) for r in records]
+        if notify_creditor:
+            out += [_to_creditor(r) for r in records]
+        return out
+
+
+def _reserve(key: str, transfer: CreditTransfer, creditor_agent: str) -> Transfer:
+    return Transfer(
+        f"r:{key}",
+        position_account(transfer.debtor_agent),
+        position_account(creditor_agent),
+        transfer.amount_vnd,
+        TransferKind.PENDING,
+        code=TRANSFER_CODE_CLEARING,
+    )
+
+
+def _expect_ok(records: Sequence[ClearingRecord], results: Sequence[TransferResult]) -> None:
+    for record, result in zip(records, results, strict=True):
+        if result != TransferResult.OK:
+            raise AssertionError(f"second phase of {record.key} failed: {result}")
+
+
+def _report(record: ClearingRecord) -> StatusReport:
+    return StatusReport(
+        original_message_id=record.message_id,
+        original_end_to_end_id=record.end_to_end_id,
+        original_transaction_id=record.transaction_id,
+        debtor_agent=record.debtor_agent,
+        transaction_status=record.status,
+        status_reason=record.reason,
+        creditor_agent=record.creditor_agent,
+        amount_vnd=record.amount_vnd,
+        settled_at_ms=record.updated_ms if record.status == TransactionStatus.ACSC else None,
+    )
+
+
+def _to_debtor(record: ClearingRecord, to: str | None = None) -> Envelope:
+    return Envelope(SWITCH_ADDRESS, to or record.debtor_agent, _report(record))
+
+
+def _to_creditor(record: ClearingRecord) -> Envelope:
+    """The finality notice: the creditor posts or voids the credit it made on the transfer."""
+    assert record.creditor_agent is not None
+    return Envelope(SWITCH_ADDRESS, record.creditor_agent, _report(record))
+
+
+def _not_found(sender: str, request: StatusRequest) -> Envelope:
+    report = StatusReport(
+        original_message_id=request.message_id,
+        original_end_to_end_id=request.original_transaction_id,
+        original_transaction_id=request.original_transaction_id,
+        debtor_agent=sender,
+        transaction_status=TransactionStatus.RJCT,
+        status_reason=StatusReason.NOOR,
+    )
+    return Envelope(SWITCH_ADDRESS, sender, report)

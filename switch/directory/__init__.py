@@ -1,0 +1,1 @@
+"""The alias directory: citizen id or mobile number to a financial address (BIN + account)."""

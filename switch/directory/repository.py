@@ -1,0 +1,161 @@
+"""Directory tables: the alias map, its history, and registrations waiting for verification."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from sqlalchemy import BigInteger, Column, Connection, Integer, String, delete, func, select
+from sqlmodel import Field, SQLModel
+
+from switch.directory.schemas import AliasAction, AliasRecord, PendingRegistration
+from switch.scheme.codes import AliasType
+
+
+class AliasRow(SQLModel, table=True):
+    __tablename__ = "switch_alias"
+    key: str = Field(sa_column=Column(String(40), primary_key=True))
+    type: str = Field(sa_column=Column(String(16), nullable=False))
+    value: str = Field(sa_column=Column(String(20), nullable=False))
+    citizen_id: str = Field(sa_column=Column(String(12), nullable=False, index=True))
+    agent: str = Field(sa_column=Column(String(6), nullable=False))
+    account: str = Field(sa_column=Column(String(19), nullable=False))
+    holder_name_masked: str = Field(sa_column=Column(String(140), nullable=False))
+    registered_ms: int = Field(sa_column=Column(BigInteger, nullable=False))
+
+
+class AliasHistoryRow(SQLModel, table=True):
+    __tablename__ = "switch_alias_history"
+    id: int | None = Field(default=None, sa_column=Column(Integer, primary_key=True, autoincrement=True))
+    key: str = Field(sa_column=Column(String(40), nullable=False, index=True))
+    action: str = Field(sa_column=Column(String(16), nullable=False))
+    citizen_id: str = Field(sa_column=Column(String(12), nullable=False))
+    agent: str = Field(sa_column=Column(String(6), nullable=False))
+    account: str = Field(sa_column=Column(String(19), nullable=False))
+    at_ms: int = Field(sa_column=Column(BigInteger, nullable=False))
+
+
+class PendingRegistrationRow(SQLModel, table=True):
+    __tablename__ = "switch_alias_registration"
+    request_id: str = Field(sa_column=Column(String(35), primary_key=True))
+    alias_key: str = Field(sa_column=Column(String(40), nullable=False))
+    alias_type: str = Field(sa_column=Column(String(16), nullable=False))
+    alias_value: str = Field(sa_column=Column(String(20), nullable=False))
+    citizen_id: str = Field(sa_column=Column(String(12), nullable=False))
+    name: str = Field(sa_column=Column(String(140), nullable=False))
+    agent: str = Field(sa_column=Column(String(6), nullable=False))
+    account: str = Field(sa_column=Column(String(19), nullable=False))
+    requested_ms: int = Field(sa_column=Column(BigInteger, nullable=False))
+
+
+ALIASES = AliasRow.__table__  # type: ignore[attr-defined]
+HISTORY = AliasHistoryRow.__table__  # type: ignore[attr-defined]
+PENDING = PendingRegistrationRow.__table__  # type: ignore[attr-defined]
+TABLES = [ALIASES, HISTORY, PENDING]
+
+
+def load_aliases(conn: Connection, keys: Iterable[str]) -> dict[str, AliasRecord]:
+    wanted = list(set(keys))
+    if not wanted:
+        return {}
+    rows = conn.execute(select(ALIASES).where(ALIASES.c.key.in_(wanted)))
+    return {row.key: _alias_from_row(row) for row in rows}
+
+
+def upsert_alias(conn: Connection, record: AliasRecord, action: AliasAction) -> None:
+    conn.execute(delete(ALIASES).where(ALIASES.c.key == record.key))
+    conn.execute(
+        ALIASES.insert(),
+        {
+            "key": record.key,
+            "type": record.type.value,
+            "value": record.value,
+            "citizen_id": record.citizen_id,
+            "agent": record.agent,
+            "account": record.account,
+            "holder_name_masked": record.holder_name_masked,
+            "registered_ms": record.registered_ms,
+        },
+    )
+    _history(conn, record, action, record.registered_ms)
+
+
+def remove_alias(conn: Connection, record: AliasRecord, now_ms: int) -> None:
+    conn.execute(delete(ALIASES).where(ALIASES.c.key == record.key))
+    _history(conn, record, AliasAction.REMOVED, now_ms)
+
+
+def history(conn: Connection, key: str) -> list[dict[str, Any]]:
+    rows = conn.execute(select(HISTORY).where(HISTORY.c.key == key).order_by(HISTORY.c.id))
+    return [dict(row._mapping) for row in rows]
+
+
+def count_aliases(conn: Connection) -> int:
+    return int(conn.execute(select(func.count()).select_from(ALIASES)).scalar_one())
+
+
+def insert_pending(conn: Connection, pending: PendingRegistration) -> None:
+    conn.execute(
+        PENDING.insert(),
+        {
+            "request_id": pending.request_id,
+            "alias_key": pending.alias_key,
+            "alias_type": pending.alias_type.value,
+            "alias_value": pending.alias_value,
+            "citizen_id": pending.citizen_id,
+            "name": pending.name,
+            "agent": pending.agent,
+            "account": pending.account,
+            "requested_ms": pending.requested_ms,
+        },
+    )
+
+
+def take_pending(conn: Connection, request_id: str) -> PendingRegistration | None:
+    """Load and delete in one step: a registration completes once, whatever answers arrive."""
+    row = conn.execute(select(PENDING).where(PENDING.c.request_id == request_id)).first()
+    if row is None:
+        return None
+    conn.execute(delete(PENDING).where(PENDING.c.request_id == request_id))
+    return PendingRegistration(
+        request_id=row.request_id,
+        alias_key=row.alias_key,
+        alias_type=AliasType(row.alias_type),
+        alias_value=row.alias_value,
+        citizen_id=row.citizen_id,
+        name=row.name,
+        agent=row.agent,
+        account=row.account,
+        requested_ms=row.requested_ms,
+    )
+
+
+def pending_exists(conn: Connection, request_id: str) -> bool:
+    return conn.execute(select(PENDING.c.request_id).where(PENDING.c.request_id == request_id)).first() is not None
+
+
+def _history(conn: Connection, record: AliasRecord, action: AliasAction, at_ms: int) -> None:
+    conn.execute(
+        HISTORY.insert(),
+        {
+            "key": record.key,
+            "action": action.value,
+            "citizen_id": record.citizen_id,
+            "agent": record.agent,
+            "account": record.account,
+            "at_ms": at_ms,
+        },
+    )
+
+
+def _alias_from_row(row: Any) -> AliasRecord:
+    return AliasRecord(
+        key=row.key,
+        type=AliasType(row.type),
+        value=row.value,
+        citizen_id=row.citizen_id,
+        agent=row.agent,
+        account=row.account,
+        holder_name_masked=row.holder_name_masked,
+        registered_ms=row.registered_ms,
+    )

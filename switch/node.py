@@ -1,0 +1,169 @@
+"""The switch as a node: one database transaction per batch of messages delivered at one instant.
+
+This is the imperative shell: it sorts the inbox by kind of message, hands each group to its
+service, and returns what the services decided to send. Admin calls are methods on the node, each
+its own transaction.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any, TypeVar
+
+from sqlalchemy import Connection, Engine
+from sqlmodel import SQLModel
+
+from ledger import Ledger, LedgerTotals
+from ledger import repository as ledger_repository
+from switch.clearing import repository as clearing_repository
+from switch.clearing.schemas import CREDITOR_TIMEOUT_MS, TIMER_PREFIX, ClearingRecord
+from switch.clearing.service import ClearingService
+from switch.directory import repository as directory_repository
+from switch.directory.schemas import AliasRecord
+from switch.directory.service import TIMER_PREFIX as REGISTRATION_TIMER_PREFIX
+from switch.directory.service import DirectoryService
+from switch.participants import repository as participants_repository
+from switch.participants.schemas import Participant, Position
+from switch.participants.service import ParticipantService
+from switch.scheme.codes import ParticipantStatus, StatusReason
+from switch.scheme.messages import (
+    Alias,
+    AliasRegistration,
+    AliasRemoval,
+    CreditTransfer,
+    StatusReport,
+    StatusRequest,
+    VerificationReport,
+    VerificationRequest,
+)
+from switch.scheme.transport import SWITCH_ADDRESS, Envelope, TimerFired, Undeliverable
+
+T = TypeVar("T")
+INBOX_MAX = 100_000  # a batch larger than this is a transport bug, not load
+
+
+class SwitchNode:
+    address = SWITCH_ADDRESS
+    offline = False
+
+    def __init__(self, engine: Engine, creditor_timeout_ms: int = CREDITOR_TIMEOUT_MS) -> None:
+        self.engine = engine
+        self.ledger = Ledger(engine)
+        self.participants = ParticipantService(self.ledger)
+        self.directory = DirectoryService()
+        self.clearing = ClearingService(self.ledger, self.directory, creditor_timeout_ms)
+
+    def setup(self) -> None:
+        tables = (
+            ledger_repository.TABLES
+            + participants_repository.TABLES
+            + directory_repository.TABLES
+            + clearing_repository.TABLES
+        )
+        SQLModel.metadata.create_all(self.engine, tables=tables)
+        self._in_transaction(self.participants.setup)
+
+    # --- messages ---------------------------------------------------------------------------
+
+    def handle(self, inbox: Sequence[Envelope], now_ms: int) -> list[Envelope]:
+        if len(inbox) > INBOX_MAX:
+            raise AssertionError(f"inbox of {len(inbox)} is over {INBOX_MAX}")
+        answers: list[tuple[str, StatusReport]] = []
+        timeouts: list[str] = []
+        registration_timeouts: list[str] = []
+        undeliverable: list[Undeliverable] = []
+        intake: dict[str, list[CreditTransfer]] = {}
+        other: list[Envelope] = []
+        for envelope in inbox:
+            message = envelope.message
+            if isinstance(message, StatusReport):
+                answers.append((envelope.sender, message))
+            elif isinstance(message, CreditTransfer):
+                intake.setdefault(envelope.sender, []).append(message)
+            elif isinstance(message, TimerFired) and message.key.startswith(TIMER_PREFIX):
+                timeouts.append(message.key.removeprefix(TIMER_PREFIX))
+            elif isinstance(message, TimerFired) and message.key.startswith(REGISTRATION_TIMER_PREFIX):
+                registration_timeouts.append(message.key.removeprefix(REGISTRATION_TIMER_PREFIX))
+            elif isinstance(message, Undeliverable):
+                undeliverable.append(message)
+            else:
+                other.append(envelope)
+        with self.engine.begin() as conn:
+            participants = self.participants.all(conn)
+            out = self.clearing.on_answers(conn, answers, now_ms) if answers else []
+            if timeouts:
+                out += self.clearing.on_timeouts(conn, timeouts, now_ms)
+            out += self._undeliverable(conn, undeliverable, now_ms)
+            for sender, transfers in intake.items():
+                out += self.clearing.intake(conn, sender, transfers, participants, now_ms)
+            for request_id in registration_timeouts:
+                out += self.directory.fail_registration(conn, request_id, StatusReason.AB05)
+            for envelope in other:
+                out += self._other(conn, envelope, participants, now_ms)
+        return out
+
+    def _undeliverable(self, conn: Connection, notices: list[Undeliverable], now_ms: int) -> list[Envelope]:
+        out: list[Envelope] = []
+        transfers = [n.message for n in notices if isinstance(n.message, CreditTransfer)]
+        if transfers:
+            out += self.clearing.on_undeliverable(conn, transfers, now_ms)
+        for notice in notices:
+            if isinstance(notice.message, VerificationRequest):
+                out += self.directory.fail_registration(conn, notice.message.verification_id, StatusReason.AB08)
+        return out
+
+    def _other(
+        self, conn: Connection, envelope: Envelope, participants: dict[str, Participant], now_ms: int
+    ) -> list[Envelope]:
+        message = envelope.message
+        if isinstance(message, AliasRegistration):
+            return self.directory.begin_registration(conn, message, participants, now_ms)
+        if isinstance(message, AliasRemoval):
+            return self.directory.remove(conn, message, now_ms)
+        if isinstance(message, VerificationReport):
+            return self.directory.complete_registration(conn, message, now_ms)
+        if isinstance(message, StatusRequest):
+            return self.clearing.on_status_requests(conn, envelope.sender, [message])
+        return []  # a message the switch does not take is dropped, as a real switch drops noise
+
+    # --- admin and queries --------------------------------------------------------------------
+
+    def register_participant(self, participant: Participant, now_ms: int) -> Participant:
+        return self._in_transaction(lambda c: self.participants.register(c, participant, now_ms))
+
+    def set_status(self, bin_code: str, status: ParticipantStatus) -> Participant:
+        return self._in_transaction(lambda c: self.participants.set_status(c, bin_code, status))
+
+    def set_cap(self, bin_code: str, cap_vnd: int, now_ms: int) -> Participant:
+        return self._in_transaction(lambda c: self.participants.set_cap(c, bin_code, cap_vnd, now_ms))
+
+    def fund_in(self, bin_code: str, amount_vnd: int, now_ms: int) -> Position:
+        return self._in_transaction(lambda c: self.participants.fund_in(c, bin_code, amount_vnd, now_ms))
+
+    def fund_out(self, bin_code: str, amount_vnd: int, now_ms: int) -> Position:
+        return self._in_transaction(lambda c: self.participants.fund_out(c, bin_code, amount_vnd, now_ms))
+
+    def positions(self) -> dict[str, Position]:
+        return self._in_transaction(lambda c: self.participants.positions(c, self.participants.all(c)))
+
+    def all_participants(self) -> dict[str, Participant]:
+        return self._in_transaction(self.participants.all)
+
+    def transfer_status(self, debtor_agent: str, transaction_id: str) -> ClearingRecord:
+        return self._in_transaction(lambda c: self.clearing.status(c, debtor_agent, transaction_id))
+
+    def lookup_alias(self, alias: Alias) -> AliasRecord:
+        return self._in_transaction(lambda c: self.directory.lookup(c, alias))
+
+    def alias_history(self, alias: Alias) -> list[dict[str, Any]]:
+        return self._in_transaction(lambda c: self.directory.history(c, alias))
+
+    def clearing_summary(self) -> list[dict[str, Any]]:
+        return self._in_transaction(clearing_repository.summary)
+
+    def check_invariants(self) -> LedgerTotals:
+        return self._in_transaction(self.ledger.check_invariants)
+
+    def _in_transaction(self, work: Callable[[Connection], T]) -> T:
+        with self.engine.begin() as conn:
+            return work(conn)

@@ -1,0 +1,1 @@
+"""The participant registry: BIN, name, kind, status, net debit cap, prefunded liquidity."""

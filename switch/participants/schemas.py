@@ -1,0 +1,45 @@
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from switch.scheme.codes import ParticipantKind, ParticipantStatus
+
+SWITCH_SETTLEMENT_ACCOUNT = "settlement:sbv"  # the switch's settlement account at the State Bank
+CREDIT_LINE_ACCOUNT = "credit_line"  # where net debit caps come from; no real money
+PARTICIPANTS_MAX = 1_000
+
+
+def position_account(bin_code: str) -> str:
+    return f"position:{bin_code}"
+
+
+@dataclass(slots=True, frozen=True)
+class Participant:
+    bin: str
+    name: str
+    kind: ParticipantKind
+    status: ParticipantStatus = ParticipantStatus.ACTIVE
+    net_debit_cap_vnd: int = 0
+    base_url: str | None = None
+
+    @property
+    def active(self) -> bool:
+        return self.status == ParticipantStatus.ACTIVE
+
+
+@dataclass(slots=True, frozen=True)
+class Position:
+    """A participant's standing at the switch, in VND.
+
+    `liquidity_vnd` is prefunded money less what it paid out plus what it received: negative while
+    it uses its net debit cap. `available_vnd` is what it can still send.
+    """
+
+    bin: str
+    liquidity_vnd: int
+    reserved_vnd: int
+    net_debit_cap_vnd: int
+
+    @property
+    def available_vnd(self) -> int:
+        return self.liquidity_vnd + self.net_debit_cap_vnd - self.reserved_vnd

@@ -1,0 +1,101 @@
+"""Status and reason codes: stable enum values, part of the public contract."""
+
+from __future__ import annotations
+
+import enum
+
+
+class TransactionStatus(enum.StrEnum):
+    ACTC = "ACTC"  # accepted technically: the format is valid
+    ACSP = "ACSP"  # accepted, settlement in process
+    ACSC = "ACSC"  # settled: final
+    RJCT = "RJCT"  # rejected: final
+    PDNG = "PDNG"  # pending: waiting for the creditor agent
+
+    @property
+    def is_final(self) -> bool:
+        return self in (TransactionStatus.ACSC, TransactionStatus.RJCT)
+
+
+class StatusReason(enum.StrEnum):
+    """ISO 20022 ExternalStatusReason1Code values the scheme uses."""
+
+    AC01 = "AC01"  # account identifier invalid or unknown
+    AC04 = "AC04"  # account closed
+    AC06 = "AC06"  # account blocked
+    AM02 = "AM02"  # amount above the allowed maximum (transfer limit, wallet cap)
+    AM04 = "AM04"  # insufficient funds (debtor's position at the switch)
+    AB05 = "AB05"  # creditor agent did not answer in time
+    AB08 = "AB08"  # creditor agent offline
+    BE01 = "BE01"  # creditor name or citizen id does not match the account
+    BE23 = "BE23"  # alias unknown to the directory
+    CH20 = "CH20"  # decimals not allowed for the currency (VND has no minor unit)
+    DUPL = "DUPL"  # same id already used with other content
+    FF01 = "FF01"  # invalid format
+    NOOR = "NOOR"  # no original transaction received (status request for an unknown id)
+    RC04 = "RC04"  # creditor agent unknown
+    RR04 = "RR04"  # regulatory: participant suspended by the scheme
+
+    @property
+    def description(self) -> str:
+        return REASON_DESCRIPTIONS[self]
+
+
+REASON_DESCRIPTIONS: dict[StatusReason, str] = {
+    StatusReason.AC01: "account identifier invalid or unknown",
+    StatusReason.AC04: "account closed",
+    StatusReason.AC06: "account blocked",
+    StatusReason.AM02: "amount above the allowed maximum",
+    StatusReason.AM04: "insufficient funds",
+    StatusReason.AB05: "creditor agent did not answer in time",
+    StatusReason.AB08: "creditor agent offline",
+    StatusReason.BE01: "name or citizen id does not match the account",
+    StatusReason.BE23: "alias unknown to the directory",
+    StatusReason.CH20: "decimals not allowed for VND",
+    StatusReason.DUPL: "duplicate id with other content",
+    StatusReason.FF01: "invalid format",
+    StatusReason.NOOR: "no original transaction received",
+    StatusReason.RC04: "creditor agent unknown",
+    StatusReason.RR04: "regulatory: participant suspended",
+}
+
+
+class VerificationOutcome(enum.StrEnum):
+    """EPC Verification of Payee outcomes."""
+
+    MTCH = "MTCH"  # match
+    CMTC = "CMTC"  # close match: the holder's masked name is returned, nothing registered
+    NMTC = "NMTC"  # no match
+
+
+class ParticipantKind(enum.StrEnum):
+    BANK = "bank"
+    WALLET = "wallet"
+    TREASURY = "treasury"
+
+
+class ParticipantStatus(enum.StrEnum):
+    ACTIVE = "active"
+    SUSPENDED = "suspended"
+
+
+class AliasType(enum.StrEnum):
+    CITIZEN_ID = "citizen_id"  # 12-digit CCCD
+    MSISDN = "msisdn"  # Vietnamese mobile number
+
+
+class Purpose(enum.StrEnum):
+    """ISO 20022 ExternalPurpose1Code values the scheme uses."""
+
+    SSBE = "SSBE"  # social security benefit
+    GDDS = "GDDS"  # purchase of goods
+    SALA = "SALA"  # salary
+    CASH = "CASH"  # cash management: person to person
+    OTHR = "OTHR"
+
+
+class RegistrationOutcome(enum.StrEnum):
+    REGISTERED = "registered"
+    CLOSE_MATCH = "close_match"  # the holder's masked name is shown; nothing registered
+    REFUSED = "refused"
+    REMOVED = "removed"

@@ -1,0 +1,186 @@
+"""Scheme messages as pydantic models, ISO 20022 element names in snake_case.
+
+    credit transfer (pacs.008)       CreditTransfer
+    status report (pacs.002)         StatusReport
+    status request (pacs.028)        StatusRequest
+    account verification (acmt.023)  VerificationRequest
+    verification report (acmt.024)   VerificationReport
+    alias registration (citizen app) AliasRegistration, AliasRemoval, AliasRegistrationReport
+
+Validation here is about shape: lengths, digits, integer amounts. Whether a participant exists or an
+alias resolves is the switch's business, answered with a status report, not a validation error.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, model_validator
+from pydantic_core import PydanticCustomError
+
+from switch.scheme.codes import (
+    AliasType,
+    Purpose,
+    RegistrationOutcome,
+    StatusReason,
+    TransactionStatus,
+    VerificationOutcome,
+)
+from switch.scheme.identifiers import check_account, check_bin, check_msisdn, normalize_msisdn
+
+AMOUNT_VND_MAX = 10**15  # far above any real transfer; keeps amounts inside a signed 64-bit column
+
+
+def _whole_vnd(value: Any) -> Any:
+    """VND has no minor unit: 1000.5 is refused as CH20, 1000.0 or "1000" as a wrong type."""
+    if isinstance(value, bool):
+        raise PydanticCustomError("int_type", "amount must be an integer number of VND, not a boolean")
+    if isinstance(value, float) and not value.is_integer():
+        raise PydanticCustomError("decimals_not_allowed", "VND has no minor unit: decimals are not allowed")
+    if isinstance(value, str) and "." in value:
+        raise PydanticCustomError("decimals_not_allowed", "VND has no minor unit: decimals are not allowed")
+    return value
+
+
+def _rule(check: Any) -> Any:
+    def validate(value: str) -> str:
+        problem = check(value)
+        if problem:
+            raise PydanticCustomError("identifier_rule", problem)
+        return value
+
+    return validate
+
+
+AmountVnd = Annotated[int, BeforeValidator(_whole_vnd), Field(strict=True, gt=0, le=AMOUNT_VND_MAX)]
+Max35Text = Annotated[str, Field(min_length=1, max_length=35)]
+Max140Text = Annotated[str, Field(min_length=1, max_length=140)]
+Bin = Annotated[str, AfterValidator(_rule(check_bin))]
+AccountNumber = Annotated[str, AfterValidator(_rule(check_account))]
+CitizenIdText = Annotated[str, Field(pattern=r"^[0-9]{12}$")]
+
+
+class SchemeMessage(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Alias(SchemeMessage):
+    type: AliasType
+    value: Annotated[str, Field(min_length=1, max_length=20)]
+
+    @model_validator(mode="after")
+    def _value_fits_type(self) -> Alias:
+        if self.type == AliasType.MSISDN:
+            number = normalize_msisdn(self.value)
+            problem = check_msisdn(number)
+            if problem:
+                raise PydanticCustomError("identifier_rule", "alias.value: " + problem)
+            object.__setattr__(self, "value", number)
+        elif not (len(self.value) == 12 and self.value.isdigit()):
+            raise PydanticCustomError("identifier_rule", "alias.value: a citizen id must be exactly 12 digits")
+        return self
+
+    @property
+    def key(self) -> str:
+        return f"{self.type.value}:{self.value}"
+
+
+class Party(SchemeMessage):
+    name: Max140Text | None = None
+    citizen_id: CitizenIdText | None = None
+
+
+class CreditTransfer(SchemeMessage):
+    """One credit transfer transaction (pacs.008 CdtTrfTxInf with its group header's message id)."""
+
+    message_id: Max35Text
+    end_to_end_id: Max35Text
+    transaction_id: Max35Text
+    amount_vnd: AmountVnd
+    currency: Literal["VND"] = "VND"
+    debtor: Party
+    debtor_account: AccountNumber
+    debtor_agent: Bin
+    creditor: Party = Party()
+    creditor_account: AccountNumber | None = None
+    creditor_alias: Alias | None = None
+    creditor_agent: Bin | None = None
+    purpose: Purpose = Purpose.OTHR
+    remittance_information: Max140Text | None = None
+
+    @model_validator(mode="after")
+    def _one_creditor_address(self) -> CreditTransfer:
+        if self.creditor_alias is None and (self.creditor_account is None or self.creditor_agent is None):
+            raise PydanticCustomError(
+                "creditor_address",
+                "creditor: give creditor_alias, or creditor_account with creditor_agent",
+            )
+        return self
+
+
+class StatusReport(SchemeMessage):
+    """Status of one transaction (pacs.002 TxInfAndSts), sent by the creditor and by the switch."""
+
+    original_message_id: Max35Text
+    original_end_to_end_id: Max35Text
+    original_transaction_id: Max35Text
+    debtor_agent: Bin
+    transaction_status: TransactionStatus
+    status_reason: StatusReason | None = None
+    creditor_agent: Bin | None = None
+    amount_vnd: AmountVnd | None = None
+    settled_at_ms: int | None = None
+
+
+class StatusRequest(SchemeMessage):
+    """pacs.028: the debtor agent asks the state of one of its transactions."""
+
+    message_id: Max35Text
+    original_transaction_id: Max35Text
+    debtor_agent: Bin
+
+
+class VerificationRequest(SchemeMessage):
+    """acmt.023: does this account exist, is it active, and is it this person's?"""
+
+    verification_id: Max35Text
+    agent: Bin
+    account: Annotated[str, Field(min_length=1, max_length=19)]
+    name: Max140Text
+    citizen_id: CitizenIdText | None = None
+
+
+class VerificationReport(SchemeMessage):
+    """acmt.024: the account holder's answer."""
+
+    original_verification_id: Max35Text
+    agent: Bin
+    outcome: VerificationOutcome
+    holder_name_masked: str | None = None
+    reason: StatusReason | None = None
+
+
+class AliasRegistration(SchemeMessage):
+    """The citizen app asks to make this account the one that receives welfare (and payments)."""
+
+    request_id: Max35Text
+    alias: Alias
+    name: Max140Text
+    citizen_id: CitizenIdText
+    agent: Bin
+    account: Annotated[str, Field(min_length=1, max_length=19)]
+
+
+class AliasRemoval(SchemeMessage):
+    request_id: Max35Text
+    alias: Alias
+    citizen_id: CitizenIdText
+
+
+class AliasRegistrationReport(SchemeMessage):
+    original_request_id: Max35Text
+    alias: Alias
+    outcome: RegistrationOutcome
+    verification: VerificationOutcome | None = None
+    holder_name_masked: str | None = None
+    reason: StatusReason | None = None

@@ -1,0 +1,53 @@
+"""What a transport carries between nodes: envelopes, timers, and notices of failed delivery.
+
+A node is synchronous code: `handle(inbox, now_ms)` takes the envelopes delivered to it at one
+instant and returns the envelopes it sends. The in-process network and the HTTP transport both
+drive nodes through this one method.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Protocol
+
+from pydantic import BaseModel
+
+SWITCH_ADDRESS = "switch"
+CITIZEN_APP_ADDRESS = "vneid"
+
+
+@dataclass(slots=True, frozen=True)
+class TimerFired:
+    """A node's reminder to itself, delivered exactly `delay_ms` after it was sent."""
+
+    key: str
+
+
+@dataclass(slots=True, frozen=True)
+class Undeliverable:
+    """The transport could not reach `receiver`: it is offline or refuses connections."""
+
+    receiver: str
+    message: BaseModel
+
+
+Message = BaseModel | TimerFired | Undeliverable
+
+
+@dataclass(slots=True, frozen=True)
+class Envelope:
+    sender: str
+    receiver: str
+    message: Message
+    # Time the sender spends before the message leaves, on top of the network's own latency.
+    delay_ms: int = 0
+
+
+class Node(Protocol):
+    address: str
+
+    @property
+    def offline(self) -> bool: ...
+
+    def handle(self, inbox: Sequence[Envelope], now_ms: int) -> list[Envelope]: ...
