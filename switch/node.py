@@ -25,7 +25,7 @@ from switch.directory.service import DirectoryService
 from switch.participants import repository as participants_repository
 from switch.participants.schemas import Participant, Position
 from switch.participants.service import ParticipantService
-from switch.scheme.codes import ParticipantStatus, StatusReason
+from switch.scheme.codes import ParticipantStatus, StatusReason, TransactionStatus
 from switch.scheme.messages import (
     Alias,
     AliasRegistration,
@@ -36,9 +36,18 @@ from switch.scheme.messages import (
     VerificationReport,
     VerificationRequest,
 )
-from switch.scheme.transport import SWITCH_ADDRESS, Envelope, TimerFired, Undeliverable
+from switch.scheme.transport import SWITCH_ADDRESS, Envelope, RawMessage, TimerFired, Undeliverable
+from switch.scheme.validation import FieldProblem, MessageInvalid, parse_message
 
 T = TypeVar("T")
+MESSAGE_PROBLEM_LENGTH_MAX = 500
+
+
+def _text(value: object) -> str:
+    """An id echoed back from a malformed message: what was sent if it is text, cut to ISO's 35."""
+    return value[:35] if isinstance(value, str) and value else "NOTPROVIDED"
+
+
 INBOX_MAX = 100_000  # a batch larger than this is a transport bug, not load
 
 
@@ -74,6 +83,7 @@ class SwitchNode:
         undeliverable: list[Undeliverable] = []
         intake: dict[str, list[CreditTransfer]] = {}
         other: list[Envelope] = []
+        refused: list[Envelope] = []
         for envelope in inbox:
             message = envelope.message
             if isinstance(message, StatusReport):
@@ -86,6 +96,12 @@ class SwitchNode:
                 registration_timeouts.append(message.key.removeprefix(REGISTRATION_TIMER_PREFIX))
             elif isinstance(message, Undeliverable):
                 undeliverable.append(message)
+            elif isinstance(message, RawMessage):
+                parsed = self._parse_raw(envelope.sender, message)
+                if isinstance(parsed, CreditTransfer):
+                    intake.setdefault(envelope.sender, []).append(parsed)
+                else:
+                    refused.append(parsed)
             else:
                 other.append(envelope)
         with self.engine.begin() as conn:
@@ -100,7 +116,26 @@ class SwitchNode:
                 out += self.directory.fail_registration(conn, request_id, StatusReason.AB05)
             for envelope in other:
                 out += self._other(conn, envelope, participants, now_ms)
-        return out
+        return refused + out
+
+    def _parse_raw(self, sender: str, raw: RawMessage) -> CreditTransfer | Envelope:
+        """A malformed pacs.008 is answered RJCT (CH20 for decimals, else FF01); nothing is stored."""
+        try:
+            if raw.kind != "pacs.008":
+                raise MessageInvalid([FieldProblem("kind", f"unknown message kind {raw.kind!r}", StatusReason.FF01)])
+            return parse_message(CreditTransfer, raw.payload)
+        except MessageInvalid as error:
+            payload = raw.payload if isinstance(raw.payload, dict) else {}
+            report = StatusReport.model_construct(
+                original_message_id=_text(payload.get("message_id")),
+                original_end_to_end_id=_text(payload.get("end_to_end_id")),
+                original_transaction_id=_text(payload.get("transaction_id")),
+                debtor_agent=sender,
+                transaction_status=TransactionStatus.RJCT,
+                status_reason=error.reason,
+                additional_information=str(error)[:MESSAGE_PROBLEM_LENGTH_MAX],
+            )
+            return Envelope(SWITCH_ADDRESS, sender, report)
 
     def _undeliverable(self, conn: Connection, notices: list[Undeliverable], now_ms: int) -> list[Envelope]:
         out: list[Envelope] = []

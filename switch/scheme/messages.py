@@ -130,6 +130,7 @@ class StatusReport(SchemeMessage):
     creditor_agent: Bin | None = None
     amount_vnd: AmountVnd | None = None
     settled_at_ms: int | None = None
+    additional_information: Annotated[str, Field(max_length=500)] | None = None  # AddtlInf: the rule broken
 
 
 class StatusRequest(SchemeMessage):

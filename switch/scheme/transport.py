@@ -29,10 +29,22 @@ class Undeliverable:
     """The transport could not reach `receiver`: it is offline or refuses connections."""
 
     receiver: str
-    message: BaseModel
+    message: object  # what could not be delivered, as it was sent
 
 
-Message = BaseModel | TimerFired | Undeliverable
+@dataclass(slots=True, frozen=True)
+class RawMessage:
+    """A message as an external participant sent it (parsed JSON, not yet validated).
+
+    The switch validates it itself and answers a malformed one with a status report naming the
+    field, the rule and the reason code, so an integrator sees exactly what a real switch says.
+    """
+
+    kind: str  # "pacs.008"
+    payload: object
+
+
+Message = BaseModel | TimerFired | Undeliverable | RawMessage
 
 
 @dataclass(slots=True, frozen=True)
