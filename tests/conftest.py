@@ -91,3 +91,17 @@ def storage(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Storage]
 def memory_storage() -> Storage:
     """In-memory SQLite for fast unit and property tests."""
     return Storage()
+
+
+# Property tests: no wall-clock deadline (these machines are noisy; speed is measured by benchmarks,
+# never asserted) and a bounded number of examples so the suite stays well under ten minutes.
+from hypothesis import HealthCheck, settings  # noqa: E402
+
+settings.register_profile(
+    "switchyard",
+    deadline=None,
+    max_examples=60,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
+)
+settings.register_profile("thorough", deadline=None, max_examples=1000, suppress_health_check=list(HealthCheck))
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "switchyard"))
