@@ -58,11 +58,11 @@ class ClearingService:
         aliases = self.directory.resolve(conn, (t.creditor_alias for t in transfers if t.creditor_alias))
         existing = repository.load(conn, (clearing_key(t.debtor_agent, t.transaction_id) for t in transfers))
         decisions = core.decide_intake(sender, transfers, participants, aliases, existing, self.transfer_limit_vnd)
-        accepted = [d for d in decisions if d.route is not None]
-        results = self.ledger.create_transfers(
-            conn, [_reserve(d.key, d.transfer, d.route.creditor_agent) for d in accepted if d.route], now_ms
-        )
-        funds = dict(zip((d.key for d in accepted), results, strict=True))
+        # An on-us transfer (both sides at one participant, found through an alias) moves no position.
+        reserving = [d for d in decisions if d.route is not None and d.route.creditor_agent != d.transfer.debtor_agent]
+        reservations = [_reserve(d.key, d.transfer, d.route.creditor_agent) for d in reserving if d.route]
+        results = self.ledger.create_transfers(conn, reservations, now_ms)
+        funds = dict(zip((d.key for d in reserving), results, strict=True))
         records, out = [], []
         for decision in decisions:
             record, envelopes = self._after_intake(sender, decision, funds.get(decision.key), now_ms)
@@ -168,12 +168,9 @@ class ClearingService:
     def _settle(self, conn: Connection, records: list[ClearingRecord], now_ms: int) -> list[Envelope]:
         if not records:
             return []
-        results = self.ledger.create_transfers(
-            conn,
-            [Transfer(f"p:{r.key}", kind=TransferKind.POST_PENDING, pending_id=f"r:{r.key}") for r in records],
-            now_ms,
-        )
-        _expect_ok(records, results)
+        moving = [r for r in records if _moves_position(r)]
+        posts = [Transfer(f"p:{r.key}", kind=TransferKind.POST_PENDING, pending_id=f"r:{r.key}") for r in moving]
+        _expect_ok(moving, self.ledger.create_transfers(conn, posts, now_ms))
         for record in records:
             record.status, record.reason, record.updated_ms = TransactionStatus.ACSC, None, now_ms
         repository.finalize(conn, records)
@@ -185,12 +182,9 @@ class ClearingService:
         if not items:
             return []
         records = [r for r, _reason in items]
-        results = self.ledger.create_transfers(
-            conn,
-            [Transfer(f"v:{r.key}", kind=TransferKind.VOID_PENDING, pending_id=f"r:{r.key}") for r in records],
-            now_ms,
-        )
-        _expect_ok(records, results)
+        moving = [r for r in records if _moves_position(r)]
+        voids = [Transfer(f"v:{r.key}", kind=TransferKind.VOID_PENDING, pending_id=f"r:{r.key}") for r in moving]
+        _expect_ok(moving, self.ledger.create_transfers(conn, voids, now_ms))
         for record, reason in items:
             record.status, record.reason, record.updated_ms = TransactionStatus.RJCT, reason, now_ms
         repository.finalize(conn, records)
@@ -209,6 +203,10 @@ def _reserve(key: str, transfer: CreditTransfer, creditor_agent: str) -> Transfe
         TransferKind.PENDING,
         code=TRANSFER_CODE_CLEARING,
     )
+
+
+def _moves_position(record: ClearingRecord) -> bool:
+    return record.creditor_agent != record.debtor_agent
 
 
 def _expect_ok(records: Sequence[ClearingRecord], results: Sequence[TransferResult]) -> None:

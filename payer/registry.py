@@ -1,0 +1,81 @@
+"""The population registry (the Ministry of Public Security's data, C06): citizen id to person.
+
+`generate_population` makes a reproducible synthetic population: Vietnamese names from Faker's
+vi_VN locale, birth dates, provinces, and citizen ids that follow the CCCD structure (province
+code, century-and-gender digit, two birth-year digits, six serial digits).
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+from faker import Faker
+
+from switch.scheme.identifiers import MOBILE_PREFIXES, PROVINCE_NAMES, check_citizen_id
+
+POPULATION_MAX = 2_000_000
+
+
+@dataclass(slots=True, frozen=True)
+class Person:
+    citizen_id: str
+    name: str  # as the registry holds it, with diacritics
+    birth_date: date
+    province_code: str
+    female: bool
+    phone: str
+    alive: bool = True
+
+    @property
+    def province(self) -> str:
+        return PROVINCE_NAMES[self.province_code]
+
+
+def citizen_id_for(province_code: str, birth_date: date, female: bool, serial: int) -> str:
+    century_digit = 2 * ((birth_date.year - 1900) // 100) + (1 if female else 0)
+    return f"{province_code}{century_digit}{birth_date.year % 100:02d}{serial:06d}"
+
+
+def vietnamese_name(fake: Faker, female: bool) -> str:
+    """Family name, middle name, given name: the Vietnamese order. Faker's vi_VN `name()` puts the
+    given name first and adds honorifics, so the parts are composed here."""
+    given = fake.first_name_female() if female else fake.first_name_male()
+    return f"{fake.last_name()} {fake.middle_name()} {given}"
+
+
+def generate_population(
+    size: int,
+    seed: int,
+    today: date,
+    provinces: Sequence[str] | None = None,
+) -> list[Person]:
+    if not 0 <= size <= POPULATION_MAX:
+        raise ValueError(f"size: must be between 0 and {POPULATION_MAX}")
+    codes = list(provinces or PROVINCE_NAMES)
+    unknown = [c for c in codes if c not in PROVINCE_NAMES]
+    if unknown:
+        raise ValueError(f"provinces: {unknown} are not CCCD province codes")
+    rng = random.Random(seed)
+    fake = Faker("vi_VN")
+    fake.seed_instance(seed)
+    prefixes = sorted(MOBILE_PREFIXES)
+    people: list[Person] = []
+    used_ids: set[str] = set()
+    used_phones: set[str] = set()
+    while len(people) < size:
+        female = rng.random() < 0.5
+        birth_date = today - timedelta(days=rng.randint(18 * 365, 95 * 365))
+        province = rng.choice(codes)
+        citizen_id = citizen_id_for(province, birth_date, female, rng.randrange(1_000_000))
+        phone = rng.choice(prefixes) + f"{rng.randrange(10_000_000):07d}"
+        if citizen_id in used_ids or phone in used_phones:
+            continue
+        assert check_citizen_id(citizen_id, today.year, birth_date.year) is None
+        used_ids.add(citizen_id)
+        used_phones.add(phone)
+        name = vietnamese_name(fake, female)
+        people.append(Person(citizen_id, name, birth_date, province, female, phone))
+    return people
