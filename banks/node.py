@@ -208,7 +208,9 @@ class ParticipantNode:
         keys = [f"{t.debtor_agent}:{t.transaction_id}" for t in transfers]
         known = repository.load_inbound(conn, keys)
         customers = repository.load_customers(conn, (t.creditor_account or "" for t in transfers))
-        balances = self.ledger.lookup_accounts(conn, (customer_account(a) for a in customers))
+        # Balances matter only under a balance cap (wallets); a bank skips the query.
+        capped = self.limits.balance_cap_vnd is not None
+        balances = self.ledger.lookup_accounts(conn, (customer_account(a) for a in customers)) if capped else {}
         month = month_of(now_ms)
         rows: list[dict[str, Any]] = []
         credits: list[Transfer] = []
@@ -232,7 +234,8 @@ class ParticipantNode:
             out.append(self._answer(transfer, row))
         self._expect_ok(self.ledger.create_transfers(conn, credits, now_ms))
         repository.insert_inbound(conn, rows)
-        repository.save_inflows(conn, customers.values())
+        if self.limits.monthly_inflow_cap_vnd is not None:
+            repository.save_inflows(conn, customers.values())
         return out
 
     def _decide_inbound(
@@ -278,7 +281,7 @@ class ParticipantNode:
             original_transaction_id=transfer.transaction_id,
             debtor_agent=transfer.debtor_agent,
             transaction_status=TransactionStatus.RJCT if rejected else TransactionStatus.ACSP,
-            status_reason=StatusReason(row["reason"]) if rejected and row["reason"] else None,
+            status_reason=(StatusReason(row["reason"]) if row["reason"] else StatusReason.AB05) if rejected else None,
             creditor_agent=self.bin,
         )
         delay = max(1, int(self.behaviour.latency_ms * (0.5 + self.random.random())))
@@ -339,17 +342,20 @@ class ParticipantNode:
                 continue
             if row["status"] != InboundStatus.CREDITED.value:
                 continue
+            customer = customers.get(row["account"])
+            # A voided credit gives its inflow back to the month it was counted in, and only to that one
+            # (`updated_ms` is still the time of the credit while the row is CREDITED).
+            if not settled and customer is not None and customer.inflow_month == month_of(row["updated_ms"]):
+                customer.inflow_vnd = max(0, customer.inflow_vnd - row["amount_vnd"])
             row["status"] = (InboundStatus.SETTLED if settled else InboundStatus.REVERSED).value
             kind = TransferKind.POST_PENDING if settled else TransferKind.VOID_PENDING
             transfers.append(Transfer(f"i{'p' if settled else 'v'}:{key}", kind=kind, pending_id=f"i:{key}"))
             updates.append((key, InboundStatus(row["status"]), now_ms))
-            customer = customers.get(row["account"])
-            if not settled and customer is not None and customer.inflow_month == month_of(now_ms):
-                customer.inflow_vnd = max(0, customer.inflow_vnd - row["amount_vnd"])
         self._expect_ok(self.ledger.create_transfers(conn, transfers, now_ms))
         repository.update_inbound(conn, updates)
         repository.insert_inbound(conn, tombstones)
-        repository.save_inflows(conn, customers.values())
+        if self.limits.monthly_inflow_cap_vnd is not None:
+            repository.save_inflows(conn, customers.values())
 
     def _on_verifications(self, conn: Connection, requests: list[VerificationRequest]) -> list[Envelope]:
         customers = repository.load_customers(conn, (r.account for r in requests))

@@ -49,12 +49,30 @@ OUTBOUND = OutboundRow.__table__  # type: ignore[attr-defined]
 TABLES = [CUSTOMERS, INBOUND, OUTBOUND]
 
 
+# Statements are built once: building a statement costs more than running it on a small batch.
+_SELECT_CUSTOMERS = select(CUSTOMERS).where(CUSTOMERS.c.account.in_(bindparam("keys", expanding=True)))
+_SELECT_INBOUND = select(INBOUND).where(INBOUND.c.key.in_(bindparam("keys", expanding=True)))
+_SELECT_OUTBOUND = select(OUTBOUND).where(OUTBOUND.c.transaction_id.in_(bindparam("keys", expanding=True)))
+_SAVE_INFLOW = (
+    update(CUSTOMERS)
+    .where(CUSTOMERS.c.account == bindparam("k"))
+    .values(inflow_month=bindparam("m"), inflow_vnd=bindparam("v"))
+)
+_UPDATE_INBOUND = (
+    update(INBOUND).where(INBOUND.c.key == bindparam("k")).values(status=bindparam("s"), updated_ms=bindparam("u"))
+)
+_UPDATE_OUTBOUND = (
+    update(OUTBOUND)
+    .where(OUTBOUND.c.transaction_id == bindparam("k"))
+    .values(status=bindparam("s"), reason=bindparam("r"), updated_ms=bindparam("u"))
+)
+
+
 def load_customers(conn: Connection, accounts: Iterable[str]) -> dict[str, Customer]:
     wanted = list(set(accounts))
     if not wanted:
         return {}
-    rows = conn.execute(select(CUSTOMERS).where(CUSTOMERS.c.account.in_(wanted)))
-    return {row.account: _customer(row) for row in rows}
+    return {row.account: _customer(row) for row in conn.execute(_SELECT_CUSTOMERS, {"keys": wanted})}
 
 
 def all_customers(conn: Connection) -> list[Customer]:
@@ -74,28 +92,21 @@ def set_customer_status(conn: Connection, account: str, status: AccountStatus) -
 def save_inflows(conn: Connection, customers: Iterable[Customer]) -> None:
     rows = [{"k": c.account, "m": c.inflow_month, "v": c.inflow_vnd} for c in customers]
     if rows:
-        statement = (
-            update(CUSTOMERS)
-            .where(CUSTOMERS.c.account == bindparam("k"))
-            .values(inflow_month=bindparam("m"), inflow_vnd=bindparam("v"))
-        )
-        conn.execute(statement, rows)
-
-
-def load_rows(conn: Connection, table: Any, column: Any, keys: Iterable[str]) -> dict[str, dict[str, Any]]:
-    wanted = list(set(keys))
-    if not wanted:
-        return {}
-    rows = conn.execute(select(table).where(column.in_(wanted)))
-    return {row._mapping[column.name]: dict(row._mapping) for row in rows}
+        conn.execute(_SAVE_INFLOW, rows)
 
 
 def load_inbound(conn: Connection, keys: Iterable[str]) -> dict[str, dict[str, Any]]:
-    return load_rows(conn, INBOUND, INBOUND.c.key, keys)
+    wanted = list(set(keys))
+    if not wanted:
+        return {}
+    return {row.key: dict(row._mapping) for row in conn.execute(_SELECT_INBOUND, {"keys": wanted})}
 
 
 def load_outbound(conn: Connection, ids: Iterable[str]) -> dict[str, dict[str, Any]]:
-    return load_rows(conn, OUTBOUND, OUTBOUND.c.transaction_id, ids)
+    wanted = list(set(ids))
+    if not wanted:
+        return {}
+    return {row.transaction_id: dict(row._mapping) for row in conn.execute(_SELECT_OUTBOUND, {"keys": wanted})}
 
 
 def insert_inbound(conn: Connection, rows: Sequence[dict[str, Any]]) -> None:
@@ -110,22 +121,12 @@ def insert_outbound(conn: Connection, rows: Sequence[dict[str, Any]]) -> None:
 
 def update_inbound(conn: Connection, rows: Sequence[tuple[str, InboundStatus, int]]) -> None:
     if rows:
-        statement = (
-            update(INBOUND)
-            .where(INBOUND.c.key == bindparam("k"))
-            .values(status=bindparam("s"), updated_ms=bindparam("u"))
-        )
-        conn.execute(statement, [{"k": k, "s": s.value, "u": u} for k, s, u in rows])
+        conn.execute(_UPDATE_INBOUND, [{"k": k, "s": s.value, "u": u} for k, s, u in rows])
 
 
 def update_outbound(conn: Connection, rows: Sequence[tuple[str, OutboundStatus, str | None, int]]) -> None:
     if rows:
-        statement = (
-            update(OUTBOUND)
-            .where(OUTBOUND.c.transaction_id == bindparam("k"))
-            .values(status=bindparam("s"), reason=bindparam("r"), updated_ms=bindparam("u"))
-        )
-        conn.execute(statement, [{"k": k, "s": s.value, "r": r, "u": u} for k, s, r, u in rows])
+        conn.execute(_UPDATE_OUTBOUND, [{"k": k, "s": s.value, "r": r, "u": u} for k, s, r, u in rows])
 
 
 def count_by_status(conn: Connection, table: Any) -> dict[str, tuple[int, int]]:

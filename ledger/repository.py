@@ -63,15 +63,33 @@ def create_tables(engine: Engine) -> None:
     SQLModel.metadata.create_all(engine, tables=TABLES)
 
 
+# Statements are built once: building a statement costs more than running it on a small batch.
+_SELECT_ACCOUNTS = select(ACCOUNTS).where(ACCOUNTS.c.id.in_(bindparam("ids", expanding=True))).order_by(ACCOUNTS.c.id)
+_SELECT_ACCOUNTS_FOR_UPDATE = _SELECT_ACCOUNTS.with_for_update()
+_SELECT_TRANSFERS = select(TRANSFERS).where(TRANSFERS.c.id.in_(bindparam("ids", expanding=True)))
+_INSERT_ACCOUNTS = ACCOUNTS.insert()
+_INSERT_TRANSFERS = TRANSFERS.insert()
+_UPDATE_BALANCES = (
+    update(ACCOUNTS)
+    .where(ACCOUNTS.c.id == bindparam("key"))
+    .values(
+        debits_pending=bindparam("debits_pending"),
+        debits_posted=bindparam("debits_posted"),
+        credits_pending=bindparam("credits_pending"),
+        credits_posted=bindparam("credits_posted"),
+    )
+)
+_UPDATE_PENDING_STATUS = (
+    update(TRANSFERS).where(TRANSFERS.c.id == bindparam("key")).values(pending_status=bindparam("status"))
+)
+
+
 def load_accounts(conn: Connection, ids: Iterable[str], lock: bool) -> dict[str, Account]:
     wanted = sorted(set(ids))  # sorted: concurrent batches lock rows in one order, no deadlock
     if not wanted:
         return {}
-    query = select(ACCOUNTS).where(ACCOUNTS.c.id.in_(wanted)).order_by(ACCOUNTS.c.id)
-    if lock:
-        query = query.with_for_update()
     accounts = {}
-    for row in conn.execute(query):
+    for row in conn.execute(_SELECT_ACCOUNTS_FOR_UPDATE if lock else _SELECT_ACCOUNTS, {"ids": wanted}):
         account = _account_from_row(row)
         account.check()
         accounts[account.id] = account
@@ -82,7 +100,7 @@ def load_transfers(conn: Connection, ids: Iterable[str]) -> dict[str, tuple[Tran
     wanted = list(set(ids))
     if not wanted:
         return {}
-    rows = conn.execute(select(TRANSFERS).where(TRANSFERS.c.id.in_(wanted)))
+    rows = conn.execute(_SELECT_TRANSFERS, {"ids": wanted})
     return {row.id: (_transfer_from_row(row), PendingStatus(row.pending_status)) for row in rows}
 
 
@@ -101,7 +119,7 @@ def _transfer_from_row(row: Any) -> Transfer:
 
 def insert_accounts(conn: Connection, accounts: Sequence[Account]) -> None:
     if accounts:
-        conn.execute(ACCOUNTS.insert(), [_account_row(a) for a in accounts])
+        conn.execute(_INSERT_ACCOUNTS, [_account_row(a) for a in accounts])
 
 
 def save_balances(conn: Connection, accounts: Iterable[Account]) -> None:
@@ -116,17 +134,7 @@ def save_balances(conn: Connection, accounts: Iterable[Account]) -> None:
         for a in accounts
     ]
     if rows:
-        statement = (
-            update(ACCOUNTS)
-            .where(ACCOUNTS.c.id == bindparam("key"))
-            .values(
-                debits_pending=bindparam("debits_pending"),
-                debits_posted=bindparam("debits_posted"),
-                credits_pending=bindparam("credits_pending"),
-                credits_posted=bindparam("credits_posted"),
-            )
-        )
-        conn.execute(statement, rows)
+        conn.execute(_UPDATE_BALANCES, rows)
 
 
 def insert_transfers(conn: Connection, transfers: Sequence[Transfer]) -> None:
@@ -146,14 +154,12 @@ def insert_transfers(conn: Connection, transfers: Sequence[Transfer]) -> None:
         }
         for t in transfers
     ]
-    conn.execute(TRANSFERS.insert(), rows)
+    conn.execute(_INSERT_TRANSFERS, rows)
 
 
 def save_pending_statuses(conn: Connection, statuses: dict[str, PendingStatus]) -> None:
-    if not statuses:
-        return
-    statement = update(TRANSFERS).where(TRANSFERS.c.id == bindparam("key")).values(pending_status=bindparam("status"))
-    conn.execute(statement, [{"key": key, "status": int(s)} for key, s in statuses.items()])
+    if statuses:
+        conn.execute(_UPDATE_PENDING_STATUS, [{"key": key, "status": int(s)} for key, s in statuses.items()])
 
 
 def totals(conn: Connection) -> LedgerTotals:

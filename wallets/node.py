@@ -28,7 +28,7 @@ def new_wallet(msisdn: str, holder_name: str, citizen_id: str, kyc_level: int = 
     problem = check_msisdn(number)
     if problem:
         raise ValueError(f"msisdn: {problem}")
-    if kyc_level not in KYC_LEVELS:
+    if type(kyc_level) is not int or kyc_level not in KYC_LEVELS:
         raise ValueError(f"kyc_level: must be one of {KYC_LEVELS}")
     return Customer(account=number, holder_name=holder_name, citizen_id=citizen_id, status=status,
                     phone=number, kyc_level=kyc_level)  # fmt: skip

@@ -35,30 +35,35 @@ TRANSFERS = ClearingTransferRow.__table__  # type: ignore[attr-defined]
 TABLES = [TRANSFERS]
 
 
+_SELECT = select(TRANSFERS).where(TRANSFERS.c.key.in_(bindparam("keys", expanding=True)))
+_INSERT = TRANSFERS.insert()
+# The guard on PDNG makes a second finality a no-op, never a flip.
+_FINALIZE = (
+    update(TRANSFERS)
+    .where(and_(TRANSFERS.c.key == bindparam("k"), TRANSFERS.c.status == TransactionStatus.PDNG.value))
+    .values(status=bindparam("s"), reason=bindparam("r"), updated_ms=bindparam("u"))
+)
+
+
 def load(conn: Connection, keys: Iterable[str]) -> dict[str, ClearingRecord]:
     wanted = list(set(keys))
     if not wanted:
         return {}
-    rows = conn.execute(select(TRANSFERS).where(TRANSFERS.c.key.in_(wanted)))
+    rows = conn.execute(_SELECT, {"keys": wanted})
     return {row.key: _from_row(row) for row in rows}
 
 
 def insert(conn: Connection, records: Sequence[ClearingRecord]) -> None:
     if records:
-        conn.execute(TRANSFERS.insert(), [_to_row(r) for r in records])
+        conn.execute(_INSERT, [_to_row(r) for r in records])
 
 
 def finalize(conn: Connection, records: Sequence[ClearingRecord]) -> None:
-    """Move records out of PDNG. The guard on PDNG makes a second finality a no-op, never a flip."""
+    """Move records out of PDNG."""
     if not records:
         return
-    statement = (
-        update(TRANSFERS)
-        .where(and_(TRANSFERS.c.key == bindparam("k"), TRANSFERS.c.status == TransactionStatus.PDNG.value))
-        .values(status=bindparam("s"), reason=bindparam("r"), updated_ms=bindparam("u"))
-    )
     conn.execute(
-        statement,
+        _FINALIZE,
         [
             {"k": r.key, "s": r.status.value, "r": r.reason.value if r.reason else None, "u": r.updated_ms}
             for r in records

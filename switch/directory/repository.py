@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from sqlalchemy import BigInteger, Column, Connection, Integer, String, delete, func, select
+from sqlalchemy import BigInteger, Column, Connection, Integer, String, bindparam, delete, func, select
 from sqlmodel import Field, SQLModel
 
 from switch.directory.schemas import AliasAction, AliasRecord, PendingRegistration
@@ -54,11 +54,14 @@ PENDING = PendingRegistrationRow.__table__  # type: ignore[attr-defined]
 TABLES = [ALIASES, HISTORY, PENDING]
 
 
+_SELECT_ALIASES = select(ALIASES).where(ALIASES.c.key.in_(bindparam("keys", expanding=True)))
+
+
 def load_aliases(conn: Connection, keys: Iterable[str]) -> dict[str, AliasRecord]:
     wanted = list(set(keys))
     if not wanted:
         return {}
-    rows = conn.execute(select(ALIASES).where(ALIASES.c.key.in_(wanted)))
+    rows = conn.execute(_SELECT_ALIASES, {"keys": wanted})
     return {row.key: _alias_from_row(row) for row in rows}
 
 

@@ -25,8 +25,11 @@ PARTICIPANTS = ParticipantRow.__table__  # type: ignore[attr-defined]
 TABLES = [PARTICIPANTS]
 
 
+_SELECT_ALL = select(PARTICIPANTS)
+
+
 def load_all(conn: Connection) -> dict[str, Participant]:
-    return {row.bin: _from_row(row) for row in conn.execute(select(PARTICIPANTS))}
+    return {row.bin: _from_row(row) for row in conn.execute(_SELECT_ALL)}
 
 
 def insert(conn: Connection, participant: Participant) -> None:

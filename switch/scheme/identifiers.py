@@ -34,10 +34,11 @@ MOBILE_PREFIXES: frozenset[str] = frozenset(
      "052", "056", "058", "092", "059", "099", "087"]
 )  # fmt: skip
 
-CITIZEN_ID_PATTERN = re.compile(r"^[0-9]{12}$")
-MSISDN_PATTERN = re.compile(r"^0[0-9]{9}$")
-BIN_PATTERN = re.compile(r"^[0-9]{6}$")
-ACCOUNT_PATTERN = re.compile(r"^[0-9A-Za-z]{6,19}$")
+# fullmatch with these: `$` alone would let a trailing newline through.
+CITIZEN_ID_PATTERN = re.compile(r"[0-9]{12}")
+MSISDN_PATTERN = re.compile(r"0[0-9]{9}")
+BIN_PATTERN = re.compile(r"[0-9]{6}")
+ACCOUNT_PATTERN = re.compile(r"[0-9A-Za-z]{6,19}")
 # The 4th digit encodes century and gender: 0/1 born 1900-1999 (male/female), 2/3 2000-2099, and so
 # on up to 8/9 for 2300-2399.
 CENTURY_DIGIT_MAX = 9
@@ -54,7 +55,7 @@ def citizen_is_female(citizen_id: str) -> bool:
 
 def check_citizen_id(citizen_id: str, current_year: int, birth_year: int | None = None) -> str | None:
     """The structural rules of a CCCD number; `birth_year`, when known, must agree with digits 4-6."""
-    if not CITIZEN_ID_PATTERN.match(citizen_id):
+    if not CITIZEN_ID_PATTERN.fullmatch(citizen_id):
         return "must be exactly 12 digits"
     if citizen_id[:3] not in PROVINCE_NAMES:
         return f"province code {citizen_id[:3]} is not a CCCD province code"
@@ -79,7 +80,7 @@ def normalize_msisdn(value: str) -> str:
 
 
 def check_msisdn(value: str) -> str | None:
-    if not MSISDN_PATTERN.match(value):
+    if not MSISDN_PATTERN.fullmatch(value):
         return "must be a 10-digit Vietnamese mobile number starting with 0"
     if value[:3] not in MOBILE_PREFIXES:
         return f"prefix {value[:3]} is not a Vietnamese mobile prefix"
@@ -87,8 +88,8 @@ def check_msisdn(value: str) -> str | None:
 
 
 def check_bin(value: str) -> str | None:
-    return None if BIN_PATTERN.match(value) else "must be a 6-digit bank identification number"
+    return None if BIN_PATTERN.fullmatch(value) else "must be a 6-digit bank identification number"
 
 
 def check_account(value: str) -> str | None:
-    return None if ACCOUNT_PATTERN.match(value) else "must be 6 to 19 letters or digits"
+    return None if ACCOUNT_PATTERN.fullmatch(value) else "must be 6 to 19 letters or digits"

@@ -13,6 +13,8 @@ alias resolves is the switch's business, answered with a status report, not a va
 
 from __future__ import annotations
 
+import math
+import re
 from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, model_validator
@@ -26,18 +28,31 @@ from switch.scheme.codes import (
     TransactionStatus,
     VerificationOutcome,
 )
-from switch.scheme.identifiers import check_account, check_bin, check_msisdn, normalize_msisdn
+from switch.scheme.identifiers import (
+    CITIZEN_ID_PATTERN,
+    check_account,
+    check_bin,
+    check_msisdn,
+    normalize_msisdn,
+)
 
 AMOUNT_VND_MAX = 10**15  # far above any real transfer; keeps amounts inside a signed 64-bit column
 
 
+_DECIMAL_WITH_FRACTION = re.compile(r"-?[0-9]+\.[0-9]*[1-9][0-9]*")
+
+
 def _whole_vnd(value: Any) -> Any:
-    """VND has no minor unit: 1000.5 is refused as CH20, 1000.0 or "1000" as a wrong type."""
+    """VND has no minor unit: an amount with a fraction (1000.5, "1000.5") is refused as CH20.
+
+    Anything else that is not a JSON integer (1000.0, "1000", "1.000.000", NaN, infinity, true) is
+    a wrong type, FF01, and the strict integer check below says so.
+    """
     if isinstance(value, bool):
         raise PydanticCustomError("int_type", "amount must be an integer number of VND, not a boolean")
-    if isinstance(value, float) and not value.is_integer():
+    if isinstance(value, float) and math.isfinite(value) and not value.is_integer():
         raise PydanticCustomError("decimals_not_allowed", "VND has no minor unit: decimals are not allowed")
-    if isinstance(value, str) and "." in value:
+    if isinstance(value, str) and _DECIMAL_WITH_FRACTION.fullmatch(value.strip()):
         raise PydanticCustomError("decimals_not_allowed", "VND has no minor unit: decimals are not allowed")
     return value
 
@@ -76,7 +91,7 @@ class Alias(SchemeMessage):
             if problem:
                 raise PydanticCustomError("identifier_rule", "alias.value: " + problem)
             object.__setattr__(self, "value", number)
-        elif not (len(self.value) == 12 and self.value.isdigit()):
+        elif not CITIZEN_ID_PATTERN.fullmatch(self.value):
             raise PydanticCustomError("identifier_rule", "alias.value: a citizen id must be exactly 12 digits")
         return self
 
@@ -146,7 +161,7 @@ class VerificationRequest(SchemeMessage):
 
     verification_id: Max35Text
     agent: Bin
-    account: Annotated[str, Field(min_length=1, max_length=19)]
+    account: AccountNumber
     name: Max140Text
     citizen_id: CitizenIdText | None = None
 
@@ -169,7 +184,7 @@ class AliasRegistration(SchemeMessage):
     name: Max140Text
     citizen_id: CitizenIdText
     agent: Bin
-    account: Annotated[str, Field(min_length=1, max_length=19)]
+    account: AccountNumber
 
 
 class AliasRemoval(SchemeMessage):

@@ -12,7 +12,7 @@ import unicodedata
 from switch.scheme.codes import VerificationOutcome
 
 # Đ and đ are letters of their own, not D with a combining mark, so NFD does not strip them.
-_SPECIAL_LETTERS = str.maketrans({"Đ": "D", "đ": "D", "Ð": "D"})
+_SPECIAL_LETTERS = str.maketrans({"Đ": "D", "đ": "D", "Ð": "D", "ð": "D"})
 NAME_LENGTH_MAX = 140  # ISO 20022 Max140Text
 
 
