@@ -188,15 +188,16 @@ class ParticipantNode:
         return out
 
     def _credit_transfer(self, order: PaymentOrder, customer: Customer) -> CreditTransfer:
-        return CreditTransfer(
+        # The order was validated when it reached us and the customer is ours: no second validation.
+        return CreditTransfer.model_construct(
             message_id=order.order_id,
             end_to_end_id=order.order_id,
             transaction_id=order.order_id,
             amount_vnd=order.amount_vnd,
-            debtor=Party(name=customer.holder_name, citizen_id=customer.citizen_id),
+            debtor=Party.model_construct(name=customer.holder_name, citizen_id=customer.citizen_id),
             debtor_account=order.debtor_account,
             debtor_agent=self.bin,
-            creditor=Party(name=order.creditor_name),
+            creditor=Party.model_construct(name=order.creditor_name, citizen_id=None),
             creditor_account=order.creditor_account,
             creditor_alias=order.creditor_alias,
             creditor_agent=order.creditor_agent,
@@ -275,7 +276,7 @@ class ParticipantNode:
 
     def _answer(self, transfer: CreditTransfer, row: dict[str, Any]) -> Envelope:
         rejected = row["status"] in (InboundStatus.REJECTED.value, InboundStatus.REVERSED.value)
-        report = StatusReport(
+        report = StatusReport.model_construct(
             original_message_id=transfer.message_id,
             original_end_to_end_id=transfer.end_to_end_id,
             original_transaction_id=transfer.transaction_id,

@@ -6,7 +6,8 @@ import enum
 from dataclasses import dataclass
 from typing import Annotated
 
-from pydantic import Field
+from pydantic import Field, model_validator
+from pydantic_core import PydanticCustomError
 
 from switch.scheme.codes import Purpose, StatusReason
 from switch.scheme.messages import AccountNumber, Alias, AmountVnd, Bin, Max35Text, Max140Text, SchemeMessage
@@ -79,3 +80,11 @@ class PaymentOrder(SchemeMessage):
     creditor_name: Max140Text | None = None
     purpose: Purpose = Purpose.CASH
     remittance_information: Annotated[str, Field(max_length=140)] | None = None
+
+    @model_validator(mode="after")
+    def _one_creditor_address(self) -> PaymentOrder:
+        if self.creditor_alias is None and (self.creditor_account is None or self.creditor_agent is None):
+            raise PydanticCustomError(
+                "creditor_address", "creditor: give creditor_alias, or creditor_account with creditor_agent"
+            )
+        return self

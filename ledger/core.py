@@ -9,9 +9,10 @@ Transfers apply in order, so a later transfer in a batch sees the effect of an e
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 
 from ledger.schemas import (
+    AMOUNT_VND_MAX,
     ID_LENGTH_MAX,
     Account,
     AccountFlag,
@@ -20,6 +21,10 @@ from ledger.schemas import (
     TransferKind,
     TransferResult,
 )
+
+# Plain ints: testing an IntFlag member costs ten times an int test, and this runs per transfer.
+_DEBITS_MUST_NOT_EXCEED_CREDITS = int(AccountFlag.DEBITS_MUST_NOT_EXCEED_CREDITS)
+_CREDITS_MUST_NOT_EXCEED_DEBITS = int(AccountFlag.CREDITS_MUST_NOT_EXCEED_DEBITS)
 
 
 @dataclass(slots=True)
@@ -52,7 +57,7 @@ def decide_transfers(
         decision=BatchDecision(),
     )
     for transfer in batch:
-        state.decision.results.append(_apply(state, replace(transfer, timestamp_ms=now_ms)))
+        state.decision.results.append(_apply(state, transfer, now_ms))
     touched = {t.debit_account_id for t in state.decision.inserts}
     touched |= {t.credit_account_id for t in state.decision.inserts}
     state.decision.accounts = {key: state.accounts[key] for key in touched}
@@ -60,7 +65,7 @@ def decide_transfers(
     return state.decision
 
 
-def _apply(state: _State, transfer: Transfer) -> TransferResult:
+def _apply(state: _State, transfer: Transfer, now_ms: int) -> TransferResult:
     if not transfer.id or len(transfer.id) > ID_LENGTH_MAX:
         return TransferResult.ID_INVALID
     stored = state.existing.get(transfer.id)
@@ -69,15 +74,17 @@ def _apply(state: _State, transfer: Transfer) -> TransferResult:
             return TransferResult.EXISTS
         return TransferResult.EXISTS_WITH_DIFFERENT_FIELDS
     if transfer.kind in (TransferKind.POST_PENDING, TransferKind.VOID_PENDING):
-        return _apply_second_phase(state, transfer)
-    return _apply_first_phase(state, transfer)
+        return _apply_second_phase(state, transfer, now_ms)
+    return _apply_first_phase(state, transfer, now_ms)
 
 
-def _apply_first_phase(state: _State, transfer: Transfer) -> TransferResult:
+def _apply_first_phase(state: _State, transfer: Transfer, now_ms: int) -> TransferResult:
     amount = transfer.amount_vnd
     # bool is an int in Python; a flag is never an amount.
     if type(amount) is not int or amount <= 0:
         return TransferResult.AMOUNT_MUST_BE_POSITIVE_INTEGER
+    if amount > AMOUNT_VND_MAX:
+        return TransferResult.AMOUNT_EXCEEDS_MAXIMUM
     if transfer.debit_account_id == transfer.credit_account_id:
         return TransferResult.ACCOUNTS_MUST_BE_DIFFERENT
     debit = state.accounts.get(transfer.debit_account_id)
@@ -86,24 +93,27 @@ def _apply_first_phase(state: _State, transfer: Transfer) -> TransferResult:
     credit = state.accounts.get(transfer.credit_account_id)
     if credit is None:
         return TransferResult.CREDIT_ACCOUNT_NOT_FOUND
-    if debit.flags & AccountFlag.DEBITS_MUST_NOT_EXCEED_CREDITS:
+    if debit.flags & _DEBITS_MUST_NOT_EXCEED_CREDITS:
         if debit.debits_pending + debit.debits_posted + amount > debit.credits_posted:
             return TransferResult.EXCEEDS_CREDITS
-    if credit.flags & AccountFlag.CREDITS_MUST_NOT_EXCEED_DEBITS:
+    if credit.flags & _CREDITS_MUST_NOT_EXCEED_DEBITS:
         if credit.credits_pending + credit.credits_posted + amount > credit.debits_posted:
             return TransferResult.EXCEEDS_DEBITS
+    if _overflows(debit, credit, amount):
+        return TransferResult.OVERFLOWS_BALANCE
+    stamped = _stamped(transfer, transfer.debit_account_id, transfer.credit_account_id, amount, now_ms)
     if transfer.kind == TransferKind.PENDING:
         debit.debits_pending += amount
         credit.credits_pending += amount
-        state.pendings[transfer.id] = (transfer, PendingStatus.PENDING)
+        state.pendings[transfer.id] = (stamped, PendingStatus.PENDING)
     else:
         debit.debits_posted += amount
         credit.credits_posted += amount
-    _record(state, transfer)
+    _record(state, stamped)
     return TransferResult.OK
 
 
-def _apply_second_phase(state: _State, transfer: Transfer) -> TransferResult:
+def _apply_second_phase(state: _State, transfer: Transfer, now_ms: int) -> TransferResult:
     if not transfer.pending_id:
         return TransferResult.PENDING_ID_REQUIRED
     found = state.pendings.get(transfer.pending_id)
@@ -127,14 +137,22 @@ def _apply_second_phase(state: _State, transfer: Transfer) -> TransferResult:
         new_status = PendingStatus.VOIDED
     state.pendings[pending.id] = (pending, new_status)
     state.decision.pending_statuses[pending.id] = new_status
-    filled = replace(
-        transfer,
-        debit_account_id=pending.debit_account_id,
-        credit_account_id=pending.credit_account_id,
-        amount_vnd=amount,
-    )
-    _record(state, filled)
+    _record(state, _stamped(transfer, pending.debit_account_id, pending.credit_account_id, amount, now_ms))
     return TransferResult.OK
+
+
+def _overflows(debit: Account, credit: Account, amount_vnd: int) -> bool:
+    """Whether a posting would push a balance past 64 bits (pending and posted both count)."""
+    debits = debit.debits_pending + debit.debits_posted + amount_vnd
+    credits = credit.credits_pending + credit.credits_posted + amount_vnd
+    return debits > AMOUNT_VND_MAX or credits > AMOUNT_VND_MAX
+
+
+def _stamped(transfer: Transfer, debit_id: str, credit_id: str, amount_vnd: int, now_ms: int) -> Transfer:
+    """The transfer as stored: accounts and amount filled in (second phases), the ledger's time."""
+    return Transfer(
+        transfer.id, debit_id, credit_id, amount_vnd, transfer.kind, transfer.pending_id, transfer.code, now_ms
+    )
 
 
 def _record(state: _State, transfer: Transfer) -> None:

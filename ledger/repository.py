@@ -22,7 +22,6 @@ from sqlmodel import Field, SQLModel
 from ledger.schemas import (
     ID_LENGTH_MAX,
     Account,
-    AccountFlag,
     LedgerTotals,
     PendingStatus,
     Transfer,
@@ -63,6 +62,11 @@ def create_tables(engine: Engine) -> None:
     SQLModel.metadata.create_all(engine, tables=TABLES)
 
 
+# Enum members by stored value: indexing a tuple is much cheaper than calling the enum per row.
+_KINDS = tuple(TransferKind)
+_PENDING_STATUSES = tuple(PendingStatus)
+assert all(m.value == i for members in (_KINDS, _PENDING_STATUSES) for i, m in enumerate(members))
+
 # Statements are built once: building a statement costs more than running it on a small batch.
 _SELECT_ACCOUNTS = select(ACCOUNTS).where(ACCOUNTS.c.id.in_(bindparam("ids", expanding=True))).order_by(ACCOUNTS.c.id)
 _SELECT_ACCOUNTS_FOR_UPDATE = _SELECT_ACCOUNTS.with_for_update()
@@ -101,7 +105,7 @@ def load_transfers(conn: Connection, ids: Iterable[str]) -> dict[str, tuple[Tran
     if not wanted:
         return {}
     rows = conn.execute(_SELECT_TRANSFERS, {"ids": wanted})
-    return {row.id: (_transfer_from_row(row), PendingStatus(row.pending_status)) for row in rows}
+    return {row.id: (_transfer_from_row(row), _PENDING_STATUSES[row.pending_status]) for row in rows}
 
 
 def _transfer_from_row(row: Any) -> Transfer:
@@ -110,7 +114,7 @@ def _transfer_from_row(row: Any) -> Transfer:
         debit_account_id=row.debit_account_id,
         credit_account_id=row.credit_account_id,
         amount_vnd=row.amount_vnd,
-        kind=TransferKind(row.kind),
+        kind=_KINDS[row.kind],
         pending_id=row.pending_id,
         code=row.code,
         timestamp_ms=row.timestamp_ms,
@@ -196,7 +200,7 @@ def _account_from_row(row: Any) -> Account:
     return Account(
         row.id,
         row.code,
-        AccountFlag(row.flags),
+        row.flags,
         row.debits_pending,
         row.debits_posted,
         row.credits_pending,

@@ -6,6 +6,8 @@ import enum
 from dataclasses import dataclass
 
 ID_LENGTH_MAX = 96
+# Amounts and balances live in signed 64-bit columns (BIGINT): nothing may pass this.
+AMOUNT_VND_MAX = 2**63 - 1
 BATCH_SIZE_MAX = 8190  # TigerBeetle's batch limit: one database transaction holds at most this many
 
 
@@ -41,6 +43,8 @@ class TransferResult(enum.StrEnum):
     EXISTS_WITH_DIFFERENT_FIELDS = "exists_with_different_fields"
     ID_INVALID = "id_invalid"
     AMOUNT_MUST_BE_POSITIVE_INTEGER = "amount_must_be_positive_integer"
+    AMOUNT_EXCEEDS_MAXIMUM = "amount_exceeds_maximum"
+    OVERFLOWS_BALANCE = "overflows_balance"
     ACCOUNTS_MUST_BE_DIFFERENT = "accounts_must_be_different"
     DEBIT_ACCOUNT_NOT_FOUND = "debit_account_not_found"
     CREDIT_ACCOUNT_NOT_FOUND = "credit_account_not_found"
@@ -63,7 +67,7 @@ class AccountResult(enum.StrEnum):
 class Account:
     id: str
     code: int = 0
-    flags: AccountFlag = AccountFlag.NONE
+    flags: int = AccountFlag.NONE  # AccountFlag bits, kept a plain int: tested per transfer
     debits_pending: int = 0
     debits_posted: int = 0
     credits_pending: int = 0

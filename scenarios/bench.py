@@ -28,7 +28,7 @@ from banks.schemas import Customer, PaymentOrder
 from scenarios.checks import check_invariants
 from scenarios.sandbox import DEFAULT_PARTICIPANTS, Sandbox
 from scenarios.storage import Storage
-from switch.scheme.codes import ParticipantKind
+from switch.scheme.codes import ParticipantKind, Purpose
 
 CUSTOMERS_PER_PARTICIPANT = 200
 OPENING_VND = 10_000_000_000
@@ -124,7 +124,7 @@ def _orders(count: int, accounts: list[tuple[str, str]], rng: random.Random) -> 
             creditor_agent=creditor_bin,
             creditor_account=creditor_account,
             creditor_name=None,
-            purpose="CASH",
+            purpose=Purpose.CASH,
             remittance_information=None,
         )
         orders.append((debtor_bin, order))

@@ -26,6 +26,9 @@ class LinkFaults:
     latency_ms_min: int = 1
     latency_ms_max: int = 5
     duplicate_rate: float = 0.0  # a message delivered twice, the copy somewhat later
+    # A node takes what reached it at the end of each window of this many ms as one batch, as a real
+    # node polls its queue; 1 means every millisecond. Timers keep their exact time.
+    batch_window_ms: int = 5
 
 
 @dataclass(slots=True)
@@ -109,17 +112,22 @@ class InProcessNetwork:
         if envelope.sender == envelope.receiver:  # a timer: exactly on time, never duplicated
             self._push(self.now_ms + envelope.delay_ms, envelope)
             return
-        self._push(self.now_ms + envelope.delay_ms + self._latency(), envelope)
+        self._push(self._window(self.now_ms + envelope.delay_ms + self._latency()), envelope)
         if self.faults.duplicate_rate and self.random.random() < self.faults.duplicate_rate:
             self.stats.duplicated += 1
-            self._push(self.now_ms + envelope.delay_ms + 4 * self._latency(), envelope)
+            self._push(self._window(self.now_ms + envelope.delay_ms + 4 * self._latency()), envelope)
 
     def _bounce(self, envelope: Envelope) -> None:
         if isinstance(envelope.message, Undeliverable | TimerFired) or envelope.sender not in self.nodes:
             return  # nobody to tell
         self.stats.undeliverable += 1
         notice = Envelope(envelope.receiver, envelope.sender, Undeliverable(envelope.receiver, envelope.message))
-        self._push(self.now_ms + self._latency(), notice)
+        self._push(self._window(self.now_ms + self._latency()), notice)
+
+    def _window(self, at_ms: int) -> int:
+        """The end of the batch window that `at_ms` falls in: deliveries wait for their node's poll."""
+        window = self.faults.batch_window_ms
+        return -(-at_ms // window) * window
 
     def _latency(self) -> int:
         return self.random.randint(self.faults.latency_ms_min, self.faults.latency_ms_max)
