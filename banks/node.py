@@ -121,13 +121,15 @@ class ParticipantNode:
     # --- messages ---------------------------------------------------------------------------
 
     def handle(self, inbox: Sequence[Envelope], now_ms: int) -> list[Envelope]:
+        if len(inbox) > ORDERS_PER_BATCH_MAX:
+            # One batch is at most one ledger batch: a larger delivery is taken in slices, in order.
+            step = ORDERS_PER_BATCH_MAX
+            return [e for start in range(0, len(inbox), step) for e in self.handle(inbox[start : start + step], now_ms)]
         orders = [e.message for e in inbox if isinstance(e.message, PaymentOrder)]
         inbound = [e.message for e in inbox if isinstance(e.message, CreditTransfer)]
         reports = [e.message for e in inbox if isinstance(e.message, StatusReport)]
         verifications = [e.message for e in inbox if isinstance(e.message, VerificationRequest)]
         undeliverable = [e.message for e in inbox if isinstance(e.message, Undeliverable)]
-        if len(orders) > ORDERS_PER_BATCH_MAX:
-            raise ValueError(f"orders: at most {ORDERS_PER_BATCH_MAX} in one batch")
         out: list[Envelope] = []
         with self.engine.begin() as conn:
             if reports:

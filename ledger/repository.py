@@ -166,30 +166,43 @@ def save_pending_statuses(conn: Connection, statuses: dict[str, PendingStatus]) 
         conn.execute(_UPDATE_PENDING_STATUS, [{"key": key, "status": int(s)} for key, s in statuses.items()])
 
 
+def count_transfers_with_codes(conn: Connection, codes: Sequence[int]) -> int:
+    query = select(func.count()).select_from(TRANSFERS).where(TRANSFERS.c.code.in_(list(codes)))
+    return int(conn.execute(query).scalar_one())
+
+
+_SPLIT = 1_000_000_000
+
+
+def _wide_sum(column: Any) -> tuple[Any, Any]:
+    """A sum that cannot overflow 64 bits on SQLite: summed as high and low parts, joined in Python."""
+    return func.coalesce(func.sum(column // _SPLIT), 0), func.coalesce(func.sum(column % _SPLIT), 0)
+
+
+def _join(high: Any, low: Any) -> int:
+    return int(high) * _SPLIT + int(low)
+
+
 def totals(conn: Connection) -> LedgerTotals:
-    row = conn.execute(
-        select(
-            func.coalesce(func.sum(ACCOUNTS.c.debits_pending), 0),
-            func.coalesce(func.sum(ACCOUNTS.c.debits_posted), 0),
-            func.coalesce(func.sum(ACCOUNTS.c.credits_pending), 0),
-            func.coalesce(func.sum(ACCOUNTS.c.credits_posted), 0),
-        )
-    ).one()
-    return LedgerTotals(int(row[0]), int(row[1]), int(row[2]), int(row[3]))
+    columns = (
+        ACCOUNTS.c.debits_pending,
+        ACCOUNTS.c.debits_posted,
+        ACCOUNTS.c.credits_pending,
+        ACCOUNTS.c.credits_posted,
+    )
+    row = conn.execute(select(*[part for column in columns for part in _wide_sum(column)])).one()
+    return LedgerTotals(*(_join(row[2 * i], row[2 * i + 1]) for i in range(4)))
 
 
 def transfer_sums(conn: Connection) -> tuple[int, int]:
     """Sums of posted and still-pending amounts over the stored transfers, to check the balances."""
     posted_kinds = [int(TransferKind.POSTED), int(TransferKind.POST_PENDING)]
-    posted = conn.execute(
-        select(func.coalesce(func.sum(TRANSFERS.c.amount_vnd), 0)).where(TRANSFERS.c.kind.in_(posted_kinds))
-    ).scalar_one()
+    amount = TRANSFERS.c.amount_vnd
+    posted = conn.execute(select(*_wide_sum(amount)).where(TRANSFERS.c.kind.in_(posted_kinds))).one()
     pending = conn.execute(
-        select(func.coalesce(func.sum(TRANSFERS.c.amount_vnd), 0)).where(
-            TRANSFERS.c.pending_status == int(PendingStatus.PENDING)
-        )
-    ).scalar_one()
-    return int(posted), int(pending)
+        select(*_wide_sum(amount)).where(TRANSFERS.c.pending_status == int(PendingStatus.PENDING))
+    ).one()
+    return _join(*posted), _join(*pending)
 
 
 def all_accounts(conn: Connection) -> list[Account]:

@@ -86,6 +86,9 @@ class Ledger:
     def lookup_transfers(self, conn: Connection, ids: Iterable[str]) -> dict[str, tuple[Transfer, PendingStatus]]:
         return repository.load_transfers(conn, ids)
 
+    def count_transfers_with_codes(self, conn: Connection, codes: Sequence[int]) -> int:
+        return repository.count_transfers_with_codes(conn, codes)
+
     def accounts(self, conn: Connection) -> list[Account]:
         return repository.all_accounts(conn)
 

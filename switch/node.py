@@ -15,6 +15,7 @@ from sqlmodel import SQLModel
 
 from ledger import Ledger, LedgerTotals
 from ledger import repository as ledger_repository
+from ledger.schemas import BATCH_SIZE_MAX
 from switch.clearing import repository as clearing_repository
 from switch.clearing.schemas import CREDITOR_TIMEOUT_MS, TIMER_PREFIX, ClearingRecord
 from switch.clearing.service import ClearingService
@@ -40,15 +41,13 @@ from switch.scheme.transport import SWITCH_ADDRESS, Envelope, RawMessage, TimerF
 from switch.scheme.validation import FieldProblem, MessageInvalid, parse_message
 
 T = TypeVar("T")
+INBOX_MAX = 100_000  # a delivery larger than this is a transport bug, not load
 MESSAGE_PROBLEM_LENGTH_MAX = 500
 
 
 def _text(value: object) -> str:
     """An id echoed back from a malformed message: what was sent if it is text, cut to ISO's 35."""
     return value[:35] if isinstance(value, str) and value else "NOTPROVIDED"
-
-
-INBOX_MAX = 100_000  # a batch larger than this is a transport bug, not load
 
 
 class SwitchNode:
@@ -77,6 +76,13 @@ class SwitchNode:
     def handle(self, inbox: Sequence[Envelope], now_ms: int) -> list[Envelope]:
         if len(inbox) > INBOX_MAX:
             raise AssertionError(f"inbox of {len(inbox)} is over {INBOX_MAX}")
+        if len(inbox) > BATCH_SIZE_MAX:
+            # One batch is at most one ledger batch: a larger delivery is taken in slices, in order.
+            return [
+                e
+                for start in range(0, len(inbox), BATCH_SIZE_MAX)
+                for e in self.handle(inbox[start : start + BATCH_SIZE_MAX], now_ms)
+            ]
         answers: list[tuple[str, StatusReport]] = []
         timeouts: list[str] = []
         registration_timeouts: list[str] = []
@@ -156,7 +162,7 @@ class SwitchNode:
         if isinstance(message, AliasRemoval):
             return self.directory.remove(conn, message, now_ms)
         if isinstance(message, VerificationReport):
-            return self.directory.complete_registration(conn, message, now_ms)
+            return self.directory.complete_registration(conn, envelope.sender, message, now_ms)
         if isinstance(message, StatusRequest):
             return self.clearing.on_status_requests(conn, envelope.sender, [message])
         return []  # a message the switch does not take is dropped, as a real switch drops noise

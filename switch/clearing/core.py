@@ -25,6 +25,7 @@ class IntakeDecision:
     route: Route | None = None
     duplicate_of: ClearingRecord | None = None
     store: bool = True  # a reject that must not take the id (DUPL, wrong sender) is not stored
+    repeat_in_batch: bool = False  # the same transfer earlier in this batch: that one answers
 
 
 def digest_of(transfer: CreditTransfer) -> str:
@@ -69,6 +70,8 @@ def _decide_one(
     if earlier_digest is not None:
         if earlier_digest != digest:
             return IntakeDecision(transfer, key, digest, reject=StatusReason.DUPL, store=False)
+        if stored is None:
+            return IntakeDecision(transfer, key, digest, store=False, repeat_in_batch=True)
         return IntakeDecision(transfer, key, digest, duplicate_of=stored, store=False)
     reject, route = _route(transfer, participants, aliases, transfer_limit_vnd)
     return IntakeDecision(transfer, key, digest, reject=reject, route=route)
@@ -119,7 +122,8 @@ def forwarded(transfer: CreditTransfer, route: Route) -> CreditTransfer:
 
 def decide_answer(record: ClearingRecord, status: TransactionStatus) -> str:
     """What a creditor's answer does to a record: 'settle', 'reject', 'refuse_late' or 'ignore'."""
-    accepted = status in (TransactionStatus.ACSP, TransactionStatus.ACSC, TransactionStatus.ACTC)
+    # ACTC only says the message was well formed: the creditor has not taken the money yet.
+    accepted = status in (TransactionStatus.ACSP, TransactionStatus.ACSC)
     if record.status == TransactionStatus.PDNG:
         if accepted:
             return "settle"

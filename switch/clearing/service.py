@@ -22,7 +22,7 @@ from switch.clearing.schemas import (
     clearing_key,
 )
 from switch.directory.service import DirectoryService
-from switch.errors import InputInvalid, TransferNotFound
+from switch.errors import TransferNotFound
 from switch.participants.schemas import Participant, position_account
 from switch.scheme.codes import StatusReason, TransactionStatus
 from switch.scheme.messages import CreditTransfer, StatusReport, StatusRequest
@@ -54,7 +54,7 @@ class ClearingService:
         now_ms: int,
     ) -> list[Envelope]:
         if len(transfers) > INTAKE_BATCH_MAX:
-            raise InputInvalid("transactions", f"a batch holds at most {INTAKE_BATCH_MAX} transfers")
+            raise AssertionError(f"intake of {len(transfers)} transfers: the node slices batches at {INTAKE_BATCH_MAX}")
         aliases = self.directory.resolve(conn, (t.creditor_alias for t in transfers if t.creditor_alias))
         existing = repository.load(conn, (clearing_key(t.debtor_agent, t.transaction_id) for t in transfers))
         decisions = core.decide_intake(sender, transfers, participants, aliases, existing, self.transfer_limit_vnd)
@@ -76,6 +76,8 @@ class ClearingService:
         self, sender: str, decision: core.IntakeDecision, funds: TransferResult | None, now_ms: int
     ) -> tuple[ClearingRecord | None, list[Envelope]]:
         transfer = decision.transfer
+        if decision.repeat_in_batch:
+            return None, []
         if decision.duplicate_of is not None:
             # Same id, same content: answer with what is known; a pending one will answer itself.
             stored = decision.duplicate_of

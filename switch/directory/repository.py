@@ -114,12 +114,10 @@ def insert_pending(conn: Connection, pending: PendingRegistration) -> None:
     )
 
 
-def take_pending(conn: Connection, request_id: str) -> PendingRegistration | None:
-    """Load and delete in one step: a registration completes once, whatever answers arrive."""
+def load_pending(conn: Connection, request_id: str) -> PendingRegistration | None:
     row = conn.execute(select(PENDING).where(PENDING.c.request_id == request_id)).first()
     if row is None:
         return None
-    conn.execute(delete(PENDING).where(PENDING.c.request_id == request_id))
     return PendingRegistration(
         request_id=row.request_id,
         alias_key=row.alias_key,
@@ -131,6 +129,11 @@ def take_pending(conn: Connection, request_id: str) -> PendingRegistration | Non
         account=row.account,
         requested_ms=row.requested_ms,
     )
+
+
+def delete_pending(conn: Connection, request_id: str) -> None:
+    """A registration completes once: whatever answers arrive later find nothing to complete."""
+    conn.execute(delete(PENDING).where(PENDING.c.request_id == request_id))
 
 
 def pending_exists(conn: Connection, request_id: str) -> bool:

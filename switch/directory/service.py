@@ -92,13 +92,19 @@ class DirectoryService:
             ),
         ]
 
-    def complete_registration(self, conn: Connection, report: VerificationReport, now_ms: int) -> list[Envelope]:
-        pending = repository.take_pending(conn, report.original_verification_id)
-        if pending is None or pending.agent != report.agent:
-            return []  # late, repeated, or not the bank we asked: the registration already ended
+    def complete_registration(
+        self, conn: Connection, sender: str, report: VerificationReport, now_ms: int
+    ) -> list[Envelope]:
+        pending = repository.load_pending(conn, report.original_verification_id)
+        if pending is None or pending.agent != report.agent or pending.agent != sender:
+            return []  # late, repeated, or not from the participant we asked: nothing to complete
+        repository.delete_pending(conn, pending.request_id)
         alias = Alias(type=pending.alias_type, value=pending.alias_value)
         if report.outcome == VerificationOutcome.MTCH:
             existing = repository.load_aliases(conn, [pending.alias_key]).get(pending.alias_key)
+            if existing is not None and existing.citizen_id != pending.citizen_id:
+                # Someone else's registration of this alias completed while ours was being verified.
+                return [_report(pending.request_id, alias, RegistrationOutcome.REFUSED, reason=StatusReason.DUPL)]
             record = AliasRecord(
                 key=pending.alias_key,
                 type=pending.alias_type,
@@ -133,9 +139,10 @@ class DirectoryService:
         ]
 
     def fail_registration(self, conn: Connection, request_id: str, reason: StatusReason) -> list[Envelope]:
-        pending = repository.take_pending(conn, request_id)
+        pending = repository.load_pending(conn, request_id)
         if pending is None:
             return []
+        repository.delete_pending(conn, request_id)
         alias = Alias(type=pending.alias_type, value=pending.alias_value)
         return [_report(request_id, alias, RegistrationOutcome.REFUSED, reason=reason)]
 

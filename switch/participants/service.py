@@ -7,8 +7,6 @@ ledger's own `debits must not exceed credits` rule enforces the cap atomically.
 
 from __future__ import annotations
 
-from itertools import count
-
 from sqlalchemy import Connection
 
 from ledger import Account, AccountFlag, Ledger, Transfer, TransferResult
@@ -29,17 +27,18 @@ from switch.participants.schemas import (
 )
 from switch.scheme.codes import ParticipantStatus
 from switch.scheme.identifiers import check_bin
+from switch.scheme.messages import AMOUNT_VND_MAX
 
 ACCOUNT_CODE_POSITION = 1
 ACCOUNT_CODE_SWITCH = 2
 TRANSFER_CODE_FUNDS = 10
 TRANSFER_CODE_CAP = 11
+BASE_URL_LENGTH_MAX = 300
 
 
 class ParticipantService:
     def __init__(self, ledger: Ledger) -> None:
         self.ledger = ledger
-        self._admin_sequence = count(1)
 
     def setup(self, conn: Connection) -> None:
         self.ledger.create_accounts(
@@ -65,8 +64,9 @@ class ParticipantService:
             raise InputInvalid("bin", problem)
         if not participant.name.strip() or len(participant.name) > 140:
             raise InputInvalid("name", "must be 1 to 140 characters")
-        if participant.net_debit_cap_vnd < 0:
-            raise InputInvalid("net_debit_cap_vnd", "must be zero or more")
+        _check_whole_vnd("net_debit_cap_vnd", participant.net_debit_cap_vnd, allow_zero=True)
+        if participant.base_url is not None and not 0 < len(participant.base_url) <= BASE_URL_LENGTH_MAX:
+            raise InputInvalid("base_url", f"must be 1 to {BASE_URL_LENGTH_MAX} characters")
         existing = repository.load_all(conn)
         if participant.bin in existing:
             raise ParticipantExists("bin", f"BIN {participant.bin} is already registered")
@@ -93,8 +93,7 @@ class ParticipantService:
         return self.get(conn, bin_code)
 
     def set_cap(self, conn: Connection, bin_code: str, cap_vnd: int, now_ms: int) -> Participant:
-        if type(cap_vnd) is not int or cap_vnd < 0:
-            raise InputInvalid("net_debit_cap_vnd", "must be an integer number of VND, zero or more")
+        _check_whole_vnd("net_debit_cap_vnd", cap_vnd, allow_zero=True)
         participant = self.get(conn, bin_code)
         delta = cap_vnd - participant.net_debit_cap_vnd
         if delta > 0:
@@ -105,14 +104,14 @@ class ParticipantService:
         return self.get(conn, bin_code)
 
     def fund_in(self, conn: Connection, bin_code: str, amount_vnd: int, now_ms: int) -> Position:
-        self._check_amount(amount_vnd)
+        _check_whole_vnd("amount_vnd", amount_vnd)
         self.get(conn, bin_code)
         self._move(conn, SWITCH_SETTLEMENT_ACCOUNT, bin_code, amount_vnd, TRANSFER_CODE_FUNDS, now_ms)
         return self.position(conn, bin_code)
 
     def fund_out(self, conn: Connection, bin_code: str, amount_vnd: int, now_ms: int) -> Position:
         """Funds out may not dip into the cap: only prefunded money that is not reserved leaves."""
-        self._check_amount(amount_vnd)
+        _check_whole_vnd("amount_vnd", amount_vnd)
         position = self.position(conn, bin_code)
         if amount_vnd > position.liquidity_vnd - position.reserved_vnd:
             raise LimitInUse(
@@ -140,11 +139,11 @@ class ParticipantService:
         return result
 
     def _move(self, conn: Connection, source: str, bin_code: str, amount_vnd: int, code: int, now_ms: int) -> None:
-        transfer = Transfer(self._admin_id(now_ms), source, position_account(bin_code), amount_vnd, code=code)
+        transfer = Transfer(self._admin_id(conn), source, position_account(bin_code), amount_vnd, code=code)
         self._post(conn, transfer, now_ms)
 
     def _move_out(self, conn: Connection, bin_code: str, target: str, amount_vnd: int, code: int, now_ms: int) -> None:
-        transfer = Transfer(self._admin_id(now_ms), position_account(bin_code), target, amount_vnd, code=code)
+        transfer = Transfer(self._admin_id(conn), position_account(bin_code), target, amount_vnd, code=code)
         self._post(conn, transfer, now_ms)
 
     def _post(self, conn: Connection, transfer: Transfer, now_ms: int) -> None:
@@ -154,10 +153,15 @@ class ParticipantService:
         if result != TransferResult.OK:
             raise AssertionError(f"admin transfer {transfer.id} failed: {result}")
 
-    def _admin_id(self, now_ms: int) -> str:
-        return f"admin:{now_ms}:{next(self._admin_sequence)}"
+    def _admin_id(self, conn: Connection) -> str:
+        """Numbered from what the ledger holds, so a restarted switch goes on where it stopped."""
+        done = self.ledger.count_transfers_with_codes(conn, (TRANSFER_CODE_FUNDS, TRANSFER_CODE_CAP))
+        return f"admin:{done + 1}"
 
-    @staticmethod
-    def _check_amount(amount_vnd: int) -> None:
-        if type(amount_vnd) is not int or amount_vnd <= 0:
-            raise InputInvalid("amount_vnd", "must be an integer number of VND greater than zero")
+
+def _check_whole_vnd(field: str, value: object, allow_zero: bool = False) -> None:
+    """Admin amounts: whole VND (no bool, no fraction), above zero (or zero where allowed), storable."""
+    low = 0 if allow_zero else 1
+    if type(value) is not int or not low <= value <= AMOUNT_VND_MAX:
+        rule = "zero or more" if allow_zero else "greater than zero"
+        raise InputInvalid(field, f"must be an integer number of VND, {rule}, at most {AMOUNT_VND_MAX}")
