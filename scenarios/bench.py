@@ -21,14 +21,20 @@ import random
 import sqlite3
 import tempfile
 import time
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 from banks.schemas import Customer, PaymentOrder
 from scenarios.checks import check_invariants
+from scenarios.network import InProcessNetwork
 from scenarios.sandbox import DEFAULT_PARTICIPANTS, Sandbox
 from scenarios.storage import Storage
-from switch.scheme.codes import ParticipantKind, Purpose
+from switch.node import SwitchNode
+from switch.participants.schemas import Participant
+from switch.scheme.codes import ParticipantKind, Purpose, TransactionStatus
+from switch.scheme.messages import CreditTransfer, Party, StatusReport
+from switch.scheme.transport import SWITCH_ADDRESS, Envelope
 
 CUSTOMERS_PER_PARTICIPANT = 200
 OPENING_VND = 10_000_000_000
@@ -46,6 +52,8 @@ def bench_transfers(count: int, database: str | None = None) -> dict[str, Any]:
     modes["single_sequential"] = _run_mode("single_sequential", sequential, database)
     modes["single_concurrent"] = _run_mode("single_concurrent", count, database)
     modes["batched"] = _run_mode("batched", count, database)
+    modes["switch_core_single_concurrent"] = _run_switch_core(count, database, batched=False)
+    modes["switch_core_batched"] = _run_switch_core(count, database, batched=True)
     return {
         "count": count,
         "count_single_sequential": sequential,
@@ -70,6 +78,73 @@ def _run_mode(mode: str, count: int, database: str | None) -> float:
         report = check_invariants(sandbox)
         if not report.ok or report.settled_count != count:
             raise AssertionError(f"bench {mode}: settled {report.settled_count} of {count}; {report.failures[:3]}")
+        return count / elapsed
+
+
+class _AcceptingParticipant:
+    """A participant reduced to its answer: accepts every credit at once, ignores every report.
+
+    It keeps the banks' own databases out of the figure, so what is measured is the switch alone.
+    """
+
+    offline = False
+
+    def __init__(self, address: str) -> None:
+        self.address = address
+
+    def handle(self, inbox: Sequence[Envelope], now_ms: int) -> list[Envelope]:
+        out = []
+        for envelope in inbox:
+            transfer = envelope.message
+            if isinstance(transfer, CreditTransfer):
+                report = StatusReport.model_construct(
+                    original_message_id=transfer.message_id,
+                    original_end_to_end_id=transfer.end_to_end_id,
+                    original_transaction_id=transfer.transaction_id,
+                    debtor_agent=transfer.debtor_agent,
+                    transaction_status=TransactionStatus.ACSP,
+                    creditor_agent=self.address,
+                )
+                out.append(Envelope(self.address, SWITCH_ADDRESS, report))
+        return out
+
+
+def _run_switch_core(count: int, database: str | None, batched: bool) -> float:
+    """The switch node with its ledger, between participants that answer instantly."""
+    with tempfile.TemporaryDirectory(prefix="switchyard-bench-") as folder:
+        storage = Storage.from_option(database, Path(folder))
+        if storage.url:
+            storage = Storage(url=storage.url, schema_prefix=f"bench_core_{int(batched)}_{int(time.time())}")
+        network = InProcessNetwork(0, seed=1)
+        switch = SwitchNode(storage.engine_for("switch"))
+        switch.setup()
+        network.add(switch)
+        banks = [spec for spec in DEFAULT_PARTICIPANTS if spec.kind == ParticipantKind.BANK]
+        for spec in banks:
+            switch.register_participant(Participant(spec.bin, spec.name, spec.kind), 0)
+            switch.fund_in(spec.bin, OPENING_VND * CUSTOMERS_PER_PARTICIPANT, 0)
+            network.add(_AcceptingParticipant(spec.bin))
+        rng = random.Random(7)
+        envelopes = []
+        for number in range(count):
+            debtor, creditor = rng.choice(banks).bin, rng.choice(banks).bin
+            transfer = CreditTransfer.model_construct(
+                message_id=f"M{number:09d}", end_to_end_id=f"E{number:09d}", transaction_id=f"T{number:09d}",
+                amount_vnd=rng.randrange(1, 100) * 10_000, currency="VND",
+                debtor=Party.model_construct(name="KHACH HANG", citizen_id=None), debtor_account="0011001234567",
+                debtor_agent=debtor, creditor=Party.model_construct(name=None, citizen_id=None),
+                creditor_account="0011007654321", creditor_alias=None, creditor_agent=creditor,
+                purpose=Purpose.CASH, remittance_information=None,
+            )  # fmt: skip
+            envelopes.append(Envelope(debtor, SWITCH_ADDRESS, transfer, 0 if batched else number // OFFERED_PER_MS))
+        started = time.perf_counter()
+        network.inject(envelopes)
+        network.run()
+        elapsed = time.perf_counter() - started
+        settled = sum(r["count"] for r in switch.clearing_summary() if r["status"] == TransactionStatus.ACSC.value)
+        switch.check_invariants()
+        if settled != count:
+            raise AssertionError(f"bench switch core: settled {settled} of {count}")
         return count / elapsed
 
 

@@ -31,20 +31,33 @@ def main(argv: list[str] | None = None) -> int:
     demo.add_argument("--transfers", type=_positive, default=defaults.transfers, help="payments to make")
     demo.add_argument("--seed", type=int, default=defaults.seed)
     demo.add_argument("--out", type=Path, default=defaults.out, help="folder for databases and summary.json")
-    demo.add_argument("--database", default=None, help="postgresql://... (default: SQLite files under --out)")
+    demo.add_argument(
+        "--database", type=_database_url, default=None, help="postgresql://... (default: SQLite files under --out)"
+    )
     bench = commands.add_parser("bench", help="measure throughput in process")
     bench.add_argument("what", choices=["transfers"])
     bench.add_argument("--count", type=_positive, default=20_000, help="transfers per mode")
     bench.add_argument("--json", action="store_true", help="print one JSON object")
-    bench.add_argument("--database", default=None, help="postgresql://... (default: SQLite files in a temp folder)")
+    bench.add_argument(
+        "--database", type=_database_url, default=None, help="postgresql://... (default: SQLite files in a temp folder)"
+    )
     args = parser.parse_args(argv)
     if args.command == "demo":
         return _demo(args)
     return _bench(args)
 
 
+def _database_url(text: str) -> str:
+    if not text.startswith(("postgresql://", "postgresql+psycopg://")):
+        raise argparse.ArgumentTypeError(f"must be a postgresql:// URL (SQLite files are the default), got {text!r}")
+    return text
+
+
 def _positive(text: str) -> int:
-    value = int(text)
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a positive integer, got {text!r}") from None
     if value <= 0:
         raise argparse.ArgumentTypeError(f"must be a positive integer, got {text}")
     return value

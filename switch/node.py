@@ -87,7 +87,7 @@ class SwitchNode:
         timeouts: list[str] = []
         registration_timeouts: list[str] = []
         undeliverable: list[Undeliverable] = []
-        intake: dict[str, list[CreditTransfer]] = {}
+        intake: list[tuple[str, CreditTransfer]] = []
         other: list[Envelope] = []
         refused: list[Envelope] = []
         for envelope in inbox:
@@ -95,7 +95,7 @@ class SwitchNode:
             if isinstance(message, StatusReport):
                 answers.append((envelope.sender, message))
             elif isinstance(message, CreditTransfer):
-                intake.setdefault(envelope.sender, []).append(message)
+                intake.append((envelope.sender, message))
             elif isinstance(message, TimerFired) and message.key.startswith(TIMER_PREFIX):
                 timeouts.append(message.key.removeprefix(TIMER_PREFIX))
             elif isinstance(message, TimerFired) and message.key.startswith(REGISTRATION_TIMER_PREFIX):
@@ -105,7 +105,7 @@ class SwitchNode:
             elif isinstance(message, RawMessage):
                 parsed = self._parse_raw(envelope.sender, message)
                 if isinstance(parsed, CreditTransfer):
-                    intake.setdefault(envelope.sender, []).append(parsed)
+                    intake.append((envelope.sender, parsed))
                 else:
                     refused.append(parsed)
             else:
@@ -116,8 +116,8 @@ class SwitchNode:
             if timeouts:
                 out += self.clearing.on_timeouts(conn, timeouts, now_ms)
             out += self._undeliverable(conn, undeliverable, now_ms)
-            for sender, transfers in intake.items():
-                out += self.clearing.intake(conn, sender, transfers, participants, now_ms)
+            if intake:
+                out += self.clearing.intake(conn, intake, participants, now_ms)
             for request_id in registration_timeouts:
                 out += self.directory.fail_registration(conn, request_id, StatusReason.AB05)
             for envelope in other:

@@ -33,16 +33,16 @@ def digest_of(transfer: CreditTransfer) -> str:
 
 
 def decide_intake(
-    sender: str,
-    transfers: Sequence[CreditTransfer],
+    items: Sequence[tuple[str, CreditTransfer]],
     participants: Mapping[str, Participant],
     aliases: Mapping[str, AliasRecord],
     existing: Mapping[str, ClearingRecord],
     transfer_limit_vnd: int,
 ) -> list[IntakeDecision]:
+    """One decision per (sender, transfer), in order; senders share one batch."""
     seen: dict[str, str] = {}  # key -> digest of the first occurrence in this batch
     decisions = []
-    for transfer in transfers:
+    for sender, transfer in items:
         key = clearing_key(transfer.debtor_agent, transfer.transaction_id)
         digest = digest_of(transfer)
         decisions.append(

@@ -45,6 +45,21 @@ _FINALIZE = (
 )
 
 
+_SELECT_PENDING = select(TRANSFERS).where(
+    and_(TRANSFERS.c.key.in_(bindparam("keys", expanding=True)), TRANSFERS.c.status == TransactionStatus.PDNG.value)
+)
+_STATUSES = {status.value: status for status in TransactionStatus}
+_REASONS = {reason.value: reason for reason in StatusReason}
+
+
+def load_pending(conn: Connection, keys: Iterable[str]) -> dict[str, ClearingRecord]:
+    """Only the records still waiting: a timer for a settled transfer costs no row."""
+    wanted = list(set(keys))
+    if not wanted:
+        return {}
+    return {row.key: _from_row(row) for row in conn.execute(_SELECT_PENDING, {"keys": wanted})}
+
+
 def load(conn: Connection, keys: Iterable[str]) -> dict[str, ClearingRecord]:
     wanted = list(set(keys))
     if not wanted:
@@ -120,8 +135,8 @@ def _from_row(row: Any) -> ClearingRecord:
         debtor_account=row.debtor_account,
         creditor_agent=row.creditor_agent,
         creditor_account=row.creditor_account,
-        status=TransactionStatus(row.status),
-        reason=StatusReason(row.reason) if row.reason else None,
+        status=_STATUSES[row.status],
+        reason=_REASONS[row.reason] if row.reason else None,
         created_ms=row.created_ms,
         updated_ms=row.updated_ms,
     )

@@ -48,23 +48,24 @@ class ClearingService:
     def intake(
         self,
         conn: Connection,
-        sender: str,
-        transfers: Sequence[CreditTransfer],
+        items: Sequence[tuple[str, CreditTransfer]],
         participants: Mapping[str, Participant],
         now_ms: int,
     ) -> list[Envelope]:
-        if len(transfers) > INTAKE_BATCH_MAX:
-            raise AssertionError(f"intake of {len(transfers)} transfers: the node slices batches at {INTAKE_BATCH_MAX}")
+        """Credit transfers from any senders, as (sender, transfer): one ledger batch for all."""
+        if len(items) > INTAKE_BATCH_MAX:
+            raise AssertionError(f"intake of {len(items)} transfers: the node slices batches at {INTAKE_BATCH_MAX}")
+        transfers = [t for _sender, t in items]
         aliases = self.directory.resolve(conn, (t.creditor_alias for t in transfers if t.creditor_alias))
         existing = repository.load(conn, (clearing_key(t.debtor_agent, t.transaction_id) for t in transfers))
-        decisions = core.decide_intake(sender, transfers, participants, aliases, existing, self.transfer_limit_vnd)
+        decisions = core.decide_intake(items, participants, aliases, existing, self.transfer_limit_vnd)
         # An on-us transfer (both sides at one participant, found through an alias) moves no position.
         reserving = [d for d in decisions if d.route is not None and d.route.creditor_agent != d.transfer.debtor_agent]
         reservations = [_reserve(d.key, d.transfer, d.route.creditor_agent) for d in reserving if d.route]
         results = self.ledger.create_transfers(conn, reservations, now_ms)
         funds = dict(zip((d.key for d in reserving), results, strict=True))
         records, out = [], []
-        for decision in decisions:
+        for (sender, _transfer), decision in zip(items, decisions, strict=True):
             record, envelopes = self._after_intake(sender, decision, funds.get(decision.key), now_ms)
             if record is not None:
                 records.append(record)
@@ -138,8 +139,8 @@ class ClearingService:
         return out
 
     def on_timeouts(self, conn: Connection, keys: Sequence[str], now_ms: int) -> list[Envelope]:
-        records = repository.load(conn, keys)
-        pending = [(r, StatusReason.AB05) for r in records.values() if r.status == TransactionStatus.PDNG]
+        records = repository.load_pending(conn, keys)
+        pending = [(r, StatusReason.AB05) for r in records.values()]
         return self._release(conn, pending, now_ms, notify_creditor=True)
 
     def on_undeliverable(self, conn: Connection, transfers: Sequence[CreditTransfer], now_ms: int) -> list[Envelope]:
@@ -176,7 +177,12 @@ class ClearingService:
         for record in records:
             record.status, record.reason, record.updated_ms = TransactionStatus.ACSC, None, now_ms
         repository.finalize(conn, records)
-        return [e for r in records for e in (_to_debtor(r), _to_creditor(r))]
+        out = []
+        for record in records:
+            report = _report(record)  # one report, the same for both sides
+            out.append(Envelope(SWITCH_ADDRESS, record.debtor_agent, report))
+            out.append(Envelope(SWITCH_ADDRESS, record.creditor_agent or "", report))
+        return out
 
     def _release(
         self, conn: Connection, items: list[tuple[ClearingRecord, StatusReason]], now_ms: int, notify_creditor: bool

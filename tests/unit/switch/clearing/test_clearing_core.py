@@ -100,8 +100,7 @@ def decide(
     existing: dict[str, ClearingRecord] | None = None,
 ) -> list[IntakeDecision]:
     return decide_intake(
-        sender,
-        transfers,
+        [(sender, transfer) for transfer in transfers],
         PARTICIPANTS if participants is None else participants,
         ALIASES,
         existing or {},
