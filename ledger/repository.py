@@ -12,13 +12,12 @@ from sqlalchemy import (
     Engine,
     Integer,
     String,
-    bindparam,
     func,
     select,
-    update,
 )
 from sqlmodel import Field, SQLModel
 
+from ledger.fastsql import Statement
 from ledger.schemas import (
     ID_LENGTH_MAX,
     Account,
@@ -67,34 +66,37 @@ _KINDS = tuple(TransferKind)
 _PENDING_STATUSES = tuple(PendingStatus)
 assert all(m.value == i for members in (_KINDS, _PENDING_STATUSES) for i, m in enumerate(members))
 
-# Statements are built once: building a statement costs more than running it on a small batch.
-_SELECT_ACCOUNTS = select(ACCOUNTS).where(ACCOUNTS.c.id.in_(bindparam("ids", expanding=True))).order_by(ACCOUNTS.c.id)
-_SELECT_ACCOUNTS_FOR_UPDATE = _SELECT_ACCOUNTS.with_for_update()
-_SELECT_TRANSFERS = select(TRANSFERS).where(TRANSFERS.c.id.in_(bindparam("ids", expanding=True)))
-_INSERT_ACCOUNTS = ACCOUNTS.insert()
-_INSERT_TRANSFERS = TRANSFERS.insert()
-_UPDATE_BALANCES = (
-    update(ACCOUNTS)
-    .where(ACCOUNTS.c.id == bindparam("key"))
-    .values(
-        debits_pending=bindparam("debits_pending"),
-        debits_posted=bindparam("debits_posted"),
-        credits_pending=bindparam("credits_pending"),
-        credits_posted=bindparam("credits_posted"),
-    )
+_ACCOUNT_COLUMNS = "id, code, flags, debits_pending, debits_posted, credits_pending, credits_posted"
+_TRANSFER_COLUMNS = "id, debit_account_id, credit_account_id, amount_vnd, kind, pending_id, code, timestamp_ms"
+_SELECT_ACCOUNTS = Statement(f"SELECT {_ACCOUNT_COLUMNS} FROM ledger_account WHERE id = ANY(:ids) ORDER BY id")
+_SELECT_ACCOUNTS_FOR_UPDATE = Statement(
+    f"SELECT {_ACCOUNT_COLUMNS} FROM ledger_account WHERE id = ANY(:ids) ORDER BY id FOR UPDATE"
 )
-_UPDATE_PENDING_STATUS = (
-    update(TRANSFERS).where(TRANSFERS.c.id == bindparam("key")).values(pending_status=bindparam("status"))
+_SELECT_TRANSFERS = Statement(f"SELECT {_TRANSFER_COLUMNS}, pending_status FROM ledger_transfer WHERE id = ANY(:ids)")
+_INSERT_ACCOUNTS = Statement(
+    "INSERT INTO ledger_account (id, code, flags, debits_pending, debits_posted, credits_pending, credits_posted)"
+    " VALUES (:id, :code, :flags, :debits_pending, :debits_posted, :credits_pending, :credits_posted)"
 )
+_INSERT_TRANSFERS = Statement(
+    "INSERT INTO ledger_transfer (id, debit_account_id, credit_account_id, amount_vnd, kind, pending_id,"
+    " pending_status, code, timestamp_ms) VALUES (:id, :debit_account_id, :credit_account_id, :amount_vnd, :kind,"
+    " :pending_id, :pending_status, :code, :timestamp_ms)"
+)
+_UPDATE_BALANCES = Statement(
+    "UPDATE ledger_account SET debits_pending = :debits_pending, debits_posted = :debits_posted,"
+    " credits_pending = :credits_pending, credits_posted = :credits_posted WHERE id = :id"
+)
+_UPDATE_PENDING_STATUS = Statement("UPDATE ledger_transfer SET pending_status = :status WHERE id = :id")
 
 
 def load_accounts(conn: Connection, ids: Iterable[str], lock: bool) -> dict[str, Account]:
     wanted = sorted(set(ids))  # sorted: concurrent batches lock rows in one order, no deadlock
     if not wanted:
         return {}
+    statement = _SELECT_ACCOUNTS_FOR_UPDATE if lock else _SELECT_ACCOUNTS
     accounts = {}
-    for row in conn.execute(_SELECT_ACCOUNTS_FOR_UPDATE if lock else _SELECT_ACCOUNTS, {"ids": wanted}):
-        account = _account_from_row(row)
+    for row in statement.rows(conn, ids=wanted):
+        account = Account(*row)
         account.check()
         accounts[account.id] = account
     return accounts
@@ -104,66 +106,50 @@ def load_transfers(conn: Connection, ids: Iterable[str]) -> dict[str, tuple[Tran
     wanted = list(set(ids))
     if not wanted:
         return {}
-    rows = conn.execute(_SELECT_TRANSFERS, {"ids": wanted})
-    return {row.id: (_transfer_from_row(row), _PENDING_STATUSES[row.pending_status]) for row in rows}
-
-
-def _transfer_from_row(row: Any) -> Transfer:
-    return Transfer(
-        id=row.id,
-        debit_account_id=row.debit_account_id,
-        credit_account_id=row.credit_account_id,
-        amount_vnd=row.amount_vnd,
-        kind=_KINDS[row.kind],
-        pending_id=row.pending_id,
-        code=row.code,
-        timestamp_ms=row.timestamp_ms,
-    )
+    found = {}
+    for row in _SELECT_TRANSFERS.rows(conn, ids=wanted):
+        transfer = Transfer(row[0], row[1], row[2], row[3], _KINDS[row[4]], row[5], row[6], row[7])
+        found[transfer.id] = (transfer, _PENDING_STATUSES[row[8]])
+    return found
 
 
 def insert_accounts(conn: Connection, accounts: Sequence[Account]) -> None:
-    if accounts:
-        conn.execute(_INSERT_ACCOUNTS, [_account_row(a) for a in accounts])
+    _INSERT_ACCOUNTS.execute_many(
+        conn,
+        [
+            (a.id, a.code, int(a.flags), a.debits_pending, a.debits_posted, a.credits_pending, a.credits_posted)
+            for a in accounts
+        ],
+    )
 
 
 def save_balances(conn: Connection, accounts: Iterable[Account]) -> None:
-    rows = [
-        {
-            "key": a.id,
-            "debits_pending": a.debits_pending,
-            "debits_posted": a.debits_posted,
-            "credits_pending": a.credits_pending,
-            "credits_posted": a.credits_posted,
-        }
-        for a in accounts
-    ]
-    if rows:
-        conn.execute(_UPDATE_BALANCES, rows)
+    _UPDATE_BALANCES.execute_many(
+        conn, [(a.debits_pending, a.debits_posted, a.credits_pending, a.credits_posted, a.id) for a in accounts]
+    )
 
 
 def insert_transfers(conn: Connection, transfers: Sequence[Transfer]) -> None:
-    if not transfers:
-        return
+    pending, none = int(PendingStatus.PENDING), int(PendingStatus.NONE)
     rows = [
-        {
-            "id": t.id,
-            "debit_account_id": t.debit_account_id,
-            "credit_account_id": t.credit_account_id,
-            "amount_vnd": t.amount_vnd,
-            "kind": int(t.kind),
-            "pending_id": t.pending_id,
-            "pending_status": int(PendingStatus.PENDING if t.kind == TransferKind.PENDING else PendingStatus.NONE),
-            "code": t.code,
-            "timestamp_ms": t.timestamp_ms,
-        }
+        (
+            t.id,
+            t.debit_account_id,
+            t.credit_account_id,
+            t.amount_vnd,
+            int(t.kind),
+            t.pending_id,
+            pending if t.kind == TransferKind.PENDING else none,
+            t.code,
+            t.timestamp_ms,
+        )
         for t in transfers
     ]
-    conn.execute(_INSERT_TRANSFERS, rows)
+    _INSERT_TRANSFERS.execute_many(conn, rows)
 
 
 def save_pending_statuses(conn: Connection, statuses: dict[str, PendingStatus]) -> None:
-    if statuses:
-        conn.execute(_UPDATE_PENDING_STATUS, [{"key": key, "status": int(s)} for key, s in statuses.items()])
+    _UPDATE_PENDING_STATUS.execute_many(conn, [(int(status), key) for key, status in statuses.items()])
 
 
 def count_transfers_with_codes(conn: Connection, codes: Sequence[int]) -> int:

@@ -1,7 +1,7 @@
 """Opening a node's database: an SQLite file (WAL) by default, PostgreSQL by URL.
 
 Every node owns its own database. On PostgreSQL the nodes share one server and each gets its own
-schema, through SQLAlchemy's schema_translate_map, so the same table models serve every node.
+schema, set as the search_path of each connection, so the same table models serve every node.
 """
 
 from __future__ import annotations
@@ -62,7 +62,18 @@ def _open_postgres(url: str, schema: str | None) -> Engine:
         return create_engine(url, pool_pre_ping=True)
     if not SCHEMA_NAME_PATTERN.match(schema):
         raise ValueError(f"schema: must match {SCHEMA_NAME_PATTERN.pattern}, got {schema!r}")
-    base = create_engine(url, pool_pre_ping=True)
-    with base.begin() as connection:
+    engine = create_engine(url, pool_pre_ping=True)
+    with engine.begin() as connection:
         connection.execute(text(f'CREATE SCHEMA IF NOT EXISTS "{schema}"'))
-    return base.execution_options(schema_translate_map={None: schema})
+
+    # search_path rather than schema_translate_map: the hot-path statements (ledger.fastsql) are
+    # plain SQL and must find the node's tables too.
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        cursor = dbapi_connection.cursor()
+        cursor.execute(f'SET search_path TO "{schema}"')
+        cursor.close()
+        dbapi_connection.commit()
+
+    engine.dispose()  # the connection that created the schema predates the listener
+    return engine

@@ -6,9 +6,10 @@ from collections import Counter
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from sqlalchemy import BigInteger, Column, Connection, String, and_, bindparam, func, select, update
+from sqlalchemy import BigInteger, Column, Connection, String, func, select
 from sqlmodel import Field, SQLModel
 
+from ledger.fastsql import Statement
 from switch.clearing.schemas import ClearingRecord
 from switch.scheme.codes import StatusReason, TransactionStatus
 
@@ -35,21 +36,27 @@ TRANSFERS = ClearingTransferRow.__table__  # type: ignore[attr-defined]
 TABLES = [TRANSFERS]
 
 
-_SELECT = select(TRANSFERS).where(TRANSFERS.c.key.in_(bindparam("keys", expanding=True)))
-_INSERT = TRANSFERS.insert()
-# The guard on PDNG makes a second finality a no-op, never a flip.
-_FINALIZE = (
-    update(TRANSFERS)
-    .where(and_(TRANSFERS.c.key == bindparam("k"), TRANSFERS.c.status == TransactionStatus.PDNG.value))
-    .values(status=bindparam("s"), reason=bindparam("r"), updated_ms=bindparam("u"))
+_COLUMNS = (
+    "key, debtor_agent, transaction_id, message_id, end_to_end_id, digest, amount_vnd, debtor_account,"
+    " creditor_agent, creditor_account, status, reason, created_ms, updated_ms"
 )
-
-
-_SELECT_PENDING = select(TRANSFERS).where(
-    and_(TRANSFERS.c.key.in_(bindparam("keys", expanding=True)), TRANSFERS.c.status == TransactionStatus.PDNG.value)
+_SELECT = Statement(f"SELECT {_COLUMNS} FROM switch_clearing_transfer WHERE key = ANY(:ids)")
+_SELECT_PENDING = Statement(
+    f"SELECT {_COLUMNS} FROM switch_clearing_transfer WHERE key = ANY(:ids) AND status = 'PDNG'"
+)
+_INSERT = Statement(
+    f"INSERT INTO switch_clearing_transfer ({_COLUMNS}) VALUES (:key, :debtor_agent, :transaction_id, :message_id,"
+    " :end_to_end_id, :digest, :amount_vnd, :debtor_account, :creditor_agent, :creditor_account, :status, :reason,"
+    " :created_ms, :updated_ms)"
+)
+# The guard on PDNG makes a second finality a no-op, never a flip.
+_FINALIZE = Statement(
+    "UPDATE switch_clearing_transfer SET status = :status, reason = :reason, updated_ms = :updated_ms"
+    " WHERE key = :key AND status = 'PDNG'"
 )
 _STATUSES = {status.value: status for status in TransactionStatus}
 _REASONS = {reason.value: reason for reason in StatusReason}
+assert TransactionStatus.PDNG.value == "PDNG"
 
 
 def load_pending(conn: Connection, keys: Iterable[str]) -> dict[str, ClearingRecord]:
@@ -57,32 +64,24 @@ def load_pending(conn: Connection, keys: Iterable[str]) -> dict[str, ClearingRec
     wanted = list(set(keys))
     if not wanted:
         return {}
-    return {row.key: _from_row(row) for row in conn.execute(_SELECT_PENDING, {"keys": wanted})}
+    return {row[0]: _from_row(row) for row in _SELECT_PENDING.rows(conn, ids=wanted)}
 
 
 def load(conn: Connection, keys: Iterable[str]) -> dict[str, ClearingRecord]:
     wanted = list(set(keys))
     if not wanted:
         return {}
-    rows = conn.execute(_SELECT, {"keys": wanted})
-    return {row.key: _from_row(row) for row in rows}
+    return {row[0]: _from_row(row) for row in _SELECT.rows(conn, ids=wanted)}
 
 
 def insert(conn: Connection, records: Sequence[ClearingRecord]) -> None:
-    if records:
-        conn.execute(_INSERT, [_to_row(r) for r in records])
+    _INSERT.execute_many(conn, [_to_row(r) for r in records])
 
 
 def finalize(conn: Connection, records: Sequence[ClearingRecord]) -> None:
     """Move records out of PDNG."""
-    if not records:
-        return
-    conn.execute(
-        _FINALIZE,
-        [
-            {"k": r.key, "s": r.status.value, "r": r.reason.value if r.reason else None, "u": r.updated_ms}
-            for r in records
-        ],
+    _FINALIZE.execute_many(
+        conn, [(r.status.value, r.reason.value if r.reason else None, r.updated_ms, r.key) for r in records]
     )
 
 
@@ -104,39 +103,39 @@ def status_counts(conn: Connection) -> Counter[str]:
     return Counter({row[0]: int(row[1]) for row in conn.execute(query)})
 
 
-def _to_row(r: ClearingRecord) -> dict[str, Any]:
-    return {
-        "key": r.key,
-        "debtor_agent": r.debtor_agent,
-        "transaction_id": r.transaction_id,
-        "message_id": r.message_id,
-        "end_to_end_id": r.end_to_end_id,
-        "digest": r.digest,
-        "amount_vnd": r.amount_vnd,
-        "debtor_account": r.debtor_account,
-        "creditor_agent": r.creditor_agent,
-        "creditor_account": r.creditor_account,
-        "status": r.status.value,
-        "reason": r.reason.value if r.reason else None,
-        "created_ms": r.created_ms,
-        "updated_ms": r.updated_ms,
-    }
+def _to_row(r: ClearingRecord) -> tuple[Any, ...]:
+    return (
+        r.key,
+        r.debtor_agent,
+        r.transaction_id,
+        r.message_id,
+        r.end_to_end_id,
+        r.digest,
+        r.amount_vnd,
+        r.debtor_account,
+        r.creditor_agent,
+        r.creditor_account,
+        r.status.value,
+        r.reason.value if r.reason else None,
+        r.created_ms,
+        r.updated_ms,
+    )
 
 
-def _from_row(row: Any) -> ClearingRecord:
+def _from_row(row: tuple[Any, ...]) -> ClearingRecord:
     return ClearingRecord(
-        key=row.key,
-        debtor_agent=row.debtor_agent,
-        transaction_id=row.transaction_id,
-        message_id=row.message_id,
-        end_to_end_id=row.end_to_end_id,
-        digest=row.digest,
-        amount_vnd=row.amount_vnd,
-        debtor_account=row.debtor_account,
-        creditor_agent=row.creditor_agent,
-        creditor_account=row.creditor_account,
-        status=_STATUSES[row.status],
-        reason=_REASONS[row.reason] if row.reason else None,
-        created_ms=row.created_ms,
-        updated_ms=row.updated_ms,
+        key=row[0],
+        debtor_agent=row[1],
+        transaction_id=row[2],
+        message_id=row[3],
+        end_to_end_id=row[4],
+        digest=row[5],
+        amount_vnd=row[6],
+        debtor_account=row[7],
+        creditor_agent=row[8],
+        creditor_account=row[9],
+        status=_STATUSES[row[10]],
+        reason=_REASONS[row[11]] if row[11] else None,
+        created_ms=row[12],
+        updated_ms=row[13],
     )

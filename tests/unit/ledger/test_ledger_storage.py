@@ -100,12 +100,13 @@ def test_the_schema_name_pattern_accepts_lower_case_names_up_to_63_characters(sc
 
 
 def test_the_ledger_tables_of_a_postgresql_node_live_in_its_own_schema(engine: Engine):
-    """On PostgreSQL, table models are mapped into the node's schema; on SQLite the node has its own file."""
+    """On PostgreSQL, each connection's search_path is the node's schema; on SQLite the node has its own file."""
     Ledger(engine).create_tables()
 
     if is_postgres(engine):
-        schema = engine.get_execution_options()["schema_translate_map"][None]
         with engine.connect() as conn:
+            schema = conn.execute(text("SELECT current_schema()")).scalar_one()
+            assert schema.startswith("t_")
             found = conn.execute(
                 text("SELECT table_schema FROM information_schema.tables WHERE table_name = 'ledger_account'")
             ).scalars()
