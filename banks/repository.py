@@ -5,10 +5,11 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from sqlalchemy import BigInteger, Column, Connection, Integer, String, bindparam, func, select, update
+from sqlalchemy import BigInteger, Column, Connection, Integer, String, func, select, update
 from sqlmodel import Field, SQLModel
 
 from banks.schemas import AccountStatus, Customer, InboundStatus, OutboundStatus
+from ledger.fastsql import Statement
 
 
 class CustomerRow(SQLModel, table=True):
@@ -49,22 +50,29 @@ OUTBOUND = OutboundRow.__table__  # type: ignore[attr-defined]
 TABLES = [CUSTOMERS, INBOUND, OUTBOUND]
 
 
-# Statements are built once: building a statement costs more than running it on a small batch.
-_SELECT_CUSTOMERS = select(CUSTOMERS).where(CUSTOMERS.c.account.in_(bindparam("keys", expanding=True)))
-_SELECT_INBOUND = select(INBOUND).where(INBOUND.c.key.in_(bindparam("keys", expanding=True)))
-_SELECT_OUTBOUND = select(OUTBOUND).where(OUTBOUND.c.transaction_id.in_(bindparam("keys", expanding=True)))
-_SAVE_INFLOW = (
-    update(CUSTOMERS)
-    .where(CUSTOMERS.c.account == bindparam("k"))
-    .values(inflow_month=bindparam("m"), inflow_vnd=bindparam("v"))
+_CUSTOMER_COLUMNS = "account, holder_name, citizen_id, status, phone, kyc_level, inflow_month, inflow_vnd"
+_MOVE_COLUMNS = ("account", "amount_vnd", "status", "reason", "updated_ms")
+_SELECT_CUSTOMERS = Statement(f"SELECT {_CUSTOMER_COLUMNS} FROM node_customer WHERE account = ANY(:ids)")
+_SELECT_INBOUND = Statement(
+    "SELECT key, account, amount_vnd, status, reason, updated_ms FROM node_inbound WHERE key = ANY(:ids)"
 )
-_UPDATE_INBOUND = (
-    update(INBOUND).where(INBOUND.c.key == bindparam("k")).values(status=bindparam("s"), updated_ms=bindparam("u"))
+_SELECT_OUTBOUND = Statement(
+    "SELECT transaction_id, account, amount_vnd, status, reason, updated_ms FROM node_outbound"
+    " WHERE transaction_id = ANY(:ids)"
 )
-_UPDATE_OUTBOUND = (
-    update(OUTBOUND)
-    .where(OUTBOUND.c.transaction_id == bindparam("k"))
-    .values(status=bindparam("s"), reason=bindparam("r"), updated_ms=bindparam("u"))
+_INSERT_INBOUND = Statement(
+    "INSERT INTO node_inbound (key, account, amount_vnd, status, reason, updated_ms)"
+    " VALUES (:key, :account, :amount_vnd, :status, :reason, :updated_ms)"
+)
+_INSERT_OUTBOUND = Statement(
+    "INSERT INTO node_outbound (transaction_id, account, amount_vnd, status, reason, updated_ms)"
+    " VALUES (:transaction_id, :account, :amount_vnd, :status, :reason, :updated_ms)"
+)
+_SAVE_INFLOW = Statement("UPDATE node_customer SET inflow_month = :month, inflow_vnd = :vnd WHERE account = :account")
+_UPDATE_INBOUND = Statement("UPDATE node_inbound SET status = :status, updated_ms = :updated_ms WHERE key = :key")
+_UPDATE_OUTBOUND = Statement(
+    "UPDATE node_outbound SET status = :status, reason = :reason, updated_ms = :updated_ms"
+    " WHERE transaction_id = :transaction_id"
 )
 
 
@@ -72,11 +80,12 @@ def load_customers(conn: Connection, accounts: Iterable[str]) -> dict[str, Custo
     wanted = list(set(accounts))
     if not wanted:
         return {}
-    return {row.account: _customer(row) for row in conn.execute(_SELECT_CUSTOMERS, {"keys": wanted})}
+    return {row[0]: _customer(row) for row in _SELECT_CUSTOMERS.rows(conn, ids=wanted)}
 
 
 def all_customers(conn: Connection) -> list[Customer]:
-    return [_customer(row) for row in conn.execute(select(CUSTOMERS).order_by(CUSTOMERS.c.account))]
+    query = select(*[CUSTOMERS.c[name] for name in _CUSTOMER_COLUMNS.split(", ")]).order_by(CUSTOMERS.c.account)
+    return [_customer(tuple(row)) for row in conn.execute(query)]
 
 
 def insert_customers(conn: Connection, customers: Sequence[Customer]) -> None:
@@ -90,43 +99,38 @@ def set_customer_status(conn: Connection, account: str, status: AccountStatus) -
 
 
 def save_inflows(conn: Connection, customers: Iterable[Customer]) -> None:
-    rows = [{"k": c.account, "m": c.inflow_month, "v": c.inflow_vnd} for c in customers]
-    if rows:
-        conn.execute(_SAVE_INFLOW, rows)
+    _SAVE_INFLOW.execute_many(conn, [(c.inflow_month, c.inflow_vnd, c.account) for c in customers])
 
 
 def load_inbound(conn: Connection, keys: Iterable[str]) -> dict[str, dict[str, Any]]:
-    wanted = list(set(keys))
-    if not wanted:
-        return {}
-    return {row.key: dict(row._mapping) for row in conn.execute(_SELECT_INBOUND, {"keys": wanted})}
+    return _load_moves(conn, _SELECT_INBOUND, "key", keys)
 
 
 def load_outbound(conn: Connection, ids: Iterable[str]) -> dict[str, dict[str, Any]]:
-    wanted = list(set(ids))
+    return _load_moves(conn, _SELECT_OUTBOUND, "transaction_id", ids)
+
+
+def _load_moves(conn: Connection, statement: Statement, key: str, keys: Iterable[str]) -> dict[str, dict[str, Any]]:
+    wanted = list(set(keys))
     if not wanted:
         return {}
-    return {row.transaction_id: dict(row._mapping) for row in conn.execute(_SELECT_OUTBOUND, {"keys": wanted})}
+    return {row[0]: dict(zip((key, *_MOVE_COLUMNS), row, strict=True)) for row in statement.rows(conn, ids=wanted)}
 
 
 def insert_inbound(conn: Connection, rows: Sequence[dict[str, Any]]) -> None:
-    if rows:
-        conn.execute(INBOUND.insert(), list(rows))
+    _INSERT_INBOUND.execute_many(conn, [(r["key"], *(r[c] for c in _MOVE_COLUMNS)) for r in rows])
 
 
 def insert_outbound(conn: Connection, rows: Sequence[dict[str, Any]]) -> None:
-    if rows:
-        conn.execute(OUTBOUND.insert(), list(rows))
+    _INSERT_OUTBOUND.execute_many(conn, [(r["transaction_id"], *(r[c] for c in _MOVE_COLUMNS)) for r in rows])
 
 
 def update_inbound(conn: Connection, rows: Sequence[tuple[str, InboundStatus, int]]) -> None:
-    if rows:
-        conn.execute(_UPDATE_INBOUND, [{"k": k, "s": s.value, "u": u} for k, s, u in rows])
+    _UPDATE_INBOUND.execute_many(conn, [(status.value, at_ms, key) for key, status, at_ms in rows])
 
 
 def update_outbound(conn: Connection, rows: Sequence[tuple[str, OutboundStatus, str | None, int]]) -> None:
-    if rows:
-        conn.execute(_UPDATE_OUTBOUND, [{"k": k, "s": s.value, "r": r, "u": u} for k, s, r, u in rows])
+    _UPDATE_OUTBOUND.execute_many(conn, [(status.value, reason, at_ms, key) for key, status, reason, at_ms in rows])
 
 
 def count_by_status(conn: Connection, table: Any) -> dict[str, tuple[int, int]]:
@@ -143,17 +147,11 @@ def count_by_status_and_reason(conn: Connection, table: Any) -> list[tuple[str, 
     return [(row[0], row[1], int(row[2]), int(row[3])) for row in conn.execute(query)]
 
 
-def _customer(row: Any) -> Customer:
-    return Customer(
-        account=row.account,
-        holder_name=row.holder_name,
-        citizen_id=row.citizen_id,
-        status=AccountStatus(row.status),
-        phone=row.phone,
-        kyc_level=row.kyc_level,
-        inflow_month=row.inflow_month,
-        inflow_vnd=row.inflow_vnd,
-    )
+_ACCOUNT_STATUSES = {status.value: status for status in AccountStatus}
+
+
+def _customer(row: tuple[Any, ...]) -> Customer:
+    return Customer(row[0], row[1], row[2], _ACCOUNT_STATUSES[row[3]], row[4], row[5], row[6], row[7])
 
 
 def _customer_row(c: Customer) -> dict[str, Any]:
