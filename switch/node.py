@@ -41,6 +41,7 @@ from switch.scheme.transport import SWITCH_ADDRESS, Envelope, RawMessage, TimerF
 from switch.scheme.validation import FieldProblem, MessageInvalid, parse_message
 
 T = TypeVar("T")
+PARTICIPANTS_CACHE_MS = 1_000
 INBOX_MAX = 100_000  # a delivery larger than this is a transport bug, not load
 MESSAGE_PROBLEM_LENGTH_MAX = 500
 
@@ -60,6 +61,7 @@ class SwitchNode:
         self.participants = ParticipantService(self.ledger)
         self.directory = DirectoryService()
         self.clearing = ClearingService(self.ledger, self.directory, creditor_timeout_ms)
+        self._participants_cache: tuple[int, dict[str, Participant]] | None = None
 
     def setup(self) -> None:
         tables = (
@@ -111,7 +113,7 @@ class SwitchNode:
             else:
                 other.append(envelope)
         with self.engine.begin() as conn:
-            participants = self.participants.all(conn)
+            participants = self._participants(conn, now_ms)
             out = self.clearing.on_answers(conn, answers, now_ms) if answers else []
             if timeouts:
                 out += self.clearing.on_timeouts(conn, timeouts, now_ms)
@@ -167,15 +169,28 @@ class SwitchNode:
             return self.clearing.on_status_requests(conn, envelope.sender, [message])
         return []  # a message the switch does not take is dropped, as a real switch drops noise
 
+    def _participants(self, conn: Connection, now_ms: int) -> dict[str, Participant]:
+        """The registry, read at most once a second: it changes by admin action, rarely. This node's
+        own admin calls clear it at once; another process's change is seen within the second."""
+        cached = self._participants_cache
+        if cached is not None and 0 <= now_ms - cached[0] < PARTICIPANTS_CACHE_MS:
+            return cached[1]
+        participants = self.participants.all(conn)
+        self._participants_cache = (now_ms, participants)
+        return participants
+
     # --- admin and queries --------------------------------------------------------------------
 
     def register_participant(self, participant: Participant, now_ms: int) -> Participant:
+        self._participants_cache = None
         return self._in_transaction(lambda c: self.participants.register(c, participant, now_ms))
 
     def set_status(self, bin_code: str, status: ParticipantStatus) -> Participant:
+        self._participants_cache = None
         return self._in_transaction(lambda c: self.participants.set_status(c, bin_code, status))
 
     def set_cap(self, bin_code: str, cap_vnd: int, now_ms: int) -> Participant:
+        self._participants_cache = None
         return self._in_transaction(lambda c: self.participants.set_cap(c, bin_code, cap_vnd, now_ms))
 
     def fund_in(self, bin_code: str, amount_vnd: int, now_ms: int) -> Position:
