@@ -36,12 +36,16 @@ from switch.scheme.messages import (
     CreditTransfer,
     Party,
     StatusReport,
+    StatusRequest,
     VerificationReport,
     VerificationRequest,
 )
-from switch.scheme.transport import SWITCH_ADDRESS, Envelope, Undeliverable
+from switch.scheme.transport import SWITCH_ADDRESS, Envelope, TimerFired, Undeliverable
 
 SETTLEMENT = "settlement"
+SWEEP_TIMER = "sweep"
+STATUS_SWEEP_MS = 15_000  # longer than the switch waits for a creditor, so an answer is final
+SWEEP_BATCH_MAX = 1_000
 RESERVES = "reserves"
 VIETNAM_UTC_OFFSET_MS = 7 * 3600 * 1000
 
@@ -73,6 +77,9 @@ class ParticipantNode:
         self.ledger = Ledger(engine)
         self.random = random.Random(f"{seed}:{bin_code}")
         self._sequence = 0
+        # The sweep timer lives in memory: a node started again re-arms it on its first batch.
+        self._sweep_armed = False
+        self._resumed = False
 
     @property
     def offline(self) -> bool:
@@ -130,6 +137,7 @@ class ParticipantNode:
         reports = [e.message for e in inbox if isinstance(e.message, StatusReport)]
         verifications = [e.message for e in inbox if isinstance(e.message, VerificationRequest)]
         undeliverable = [e.message for e in inbox if isinstance(e.message, Undeliverable)]
+        sweep = any(isinstance(e.message, TimerFired) and e.message.key == SWEEP_TIMER for e in inbox)
         out: list[Envelope] = []
         with self.engine.begin() as conn:
             if reports:
@@ -143,6 +151,39 @@ class ParticipantNode:
                 out += self._on_orders(conn, orders, now_ms)
             if verifications:
                 out += self._on_verifications(conn, verifications)
+            if sweep:
+                self._sweep_armed = False
+                out += self._sweep(conn, now_ms)
+            # New payments or credits may stay open; a node started again may have some left over.
+            opened = bool(inbound or orders) or (not self._resumed and repository.count_open(conn) > 0)
+            if opened and not self._sweep_armed:
+                out.append(Envelope(self.address, self.address, TimerFired(SWEEP_TIMER), STATUS_SWEEP_MS))
+                self._sweep_armed = True
+            self._resumed = True
+        return out
+
+    def _sweep(self, conn: Connection, now_ms: int) -> list[Envelope]:
+        """Ask the switch (pacs.028) about every payment and credit still open after STATUS_SWEEP_MS.
+
+        The switch's final report may never have reached us (we were offline when it came): the
+        answer to the request is that report, and it closes the item like the original would have.
+        """
+        before_ms = now_ms - STATUS_SWEEP_MS
+        requests = [
+            StatusRequest(message_id=transaction_id, original_transaction_id=transaction_id, debtor_agent=self.bin)
+            for transaction_id in repository.stale_outbound(conn, before_ms, SWEEP_BATCH_MAX)
+        ]
+        for key in repository.stale_inbound(conn, before_ms, SWEEP_BATCH_MAX):
+            debtor_agent, transaction_id = key.split(":", 1)
+            requests.append(
+                StatusRequest(
+                    message_id=transaction_id, original_transaction_id=transaction_id, debtor_agent=debtor_agent
+                )
+            )
+        out = [Envelope(self.address, SWITCH_ADDRESS, request) for request in requests]
+        if repository.count_open(conn):
+            out.append(Envelope(self.address, self.address, TimerFired(SWEEP_TIMER), STATUS_SWEEP_MS))
+            self._sweep_armed = True
         return out
 
     def _on_orders(self, conn: Connection, orders: list[PaymentOrder], now_ms: int) -> list[Envelope]:

@@ -29,7 +29,7 @@ class InboundRow(SQLModel, table=True):
     key: str = Field(sa_column=Column(String(42), primary_key=True))
     account: str = Field(sa_column=Column(String(19), nullable=False))
     amount_vnd: int = Field(sa_column=Column(BigInteger, nullable=False))
-    status: str = Field(sa_column=Column(String(16), nullable=False))
+    status: str = Field(sa_column=Column(String(16), nullable=False, index=True))
     reason: str | None = Field(sa_column=Column(String(4), nullable=True))
     updated_ms: int = Field(sa_column=Column(BigInteger, nullable=False))
 
@@ -39,7 +39,7 @@ class OutboundRow(SQLModel, table=True):
     transaction_id: str = Field(sa_column=Column(String(35), primary_key=True))
     account: str = Field(sa_column=Column(String(19), nullable=False))
     amount_vnd: int = Field(sa_column=Column(BigInteger, nullable=False))
-    status: str = Field(sa_column=Column(String(16), nullable=False))
+    status: str = Field(sa_column=Column(String(16), nullable=False, index=True))
     reason: str | None = Field(sa_column=Column(String(4), nullable=True))
     updated_ms: int = Field(sa_column=Column(BigInteger, nullable=False))
 
@@ -131,6 +131,34 @@ def update_inbound(conn: Connection, rows: Sequence[tuple[str, InboundStatus, in
 
 def update_outbound(conn: Connection, rows: Sequence[tuple[str, OutboundStatus, str | None, int]]) -> None:
     _UPDATE_OUTBOUND.execute_many(conn, [(status.value, reason, at_ms, key) for key, status, reason, at_ms in rows])
+
+
+_STALE_OUTBOUND = Statement(
+    "SELECT transaction_id FROM node_outbound WHERE status = 'pending' AND updated_ms <= :before_ms"
+    " ORDER BY updated_ms LIMIT :limit"
+)
+_STALE_INBOUND = Statement(
+    "SELECT key FROM node_inbound WHERE status = 'credited' AND updated_ms <= :before_ms"
+    " ORDER BY updated_ms LIMIT :limit"
+)
+_COUNT_OPEN = Statement(
+    "SELECT (SELECT count(*) FROM node_outbound WHERE status = 'pending')"
+    " + (SELECT count(*) FROM node_inbound WHERE status = 'credited')"
+)
+assert OutboundStatus.PENDING.value == "pending" and InboundStatus.CREDITED.value == "credited"
+
+
+def stale_outbound(conn: Connection, before_ms: int, limit: int) -> list[str]:
+    return [row[0] for row in _STALE_OUTBOUND.rows(conn, before_ms=before_ms, limit=limit)]
+
+
+def stale_inbound(conn: Connection, before_ms: int, limit: int) -> list[str]:
+    return [row[0] for row in _STALE_INBOUND.rows(conn, before_ms=before_ms, limit=limit)]
+
+
+def count_open(conn: Connection) -> int:
+    """Payments not yet final and credits not yet confirmed: what the status sweep watches."""
+    return int(_COUNT_OPEN.rows(conn)[0][0])
 
 
 def count_by_status(conn: Connection, table: Any) -> dict[str, tuple[int, int]]:

@@ -19,6 +19,8 @@ from switch.scheme.transport import Envelope, Node, TimerFired, Undeliverable
 
 EVENTS_PER_RUN_MAX = 50_000_000
 QUEUE_LENGTH_MAX = 5_000_000
+TIMER_HOLD_MS = 1_000
+TIMER_HOLDS_MAX = 3_600  # an hour of holding a down node's timer
 
 
 @dataclass(slots=True)
@@ -51,6 +53,7 @@ class InProcessNetwork:
         self.mailboxes: dict[str, list[Envelope]] = defaultdict(list)
         self.stats = NetworkStats()
         self._queue: list[tuple[int, int, Envelope]] = []
+        self._timer_holds: dict[tuple[str, str], int] = {}
         self._sequence = 0
 
     def add(self, node: Node) -> None:
@@ -100,7 +103,10 @@ class InProcessNetwork:
             return
         if node.offline:
             for envelope in inbox:
-                self._bounce(envelope)
+                if envelope.sender == receiver:
+                    self._hold(envelope)
+                else:
+                    self._bounce(envelope)
             return
         self.stats.delivered += len(inbox)
         self.stats.batches += 1
@@ -116,6 +122,16 @@ class InProcessNetwork:
         if self.faults.duplicate_rate and self.random.random() < self.faults.duplicate_rate:
             self.stats.duplicated += 1
             self._push(self._window(self.now_ms + envelope.delay_ms + 4 * self._latency()), envelope)
+
+    def _hold(self, timer: Envelope) -> None:
+        """A node's own timer while it is down waits for it, as its scheduler resumes on restart."""
+        key = (timer.receiver, str(timer.message))
+        held = self._timer_holds.get(key, 0)
+        if held >= TIMER_HOLDS_MAX:
+            self._timer_holds.pop(key, None)
+            return  # down for hours: the timer is dropped, the node re-arms what it needs
+        self._timer_holds[key] = held + 1
+        self._push(self.now_ms + TIMER_HOLD_MS, timer)
 
     def _bounce(self, envelope: Envelope) -> None:
         if isinstance(envelope.message, Undeliverable | TimerFired) or envelope.sender not in self.nodes:

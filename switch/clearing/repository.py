@@ -95,7 +95,10 @@ def summary(conn: Connection) -> list[dict[str, Any]]:
         func.count().label("count"),
         func.coalesce(func.sum(TRANSFERS.c.amount_vnd), 0).label("amount_vnd"),
     ).group_by(TRANSFERS.c.status, TRANSFERS.c.reason, TRANSFERS.c.debtor_agent, TRANSFERS.c.creditor_agent)
-    return [dict(row._mapping) for row in conn.execute(query)]
+    rows = [dict(row._mapping) for row in conn.execute(query)]
+    for row in rows:  # PostgreSQL sums a BIGINT into NUMERIC: money is an int of VND everywhere
+        row["count"], row["amount_vnd"] = int(row["count"]), int(row["amount_vnd"])
+    return rows
 
 
 def status_counts(conn: Connection) -> Counter[str]:

@@ -149,15 +149,20 @@ class ClearingService:
         return self._release(conn, pending, now_ms, notify_creditor=False)
 
     def on_status_requests(self, conn: Connection, sender: str, requests: Sequence[StatusRequest]) -> list[Envelope]:
-        keys = [clearing_key(sender, r.original_transaction_id) for r in requests]
+        """pacs.028: the state of a transaction, told to its debtor agent or its creditor agent only.
+
+        A participant that missed a final status report (it was offline) asks, and the answer is
+        the report it missed; to anybody else the transaction does not exist (NOOR).
+        """
+        keys = [clearing_key(r.debtor_agent, r.original_transaction_id) for r in requests]
         records = repository.load(conn, keys)
         out = []
         for request, key in zip(requests, keys, strict=True):
             record = records.get(key)
-            if record is None:
+            if record is None or sender not in (record.debtor_agent, record.creditor_agent):
                 out.append(_not_found(sender, request))
             else:
-                out.append(_to_debtor(record))
+                out.append(Envelope(SWITCH_ADDRESS, sender, _report(record)))
         return out
 
     def status(self, conn: Connection, debtor_agent: str, transaction_id: str) -> ClearingRecord:
@@ -254,7 +259,7 @@ def _not_found(sender: str, request: StatusRequest) -> Envelope:
         original_message_id=request.message_id,
         original_end_to_end_id=request.original_transaction_id,
         original_transaction_id=request.original_transaction_id,
-        debtor_agent=sender,
+        debtor_agent=request.debtor_agent,
         transaction_status=TransactionStatus.RJCT,
         status_reason=StatusReason.NOOR,
     )

@@ -85,6 +85,7 @@ def final_report(tx: str, status: TransactionStatus, amount_vnd: int | None = No
 
 def answers(node: WalletNode, *messages: object, now_ms: int = NOW) -> list[tuple[TransactionStatus, str | None]]:
     out = node.handle([Envelope("switch", VIETTEL_MONEY, m) for m in messages], now_ms)  # type: ignore[arg-type]
+    out = [e for e in out if e.receiver != e.sender]  # the node's own status sweep timer is not an answer
     result = []
     for envelope in out:
         assert isinstance(envelope.message, StatusReport)
@@ -253,7 +254,7 @@ def test_money_spent_from_the_wallet_makes_room_under_the_balance_cap() -> None:
         creditor_agent=VIETCOMBANK,
         creditor_account="0011001234567",
     )
-    [sent] = node.handle([Envelope("customers", VIETTEL_MONEY, pay)], NOW)
+    [sent] = [e for e in node.handle([Envelope("customers", VIETTEL_MONEY, pay)], NOW) if e.receiver != e.sender]
     assert isinstance(sent.message, CreditTransfer)
     assert sent.message.debtor_agent == VIETTEL_MONEY
     settled = StatusReport(
