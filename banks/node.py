@@ -59,6 +59,8 @@ def month_of(now_ms: int) -> str:
 
 
 class ParticipantNode:
+    default_limits = Limits()  # a bank's accounts have no caps; the wallet node sets its own
+
     def __init__(
         self,
         bin_code: str,
@@ -73,7 +75,7 @@ class ParticipantNode:
         self.name = name
         self.engine = engine
         self.behaviour = behaviour or Behaviour()
-        self.limits = limits or Limits()
+        self.limits = limits or self.default_limits
         self.ledger = Ledger(engine)
         self.random = random.Random(f"{seed}:{bin_code}")
         self._sequence = 0

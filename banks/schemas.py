@@ -7,10 +7,18 @@ from dataclasses import dataclass
 from typing import Annotated
 
 from pydantic import Field, model_validator
-from pydantic_core import PydanticCustomError
 
 from switch.scheme.codes import Purpose, StatusReason
-from switch.scheme.messages import AccountNumber, Alias, AmountVnd, Bin, Max35Text, Max140Text, SchemeMessage
+from switch.scheme.messages import (
+    AccountNumber,
+    Alias,
+    AmountVnd,
+    Bin,
+    Max35Text,
+    Max140Text,
+    SchemeMessage,
+    check_creditor_address,
+)
 
 CUSTOMERS_PER_CALL_MAX = 100_000
 ORDERS_PER_BATCH_MAX = 8_190
@@ -83,8 +91,5 @@ class PaymentOrder(SchemeMessage):
 
     @model_validator(mode="after")
     def _one_creditor_address(self) -> PaymentOrder:
-        if self.creditor_alias is None and (self.creditor_account is None or self.creditor_agent is None):
-            raise PydanticCustomError(
-                "creditor_address", "creditor: give creditor_alias, or creditor_account with creditor_agent"
-            )
+        check_creditor_address(self.creditor_alias, self.creditor_account, self.creditor_agent)
         return self

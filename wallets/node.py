@@ -4,10 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from sqlalchemy import Engine
-
 from banks.node import ParticipantNode
-from banks.schemas import AccountStatus, Behaviour, Customer, Limits
+from banks.schemas import AccountStatus, Customer, Limits
 from switch.scheme.identifiers import check_msisdn, normalize_msisdn
 
 # Decree 368/2025 from 2026; the 2021 pilot (Decision 316/QĐ-TTg) capped a wallet at 10,000,000 a month.
@@ -35,16 +33,7 @@ def new_wallet(msisdn: str, holder_name: str, citizen_id: str, kyc_level: int = 
 
 
 class WalletNode(ParticipantNode):
-    def __init__(
-        self,
-        bin_code: str,
-        name: str,
-        engine: Engine,
-        behaviour: Behaviour | None = None,
-        limits: Limits | None = None,
-        seed: int = 0,
-    ) -> None:
-        super().__init__(bin_code, name, engine, behaviour, limits or wallet_limits(), seed)
+    default_limits = wallet_limits()
 
     def open_accounts(self, customers: Sequence[tuple[Customer, int]], now_ms: int) -> None:
         for customer, _deposit in customers:

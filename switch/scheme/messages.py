@@ -75,6 +75,14 @@ AccountNumber = Annotated[str, AfterValidator(_rule(check_account))]
 CitizenIdText = Annotated[str, Field(pattern=r"^[0-9]{12}$")]
 
 
+def check_creditor_address(alias: object, account: str | None, agent: str | None) -> None:
+    """A transfer names its creditor by alias, or by account at a named agent."""
+    if alias is None and (account is None or agent is None):
+        raise PydanticCustomError(
+            "creditor_address", "creditor: give creditor_alias, or creditor_account with creditor_agent"
+        )
+
+
 class SchemeMessage(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -125,11 +133,7 @@ class CreditTransfer(SchemeMessage):
 
     @model_validator(mode="after")
     def _one_creditor_address(self) -> CreditTransfer:
-        if self.creditor_alias is None and (self.creditor_account is None or self.creditor_agent is None):
-            raise PydanticCustomError(
-                "creditor_address",
-                "creditor: give creditor_alias, or creditor_account with creditor_agent",
-            )
+        check_creditor_address(self.creditor_alias, self.creditor_account, self.creditor_agent)
         return self
 
 
