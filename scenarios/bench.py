@@ -76,6 +76,8 @@ def _run_mode(mode: str, count: int, database: str | None) -> float:
         _offer(sandbox, mode, orders)
         elapsed = time.perf_counter() - started
         report = check_invariants(sandbox)
+        sandbox.close()
+        storage.drop()
         if not report.ok or report.settled_count != count:
             raise AssertionError(f"bench {mode}: settled {report.settled_count} of {count}; {report.failures[:3]}")
         return count / elapsed
@@ -143,6 +145,8 @@ def _run_switch_core(count: int, database: str | None, batched: bool) -> float:
         elapsed = time.perf_counter() - started
         settled = sum(r["count"] for r in switch.clearing_summary() if r["status"] == TransactionStatus.ACSC.value)
         switch.check_invariants()
+        switch.engine.dispose()
+        storage.drop()
         if settled != count:
             raise AssertionError(f"bench switch core: settled {settled} of {count}")
         return count / elapsed

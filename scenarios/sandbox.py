@@ -109,6 +109,12 @@ class Sandbox:
     def run(self, until_ms: int | None = None) -> None:
         self.network.run(until_ms)
 
+    def close(self) -> None:
+        """Let go of every node's database connections."""
+        self.switch.engine.dispose()
+        for node in self.nodes.values():
+            node.engine.dispose()
+
     def registration_reports(self) -> list[AliasRegistrationReport]:
         return [
             e.message

@@ -7,7 +7,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from sqlalchemy import Engine
+from sqlalchemy import Engine, text
 
 from ledger.storage import open_engine
 
@@ -28,6 +28,20 @@ class Storage:
             return open_engine("sqlite://")
         self.folder.mkdir(parents=True, exist_ok=True)
         return open_engine(f"sqlite:///{self.folder / (safe + '.db')}")
+
+    def drop(self) -> None:
+        """Remove what this storage created on a PostgreSQL server (its schemas); files stay."""
+        if self.url is None or not self.url.startswith("postgresql"):
+            return
+        engine = open_engine(self.url)
+        with engine.begin() as conn:
+            names = conn.execute(
+                text("SELECT schema_name FROM information_schema.schemata WHERE schema_name LIKE :prefix"),
+                {"prefix": self.schema_prefix + "\\_%"},
+            ).scalars()
+            for name in list(names):
+                conn.execute(text(f'DROP SCHEMA "{name}" CASCADE'))
+        engine.dispose()
 
     @staticmethod
     def from_option(database: str | None, folder: Path) -> Storage:
