@@ -101,7 +101,10 @@ class ParticipantNode:
         with self.engine.begin() as conn:
             repository.insert_customers(conn, [c for c, _ in customers])
             flags = AccountFlag.DEBITS_MUST_NOT_EXCEED_CREDITS
-            self.ledger.create_accounts(conn, [Account(customer_account(c.account), 3, flags) for c, _ in customers])
+            accounts = [Account(customer_account(c.account), 3, flags) for c, _ in customers]
+            step = self.ledger.batch_size_max
+            for start in range(0, len(accounts), step):
+                self.ledger.create_accounts(conn, accounts[start : start + step])
             deposits = [
                 Transfer(f"open:{c.account}", RESERVES, customer_account(c.account), amount)
                 for c, amount in customers

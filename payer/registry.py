@@ -17,6 +17,9 @@ from faker import Faker
 from switch.scheme.identifiers import MOBILE_PREFIXES, PROVINCE_NAMES, check_citizen_id
 
 POPULATION_MAX = 2_000_000
+# Faker's vi_VN middle names do not follow sex; "Thị" is a woman's middle name, "Văn" a man's.
+MALE_MIDDLE_NAMES = ("Văn", "Hữu", "Đức", "Minh", "Quang", "Công", "Thanh", "Xuân", "Ngọc", "Duy")
+FEMALE_MIDDLE_NAMES = ("Thị", "Thị", "Thị", "Ngọc", "Thu", "Thanh", "Minh", "Kim", "Hồng", "Bảo")
 
 
 @dataclass(slots=True, frozen=True)
@@ -43,7 +46,8 @@ def vietnamese_name(fake: Faker, female: bool) -> str:
     """Family name, middle name, given name: the Vietnamese order. Faker's vi_VN `name()` puts the
     given name first and adds honorifics, so the parts are composed here."""
     given = fake.first_name_female() if female else fake.first_name_male()
-    return f"{fake.last_name()} {fake.middle_name()} {given}"
+    middle = fake.random_element(FEMALE_MIDDLE_NAMES if female else MALE_MIDDLE_NAMES)
+    return f"{fake.last_name()} {middle} {given}"
 
 
 def generate_population(
@@ -54,7 +58,9 @@ def generate_population(
 ) -> list[Person]:
     if not 0 <= size <= POPULATION_MAX:
         raise ValueError(f"size: must be between 0 and {POPULATION_MAX}")
-    codes = list(provinces or PROVINCE_NAMES)
+    if provinces is not None and not provinces:
+        raise ValueError("provinces: give at least one CCCD province code, or none for all of them")
+    codes = list(provinces if provinces is not None else PROVINCE_NAMES)
     unknown = [c for c in codes if c not in PROVINCE_NAMES]
     if unknown:
         raise ValueError(f"provinces: {unknown} are not CCCD province codes")

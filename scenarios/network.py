@@ -77,7 +77,7 @@ class InProcessNetwork:
         delivered_before = self.stats.delivered
         while self._queue:
             if until_ms is not None and self._queue[0][0] > until_ms:
-                self.now_ms = until_ms
+                self.now_ms = max(self.now_ms, until_ms)  # the clock never runs backwards
                 return
             self.step()
             if self.stats.delivered - delivered_before > events_max:
@@ -108,6 +108,10 @@ class InProcessNetwork:
                 else:
                     self._bounce(envelope)
             return
+        if self._timer_holds:  # the node is back: its held timers start a fresh count next outage
+            for envelope in inbox:
+                if envelope.sender == receiver:
+                    self._timer_holds.pop((receiver, str(envelope.message)), None)
         self.stats.delivered += len(inbox)
         self.stats.batches += 1
         self.stats.by_receiver[receiver] += len(inbox)
@@ -134,10 +138,13 @@ class InProcessNetwork:
         self._push(self.now_ms + TIMER_HOLD_MS, timer)
 
     def _bounce(self, envelope: Envelope) -> None:
-        if isinstance(envelope.message, Undeliverable | TimerFired) or envelope.sender not in self.nodes:
+        if isinstance(envelope.message, Undeliverable | TimerFired):
             return  # nobody to tell
-        self.stats.undeliverable += 1
         notice = Envelope(envelope.receiver, envelope.sender, Undeliverable(envelope.receiver, envelope.message))
+        if envelope.sender not in self.nodes:  # a customer or the citizen app: told in its mailbox
+            self.mailboxes[envelope.sender].append(notice)
+            return
+        self.stats.undeliverable += 1
         self._push(self._window(self.now_ms + self._latency()), notice)
 
     def _window(self, at_ms: int) -> int:

@@ -24,7 +24,7 @@ from switch.directory.schemas import AliasRecord
 from switch.directory.service import TIMER_PREFIX as REGISTRATION_TIMER_PREFIX
 from switch.directory.service import DirectoryService
 from switch.participants import repository as participants_repository
-from switch.participants.schemas import Participant, Position
+from switch.participants.schemas import Credentials, Participant, Position
 from switch.participants.service import ParticipantService
 from switch.scheme.codes import ParticipantStatus, StatusReason, TransactionStatus
 from switch.scheme.messages import (
@@ -184,6 +184,15 @@ class SwitchNode:
     def register_participant(self, participant: Participant, now_ms: int) -> Participant:
         self._participants_cache = None
         return self._in_transaction(lambda c: self.participants.register(c, participant, now_ms))
+
+    def issue_credentials(self, bin_code: str, now_ms: int) -> Credentials:
+        return self._in_transaction(lambda c: self.participants.issue_credentials(c, bin_code, now_ms))
+
+    def authenticate(self, api_key: str) -> str | None:
+        return self._in_transaction(lambda c: self.participants.authenticate(c, api_key))
+
+    def signing_secret(self, bin_code: str) -> str | None:
+        return self._in_transaction(lambda c: self.participants.signing_secret(c, bin_code))
 
     def set_status(self, bin_code: str, status: ParticipantStatus) -> Participant:
         self._participants_cache = None

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import BigInteger, Column, Connection, String, select, update
+from sqlalchemy import BigInteger, Column, Connection, String, delete, select, update
 from sqlmodel import Field, SQLModel
 
 from switch.participants.schemas import Participant
@@ -21,8 +21,19 @@ class ParticipantRow(SQLModel, table=True):
     base_url: str | None = Field(sa_column=Column(String(300), nullable=True))
 
 
+class CredentialRow(SQLModel, table=True):
+    """A participant's API key (only its SHA-256 is kept) and the secret the switch signs calls with."""
+
+    __tablename__ = "switch_participant_credential"
+    bin: str = Field(sa_column=Column(String(6), primary_key=True))
+    key_sha256: str = Field(sa_column=Column(String(64), nullable=False, unique=True))
+    signing_secret: str = Field(sa_column=Column(String(64), nullable=False))
+    issued_ms: int = Field(sa_column=Column(BigInteger, nullable=False))
+
+
 PARTICIPANTS = ParticipantRow.__table__  # type: ignore[attr-defined]
-TABLES = [PARTICIPANTS]
+CREDENTIALS = CredentialRow.__table__  # type: ignore[attr-defined]
+TABLES = [PARTICIPANTS, CREDENTIALS]
 
 
 _SELECT_ALL = select(PARTICIPANTS)
@@ -44,6 +55,24 @@ def insert(conn: Connection, participant: Participant) -> None:
             "base_url": participant.base_url,
         },
     )
+
+
+def save_credentials(conn: Connection, bin_code: str, key_sha256: str, signing_secret: str, now_ms: int) -> None:
+    conn.execute(delete(CREDENTIALS).where(CREDENTIALS.c.bin == bin_code))
+    conn.execute(
+        CREDENTIALS.insert(),
+        {"bin": bin_code, "key_sha256": key_sha256, "signing_secret": signing_secret, "issued_ms": now_ms},
+    )
+
+
+def bin_for_key(conn: Connection, key_sha256: str) -> str | None:
+    row = conn.execute(select(CREDENTIALS.c.bin).where(CREDENTIALS.c.key_sha256 == key_sha256)).first()
+    return None if row is None else str(row[0])
+
+
+def signing_secret(conn: Connection, bin_code: str) -> str | None:
+    row = conn.execute(select(CREDENTIALS.c.signing_secret).where(CREDENTIALS.c.bin == bin_code)).first()
+    return None if row is None else str(row[0])
 
 
 def set_status(conn: Connection, bin_code: str, status: ParticipantStatus) -> None:

@@ -43,3 +43,12 @@ class Position:
     @property
     def available_vnd(self) -> int:
         return self.liquidity_vnd + self.net_debit_cap_vnd - self.reserved_vnd
+
+
+@dataclass(slots=True, frozen=True)
+class Credentials:
+    """What a participant authenticates with (api_key) and checks the switch's calls with."""
+
+    bin: str
+    api_key: str
+    signing_secret: str

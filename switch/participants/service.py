@@ -7,6 +7,9 @@ ledger's own `debits must not exceed credits` rule enforces the cap atomically.
 
 from __future__ import annotations
 
+import hashlib
+import secrets
+
 from sqlalchemy import Connection
 
 from ledger import Account, AccountFlag, Ledger, Transfer, TransferResult
@@ -21,6 +24,7 @@ from switch.participants.schemas import (
     CREDIT_LINE_ACCOUNT,
     PARTICIPANTS_MAX,
     SWITCH_SETTLEMENT_ACCOUNT,
+    Credentials,
     Participant,
     Position,
     position_account,
@@ -34,6 +38,14 @@ ACCOUNT_CODE_SWITCH = 2
 TRANSFER_CODE_FUNDS = 10
 TRANSFER_CODE_CAP = 11
 BASE_URL_LENGTH_MAX = 300
+
+
+KEY_BYTES = 32
+API_KEY_LENGTH_MAX = 200
+
+
+def key_digest(api_key: str) -> str:
+    return hashlib.sha256(api_key.encode()).hexdigest()
 
 
 class ParticipantService:
@@ -86,6 +98,25 @@ class ParticipantService:
                 conn, CREDIT_LINE_ACCOUNT, participant.bin, participant.net_debit_cap_vnd, TRANSFER_CODE_CAP, now_ms
             )
         return participant
+
+    def issue_credentials(self, conn: Connection, bin_code: str, now_ms: int) -> Credentials:
+        """A new API key and signing secret for a participant; the old ones stop working at once.
+
+        Only the key's SHA-256 is stored: the key is shown once, to the admin who asked.
+        """
+        self.get(conn, bin_code)
+        credentials = Credentials(bin_code, secrets.token_urlsafe(KEY_BYTES), secrets.token_hex(KEY_BYTES))
+        repository.save_credentials(conn, bin_code, key_digest(credentials.api_key), credentials.signing_secret, now_ms)
+        return credentials
+
+    def authenticate(self, conn: Connection, api_key: str) -> str | None:
+        """The BIN an API key belongs to, or None."""
+        if not api_key or len(api_key) > API_KEY_LENGTH_MAX:
+            return None
+        return repository.bin_for_key(conn, key_digest(api_key))
+
+    def signing_secret(self, conn: Connection, bin_code: str) -> str | None:
+        return repository.signing_secret(conn, bin_code)
 
     def set_status(self, conn: Connection, bin_code: str, status: ParticipantStatus) -> Participant:
         self.get(conn, bin_code)

@@ -23,7 +23,14 @@ from scenarios.sandbox import Sandbox
 from scenarios.storage import Storage
 from switch.errors import AliasNotFound, TransferNotFound
 from switch.participants.schemas import Participant
-from switch.scheme.codes import ParticipantKind, ParticipantStatus, RegistrationOutcome, StatusReason, TransactionStatus
+from switch.scheme.codes import (
+    AliasType,
+    ParticipantKind,
+    ParticipantStatus,
+    RegistrationOutcome,
+    StatusReason,
+    TransactionStatus,
+)
 from switch.scheme.messages import Alias, AliasRegistration, StatusReport
 from switch.scheme.transport import Envelope, RawMessage
 from wallets.node import new_wallet
@@ -51,7 +58,7 @@ def network(storage: Storage) -> Sandbox:
         [
             AliasRegistration(
                 request_id="REG-AN",
-                alias=Alias(type="citizen_id", value=AN_CITIZEN_ID),
+                alias=Alias(type=AliasType.CITIZEN_ID, value=AN_CITIZEN_ID),
                 name="Lê Văn An",
                 citizen_id=AN_CITIZEN_ID,
                 agent=BIDV,
@@ -59,7 +66,7 @@ def network(storage: Storage) -> Sandbox:
             ),
             AliasRegistration(
                 request_id="REG-BINH",
-                alias=Alias(type="msisdn", value=BINH),
+                alias=Alias(type=AliasType.MSISDN, value=BINH),
                 name="Hoàng Văn Bình",
                 citizen_id=BINH_CITIZEN_ID,
                 agent=VIETTEL_MONEY,
@@ -383,10 +390,10 @@ def test_a_duplicate_in_the_same_batch_as_its_original_is_refused_and_only_the_o
 @pytest.mark.parametrize(
     ("citizen_id", "alias"),
     [
-        pytest.param("999085012345", Alias(type="msisdn", value=HANH), id="province code 999 does not exist"),
-        pytest.param("000085012345", Alias(type="msisdn", value=HANH), id="province code 000 does not exist"),
-        pytest.param("036285012345", Alias(type="msisdn", value=HANH), id="born in 2085, in the future"),
-        pytest.param("999085012345", Alias(type="citizen_id", value="999085012345"), id="as its own alias"),
+        pytest.param("999085012345", Alias(type=AliasType.MSISDN, value=HANH), id="province code 999 does not exist"),
+        pytest.param("000085012345", Alias(type=AliasType.MSISDN, value=HANH), id="province code 000 does not exist"),
+        pytest.param("036285012345", Alias(type=AliasType.MSISDN, value=HANH), id="born in 2085, in the future"),
+        pytest.param("999085012345", Alias(type=AliasType.CITIZEN_ID, value="999085012345"), id="as its own alias"),
     ],
 )
 def test_an_alias_registration_with_a_malformed_citizen_id_is_refused_ff01_and_registers_nothing(
@@ -420,7 +427,7 @@ def test_an_alias_registration_with_a_malformed_citizen_id_is_refused_ff01_and_r
 def test_the_same_registration_with_her_real_citizen_id_registers(storage: Storage) -> None:
     """The control for the refusals above: only the citizen id was wrong with them."""
     sandbox = network(storage)
-    alias = Alias(type="msisdn", value=HANH)
+    alias = Alias(type=AliasType.MSISDN, value=HANH)
 
     sandbox.register(
         [
@@ -448,7 +455,7 @@ def test_an_alias_registration_whose_citizen_id_is_not_12_digits_cannot_even_be_
     with pytest.raises(ValidationError, match="citizen_id"):
         AliasRegistration(
             request_id="REG-SHORT",
-            alias=Alias(type="msisdn", value=BINH),
+            alias=Alias(type=AliasType.MSISDN, value=BINH),
             name="Hoàng Văn Bình",
             citizen_id=citizen_id,
             agent=VIETTEL_MONEY,
@@ -458,4 +465,4 @@ def test_an_alias_registration_whose_citizen_id_is_not_12_digits_cannot_even_be_
 
 def test_a_citizen_id_alias_registration_with_an_11_digit_alias_cannot_even_be_made() -> None:
     with pytest.raises(ValidationError, match="12 digits"):
-        Alias(type="citizen_id", value="04807001234")
+        Alias(type=AliasType.CITIZEN_ID, value="04807001234")

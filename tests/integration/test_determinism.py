@@ -27,7 +27,7 @@ from scenarios.network import LinkFaults
 from scenarios.sandbox import DEFAULT_PARTICIPANTS, ParticipantSpec, Sandbox
 from scenarios.storage import Storage
 from switch.errors import TransferNotFound
-from switch.scheme.codes import StatusReason
+from switch.scheme.codes import AliasType, StatusReason
 from switch.scheme.messages import Alias, AliasRegistration
 from wallets.node import new_wallet
 
@@ -45,10 +45,10 @@ PEOPLE: list[tuple[str, Customer, int]] = [
     (VNPT_MONEY, new_wallet("0912345678", "NGO THI NGA", "001186012346"), 8_000_000),
 ]
 ALIASES: list[tuple[Alias, str, int]] = [
-    (Alias(type="citizen_id", value="048070012345"), "Lê Văn An", 2),
-    (Alias(type="citizen_id", value="096075012345"), "Lý Văn Tâm", 5),
-    (Alias(type="msisdn", value="0961234567"), "Hoàng Văn Bình", 6),
-    (Alias(type="msisdn", value="0912345678"), "Ngô Thị Nga", 7),
+    (Alias(type=AliasType.CITIZEN_ID, value="048070012345"), "Lê Văn An", 2),
+    (Alias(type=AliasType.CITIZEN_ID, value="096075012345"), "Lý Văn Tâm", 5),
+    (Alias(type=AliasType.MSISDN, value="0961234567"), "Hoàng Văn Bình", 6),
+    (Alias(type=AliasType.MSISDN, value="0912345678"), "Ngô Thị Nga", 7),
 ]
 
 
@@ -74,7 +74,7 @@ def the_orders() -> list[tuple[str, PaymentOrder, int]]:
         elif target < len(PEOPLE) + len(ALIASES):
             address = {"creditor_alias": ALIASES[target - len(PEOPLE)][0]}
         else:
-            address = {"creditor_alias": Alias(type="msisdn", value="0987654321")}  # nobody's
+            address = {"creditor_alias": Alias(type=AliasType.MSISDN, value="0987654321")}  # nobody's
         amount = 60_000_000 if chooser.random() < 0.1 else chooser.randint(1, 3_000_000)  # some above balances
         order = PaymentOrder(order_id=f"D{number:03d}", debtor_account=debtor.account, amount_vnd=amount, **address)
         orders.append((debtor_bin, order, chooser.randint(0, 10_000)))
@@ -118,7 +118,7 @@ def outcome(sandbox: Sandbox) -> dict[str, Any]:
         [r["status"], r["reason"], r["debtor_agent"], r["creditor_agent"], int(r["count"]), int(r["amount_vnd"])]
         for r in sandbox.switch.clearing_summary()
     )
-    transfers = {}
+    transfers: dict[str, list[str | int | None] | None] = {}
     for bin_code, order, _at in the_orders():
         try:
             record = sandbox.switch.transfer_status(bin_code, order.order_id)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Sequence
+from typing import Any, TypedDict, Unpack
 
 import pytest
 
@@ -19,9 +20,17 @@ from banks.schemas import AccountStatus, Behaviour, Customer, InboundStatus, Out
 from scenarios.checks import check_invariants
 from scenarios.sandbox import DEFAULT_PARTICIPANTS, ParticipantSpec, Sandbox
 from scenarios.storage import Storage
+from switch.clearing.schemas import CREDITOR_TIMEOUT_MS
 from switch.errors import TransferNotFound
 from switch.participants.schemas import Participant
-from switch.scheme.codes import ParticipantKind, ParticipantStatus, RegistrationOutcome, StatusReason, TransactionStatus
+from switch.scheme.codes import (
+    AliasType,
+    ParticipantKind,
+    ParticipantStatus,
+    RegistrationOutcome,
+    StatusReason,
+    TransactionStatus,
+)
 from switch.scheme.messages import Alias, AliasRegistration, CreditTransfer, Party, StatusReport, StatusRequest
 from switch.scheme.transport import Envelope
 from wallets.node import new_wallet, wallet_limits
@@ -83,7 +92,7 @@ def registrations() -> list[AliasRegistration]:
     return [
         AliasRegistration(
             request_id="REG-AN",
-            alias=Alias(type="citizen_id", value=AN_CITIZEN_ID),
+            alias=Alias(type=AliasType.CITIZEN_ID, value=AN_CITIZEN_ID),
             name="Lê Văn An",
             citizen_id=AN_CITIZEN_ID,
             agent=BIDV,
@@ -91,7 +100,7 @@ def registrations() -> list[AliasRegistration]:
         ),
         AliasRegistration(
             request_id="REG-HUNG",
-            alias=Alias(type="citizen_id", value=HUNG_CITIZEN_ID),
+            alias=Alias(type=AliasType.CITIZEN_ID, value=HUNG_CITIZEN_ID),
             name="Đặng Văn Hùng",
             citizen_id=HUNG_CITIZEN_ID,
             agent=VIETINBANK,
@@ -99,7 +108,7 @@ def registrations() -> list[AliasRegistration]:
         ),
         AliasRegistration(
             request_id="REG-BINH",
-            alias=Alias(type="msisdn", value=BINH),
+            alias=Alias(type=AliasType.MSISDN, value=BINH),
             name="Hoàng Văn Bình",
             citizen_id="036085012345",
             agent=VIETTEL_MONEY,
@@ -107,7 +116,7 @@ def registrations() -> list[AliasRegistration]:
         ),
         AliasRegistration(
             request_id="REG-NGA",
-            alias=Alias(type="msisdn", value=NGA),
+            alias=Alias(type=AliasType.MSISDN, value=NGA),
             name="Ngô Thị Nga",
             citizen_id="001186012346",
             agent=VNPT_MONEY,
@@ -119,11 +128,10 @@ def registrations() -> list[AliasRegistration]:
 def network(
     storage: Storage,
     participants: Sequence[ParticipantSpec] = DEFAULT_PARTICIPANTS,
-    creditor_timeout_ms: int | None = None,
+    creditor_timeout_ms: int = CREDITOR_TIMEOUT_MS,
 ) -> Sandbox:
     """The default network with our customers' accounts open and their aliases registered."""
-    extra = {} if creditor_timeout_ms is None else {"creditor_timeout_ms": creditor_timeout_ms}
-    sandbox = Sandbox(storage, participants=participants, seed=7, **extra)
+    sandbox = Sandbox(storage, participants=participants, seed=7, creditor_timeout_ms=creditor_timeout_ms)
     for bin_code, people in customers().items():
         sandbox.open_accounts(bin_code, [(c, OPENING_BALANCES[bin_code, c.account]) for c in people])
     sandbox.register(registrations())
@@ -133,7 +141,7 @@ def network(
     return sandbox
 
 
-def with_participant(bin_code: str, **changes: object) -> tuple[ParticipantSpec, ...]:
+def with_participant(bin_code: str, **changes: Any) -> tuple[ParticipantSpec, ...]:
     """The default participants, one of them changed."""
     return tuple(dataclasses.replace(p, **changes) if p.bin == bin_code else p for p in DEFAULT_PARTICIPANTS)
 
@@ -143,16 +151,30 @@ def pay(sandbox: Sandbox, debtor_bin: str, *orders: PaymentOrder) -> None:
     sandbox.run()
 
 
-def order(order_id: str, debtor: str, amount_vnd: int, **creditor: object) -> PaymentOrder:
+class CreditorAddress(TypedDict, total=False):
+    """Where a payment order sends the money: an alias, or an agent and an account."""
+
+    creditor_alias: Alias
+    creditor_agent: str
+    creditor_account: str
+
+
+class Creditor(CreditorAddress, total=False):
+    """The creditor's side of a payment order (keyword arguments of PaymentOrder)."""
+
+    creditor_name: str
+
+
+def order(order_id: str, debtor: str, amount_vnd: int, **creditor: Unpack[Creditor]) -> PaymentOrder:
     return PaymentOrder(order_id=order_id, debtor_account=debtor, amount_vnd=amount_vnd, **creditor)
 
 
-def to_account(bin_code: str, account: str) -> dict[str, str]:
+def to_account(bin_code: str, account: str) -> CreditorAddress:
     return {"creditor_agent": bin_code, "creditor_account": account}
 
 
-def to_alias(kind: str, value: str) -> dict[str, Alias]:
-    return {"creditor_alias": Alias(type=kind, value=value)}
+def to_alias(kind: str, value: str) -> CreditorAddress:
+    return {"creditor_alias": Alias(type=AliasType(kind), value=value)}
 
 
 def balance(sandbox: Sandbox, bin_code: str, account: str) -> int:
@@ -227,7 +249,7 @@ def test_a_person_pays_another_person_and_the_money_moves_from_one_account_to_th
     storage: Storage,
     debtor_bin: str,
     debtor: str,
-    creditor: dict[str, object],
+    creditor: CreditorAddress,
     creditor_bin: str,
     creditor_account: str,
 ) -> None:
@@ -395,8 +417,8 @@ def test_a_wallet_refuses_a_credit_over_the_pilot_monthly_cap_with_am02(storage:
 @pytest.mark.parametrize(
     "alias",
     [
-        pytest.param(Alias(type="msisdn", value="0987654321"), id="unregistered mobile number"),
-        pytest.param(Alias(type="citizen_id", value="079090054321"), id="unregistered citizen id"),
+        pytest.param(Alias(type=AliasType.MSISDN, value="0987654321"), id="unregistered mobile number"),
+        pytest.param(Alias(type=AliasType.CITIZEN_ID, value="079090054321"), id="unregistered citizen id"),
     ],
 )
 def test_a_payment_to_an_alias_nobody_registered_is_refused_by_the_switch_with_be23(
@@ -574,7 +596,10 @@ def test_a_status_request_answers_the_final_state_of_a_known_transfer_and_noor_f
     # Vietcombank's own pacs.028, handed to the switch as the transport would.
     answers = sandbox.switch.handle([Envelope(VIETCOMBANK, "switch", r) for r in requests], sandbox.now_ms)
 
-    reports = {e.message.original_transaction_id: e.message for e in answers}
+    reports: dict[str, StatusReport] = {}
+    for e in answers:
+        assert isinstance(e.message, StatusReport)
+        reports[e.message.original_transaction_id] = e.message
     assert all(e.receiver == VIETCOMBANK for e in answers)
     known = reports["P-ASK-1"]
     assert (known.transaction_status, known.status_reason, known.amount_vnd) == (
@@ -602,7 +627,7 @@ def test_a_status_request_over_the_network_is_answered_to_the_participant_that_a
         debtor=Party(name="NGUYEN THI HUONG"),
         debtor_account="9990001234",
         debtor_agent=DEV_BANK,
-        creditor_alias=Alias(type="msisdn", value="0987654321"),  # nobody's
+        creditor_alias=Alias(type=AliasType.MSISDN, value="0987654321"),  # nobody's
     )
     sandbox.network.inject([Envelope(DEV_BANK, "switch", transfer)])
     sandbox.run()

@@ -31,7 +31,7 @@ from scenarios.network import LinkFaults
 from scenarios.sandbox import DEFAULT_PARTICIPANTS, ParticipantSpec, Sandbox
 from scenarios.storage import Storage
 from switch.errors import TransferNotFound
-from switch.scheme.codes import RegistrationOutcome, StatusReason, TransactionStatus
+from switch.scheme.codes import AliasType, RegistrationOutcome, StatusReason, TransactionStatus
 from switch.scheme.messages import Alias, AliasRegistration
 from wallets.node import new_wallet, wallet_limits
 
@@ -55,13 +55,16 @@ PEOPLE: list[tuple[str, str, str, str, AccountStatus]] = [
 
 # Registered in the directory by their owners, through the citizen app (name as typed, with diacritics).
 ALIASES: list[tuple[Alias, str, int]] = [
-    (Alias(type="citizen_id", value="048070012345"), "Lê Văn An", 2),
-    (Alias(type="citizen_id", value="038088012345"), "Đặng Văn Hùng", 4),
-    (Alias(type="citizen_id", value="096075012345"), "Lý Văn Tâm", 6),
-    (Alias(type="msisdn", value="0961234567"), "Hoàng Văn Bình", 7),
-    (Alias(type="msisdn", value="0912345678"), "Ngô Thị Nga", 8),
+    (Alias(type=AliasType.CITIZEN_ID, value="048070012345"), "Lê Văn An", 2),
+    (Alias(type=AliasType.CITIZEN_ID, value="038088012345"), "Đặng Văn Hùng", 4),
+    (Alias(type=AliasType.CITIZEN_ID, value="096075012345"), "Lý Văn Tâm", 6),
+    (Alias(type=AliasType.MSISDN, value="0961234567"), "Hoàng Văn Bình", 7),
+    (Alias(type=AliasType.MSISDN, value="0912345678"), "Ngô Thị Nga", 8),
 ]
-UNKNOWN_ALIASES = [Alias(type="msisdn", value="0987654321"), Alias(type="citizen_id", value="079090054321")]
+UNKNOWN_ALIASES = [
+    Alias(type=AliasType.MSISDN, value="0987654321"),
+    Alias(type=AliasType.CITIZEN_ID, value="079090054321"),
+]
 
 
 def customer(index: int) -> Customer:
@@ -245,9 +248,11 @@ def assert_every_payment_final_and_paid_at_most_once(
             row,
         )
         if record.status == TransactionStatus.RJCT:
+            assert record.reason is not None, (order.order_id, record)
             assert row["reason"] == record.reason.value, (order.order_id, record, row)
         else:
             assert record.amount_vnd == order.amount_vnd
+            assert record.creditor_agent is not None and record.creditor_account is not None, (order.order_id, record)
             expected[bin_code, order.debtor_account] -= record.amount_vnd
             expected[record.creditor_agent, record.creditor_account] += record.amount_vnd
 

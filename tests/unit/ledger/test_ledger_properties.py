@@ -62,10 +62,19 @@ kinds = st.sampled_from(
 )
 
 
-def make_transfer(transfer_id, second_phase_id, kind, pair, amount, pending_id, code) -> Transfer:
+def make_transfer(
+    transfer_id: str,
+    second_phase_id: str,
+    kind: TransferKind,
+    pair: tuple[str, str],
+    amount: float,
+    pending_id: str | None,
+    code: int,
+) -> Transfer:
     if kind in SECOND_PHASES:
         return Transfer(second_phase_id, kind=kind, pending_id=pending_id, code=code)
-    return Transfer(transfer_id, *pair, amount, kind=kind, code=code)
+    # `amount` is at times a float (INVALID_AMOUNTS) on purpose: the ledger must refuse it.
+    return Transfer(transfer_id, *pair, amount, kind=kind, code=code)  # type: ignore[arg-type]
 
 
 transfers = st.builds(

@@ -191,6 +191,7 @@ class LedgerMachine(RuleBasedStateMachine):
         elif change == "account" and not second_phase:
             transfer = replace(transfer, credit_account_id=UNKNOWN)
         elif change == "pending" and second_phase:
+            assert transfer.pending_id is not None
             transfer = replace(transfer, pending_id=transfer.pending_id + "-other")
         elif change == "code":
             transfer = replace(transfer, code=transfer.code + 1)

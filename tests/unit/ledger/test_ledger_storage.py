@@ -38,7 +38,9 @@ def test_an_sqlite_transaction_takes_the_write_lock_when_it_begins(sqlite_file: 
     with sqlite_file.connect() as conn:
         conn.begin()
         # BEGIN IMMEDIATE was sent before any statement of the caller's.
-        assert conn.connection.dbapi_connection.in_transaction
+        dbapi_connection = conn.connection.dbapi_connection
+        assert dbapi_connection is not None
+        assert dbapi_connection.in_transaction
         conn.rollback()
 
 
@@ -113,4 +115,6 @@ def test_the_ledger_tables_of_a_postgresql_node_live_in_its_own_schema(engine: E
             assert schema in set(found)
             assert "public" not in set(found)
     else:
-        assert engine.url.database.endswith("node.db")
+        database = engine.url.database
+        assert database is not None
+        assert database.endswith("node.db")

@@ -342,12 +342,12 @@ def test_a_citizen_id_alias_written_in_full_width_digits_is_refused() -> None:
 def test_a_parsed_credit_transfer_cannot_be_changed() -> None:
     transfer = parse_message(CreditTransfer, a_transfer())
     with pytest.raises(ValidationError):
-        transfer.amount_vnd = 1  # type: ignore[misc]
+        transfer.amount_vnd = 1
     with pytest.raises(ValidationError):
-        transfer.debtor.name = "Người khác"  # type: ignore[misc]
+        transfer.debtor.name = "Người khác"
     assert transfer.creditor_alias is not None
     with pytest.raises(ValidationError):
-        transfer.creditor_alias.value = "0987654321"  # type: ignore[misc]
+        transfer.creditor_alias.value = "0987654321"
     assert transfer.amount_vnd == 750_000
 
 

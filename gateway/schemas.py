@@ -1,0 +1,74 @@
+"""Request and response bodies of the switch's HTTP API (snake_case ISO 20022 names, VND as int)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from switch.scheme.codes import ParticipantKind, ParticipantStatus, StatusReason, TransactionStatus
+from switch.scheme.messages import AMOUNT_VND_MAX, AmountVnd, Bin
+
+URL_LENGTH_MAX = 300
+
+
+class Body(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class ParticipantIn(Body):
+    bin: Bin
+    name: Annotated[str, Field(min_length=1, max_length=140)]
+    kind: ParticipantKind
+    net_debit_cap_vnd: Annotated[int, Field(strict=True, ge=0, le=AMOUNT_VND_MAX)] = 0
+    base_url: Annotated[str, Field(min_length=1, max_length=URL_LENGTH_MAX, pattern=r"^https?://")] | None = None
+
+
+class ParticipantOut(BaseModel):
+    bin: str
+    name: str
+    kind: ParticipantKind
+    status: ParticipantStatus
+    net_debit_cap_vnd: int
+    base_url: str | None
+
+
+class RegisteredParticipant(ParticipantOut):
+    api_key: str  # shown once: the switch keeps only its SHA-256
+    signing_secret: str  # the switch signs every call to the participant with it (HMAC-SHA256)
+
+
+class LimitsIn(Body):
+    net_debit_cap_vnd: Annotated[int, Field(strict=True, ge=0, le=AMOUNT_VND_MAX)]
+
+
+class FundsIn(Body):
+    amount_vnd: AmountVnd
+
+
+class PositionOut(BaseModel):
+    bin: str
+    liquidity_vnd: int
+    reserved_vnd: int
+    net_debit_cap_vnd: int
+    available_vnd: int
+
+
+class TransferStatusOut(BaseModel):
+    """pacs.002 for one transaction, as the debtor agent reads it."""
+
+    original_message_id: str
+    original_end_to_end_id: str
+    original_transaction_id: str
+    debtor_agent: str
+    creditor_agent: str | None
+    amount_vnd: int
+    transaction_status: TransactionStatus
+    status_reason: StatusReason | None
+
+
+class AliasOut(BaseModel):
+    """A directory answer: where to send, and a masked name to show the payer; nothing more."""
+
+    agent: str
+    holder_name_masked: str

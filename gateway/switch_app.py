@@ -1,0 +1,194 @@
+"""The switch's HTTP application: admin API, participant read API, health.
+
+Endpoints are thin: authenticate, parse, call the node, shape the answer. Sync endpoints run in
+FastAPI's thread pool; the node does its own transactions.
+"""
+
+from __future__ import annotations
+
+import hmac
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, FastAPI, Header
+
+from gateway import problems
+from gateway.ratelimit import AliasLookupLimiter
+from gateway.schemas import (
+    AliasOut,
+    FundsIn,
+    LimitsIn,
+    ParticipantIn,
+    ParticipantOut,
+    PositionOut,
+    RegisteredParticipant,
+    TransferStatusOut,
+)
+from switch.errors import AliasNotFound
+from switch.node import SwitchNode
+from switch.participants.schemas import Participant, Position
+from switch.scheme.codes import AliasType, ParticipantStatus
+from switch.scheme.messages import Alias
+from switch.scheme.validation import parse_message
+
+API_KEY_HEADER = "Authorization"
+
+
+def wall_clock_ms() -> int:
+    return time.time_ns() // 1_000_000
+
+
+@dataclass(slots=True)
+class SwitchApi:
+    node: SwitchNode
+    admin_key: str
+    clock_ms: Callable[[], int] = wall_clock_ms
+    limiter: AliasLookupLimiter = field(default_factory=AliasLookupLimiter)
+
+
+def create_switch_app(api: SwitchApi) -> FastAPI:
+    app = FastAPI(
+        title="Switchyard switch",
+        version="1",
+        description="A sandbox national payment switch modelled on NAPAS. JSON with ISO 20022 names.",
+    )
+    problems.install(app)
+    app.state.api = api
+
+    @app.get("/health", tags=["operations"])
+    def health() -> dict[str, str]:
+        return {"status": "ok"}
+
+    app.include_router(_admin_router(api), prefix="/v1/admin", tags=["admin"])
+    app.include_router(_participant_router(api), prefix="/v1", tags=["participant"])
+    return app
+
+
+def _bearer(authorization: str | None) -> str:
+    if not authorization or not authorization.startswith("Bearer "):
+        raise problems.ApiProblem(
+            401, "unauthenticated", "No key", "send the key as 'Authorization: Bearer <key>'", "Authorization",
+            "must be 'Bearer <key>'",
+        )  # fmt: skip
+    return authorization.removeprefix("Bearer ").strip()
+
+
+def _admin_router(api: SwitchApi) -> APIRouter:
+    def require_admin(authorization: Annotated[str | None, Header()] = None) -> None:
+        if not hmac.compare_digest(_bearer(authorization).encode(), api.admin_key.encode()):
+            raise problems.ApiProblem(401, "unauthenticated", "Unknown key", "this is not the admin key")
+
+    router = APIRouter(dependencies=[Depends(require_admin)])
+
+    @router.post("/participants", status_code=201, response_model=RegisteredParticipant)
+    def register(body: ParticipantIn) -> RegisteredParticipant:
+        now_ms = api.clock_ms()
+        participant = api.node.register_participant(
+            Participant(
+                body.bin, body.name, body.kind, net_debit_cap_vnd=body.net_debit_cap_vnd, base_url=body.base_url
+            ),
+            now_ms,
+        )
+        credentials = api.node.issue_credentials(participant.bin, now_ms)
+        return RegisteredParticipant(
+            **_participant_out(participant).model_dump(),
+            api_key=credentials.api_key,
+            signing_secret=credentials.signing_secret,
+        )
+
+    @router.get("/participants", response_model=list[ParticipantOut])
+    def participants() -> list[ParticipantOut]:
+        return [_participant_out(p) for p in api.node.all_participants().values()]
+
+    @router.post("/participants/{bin_code}/suspend", response_model=ParticipantOut)
+    def suspend(bin_code: str) -> ParticipantOut:
+        return _participant_out(api.node.set_status(bin_code, ParticipantStatus.SUSPENDED))
+
+    @router.post("/participants/{bin_code}/resume", response_model=ParticipantOut)
+    def resume(bin_code: str) -> ParticipantOut:
+        return _participant_out(api.node.set_status(bin_code, ParticipantStatus.ACTIVE))
+
+    @router.put("/participants/{bin_code}/limits", response_model=ParticipantOut)
+    def limits(bin_code: str, body: LimitsIn) -> ParticipantOut:
+        return _participant_out(api.node.set_cap(bin_code, body.net_debit_cap_vnd, api.clock_ms()))
+
+    @router.post("/participants/{bin_code}/funds-in", response_model=PositionOut)
+    def funds_in(bin_code: str, body: FundsIn) -> PositionOut:
+        return _position_out(api.node.fund_in(bin_code, body.amount_vnd, api.clock_ms()))
+
+    @router.post("/participants/{bin_code}/funds-out", response_model=PositionOut)
+    def funds_out(bin_code: str, body: FundsIn) -> PositionOut:
+        return _position_out(api.node.fund_out(bin_code, body.amount_vnd, api.clock_ms()))
+
+    @router.get("/positions", response_model=list[PositionOut])
+    def positions() -> list[PositionOut]:
+        return [_position_out(p) for p in api.node.positions().values()]
+
+    return router
+
+
+def _participant_router(api: SwitchApi) -> APIRouter:
+    def caller(authorization: Annotated[str | None, Header()] = None) -> str:
+        found = api.node.authenticate(_bearer(authorization))
+        if found is None:
+            raise problems.ApiProblem(401, "unauthenticated", "Unknown key", "no participant has this key")
+        return found
+
+    router = APIRouter()
+
+    @router.get("/transfers/{transaction_id}", response_model=TransferStatusOut)
+    def transfer_status(transaction_id: str, bin_code: str = Depends(caller)) -> TransferStatusOut:
+        """A participant sees only the transfers it sent: anybody else's id is unknown (404 NOOR)."""
+        record = api.node.transfer_status(bin_code, transaction_id[:35])
+        return TransferStatusOut(
+            original_message_id=record.message_id,
+            original_end_to_end_id=record.end_to_end_id,
+            original_transaction_id=record.transaction_id,
+            debtor_agent=record.debtor_agent,
+            creditor_agent=record.creditor_agent,
+            amount_vnd=record.amount_vnd,
+            transaction_status=record.status,
+            status_reason=record.reason,
+        )
+
+    @router.get("/aliases/{alias_type}/{value}", response_model=AliasOut, responses={429: {}})
+    def alias(alias_type: AliasType, value: str, bin_code: str = Depends(caller)) -> AliasOut:
+        now_ms = api.clock_ms()
+        if not api.limiter.allowed(bin_code, now_ms):
+            raise problems.ApiProblem(
+                429, "rate-limited", "Too many look-ups", "the alias look-up budget is spent; a miss costs more",
+            )  # fmt: skip
+        parsed = parse_message(Alias, {"type": alias_type.value, "value": value})
+        try:
+            record = api.node.lookup_alias(parsed)
+        except AliasNotFound:
+            api.limiter.charge(bin_code, now_ms, hit=False)
+            raise
+        api.limiter.charge(bin_code, now_ms, hit=True)
+        return AliasOut(agent=record.agent, holder_name_masked=record.holder_name_masked)
+
+    return router
+
+
+def _with_url(participant: Participant, base_url: str | None) -> Participant:
+    return Participant(
+        participant.bin, participant.name, participant.kind, participant.status, participant.net_debit_cap_vnd, base_url
+    )
+
+
+def _participant_out(p: Participant) -> ParticipantOut:
+    return ParticipantOut(
+        bin=p.bin, name=p.name, kind=p.kind, status=p.status, net_debit_cap_vnd=p.net_debit_cap_vnd, base_url=p.base_url
+    )
+
+
+def _position_out(p: Position) -> PositionOut:
+    return PositionOut(
+        bin=p.bin,
+        liquidity_vnd=p.liquidity_vnd,
+        reserved_vnd=p.reserved_vnd,
+        net_debit_cap_vnd=p.net_debit_cap_vnd,
+        available_vnd=p.available_vnd,
+    )
