@@ -436,6 +436,11 @@ class ParticipantNode:
         with self.engine.begin() as conn:
             return repository.count_by_status(conn, repository.OUTBOUND)
 
+    def payment(self, order_id: str) -> dict[str, Any] | None:
+        """A customer's payment as the bank sees it: status, reason, amount; None if unknown."""
+        with self.engine.begin() as conn:
+            return repository.load_outbound(conn, [order_id]).get(order_id)
+
     def payments_by_outcome(self) -> list[tuple[str, str | None, int, int]]:
         """Customers' payments by (status, reason): count and VND, refusals at the bank included."""
         with self.engine.begin() as conn:

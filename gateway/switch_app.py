@@ -10,12 +10,14 @@ import hmac
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, FastAPI, Header
+from fastapi.responses import JSONResponse
 
 from gateway import problems
 from gateway.ratelimit import AliasLookupLimiter
+from gateway.runtime import NodeRuntime
 from gateway.schemas import (
     AliasOut,
     FundsIn,
@@ -30,7 +32,16 @@ from switch.errors import AliasNotFound
 from switch.node import SwitchNode
 from switch.participants.schemas import Participant, Position
 from switch.scheme.codes import AliasType, ParticipantStatus
-from switch.scheme.messages import Alias
+from switch.scheme.messages import (
+    Alias,
+    AliasRegistration,
+    AliasRegistrationReport,
+    AliasRemoval,
+    CreditTransfer,
+    StatusReport,
+    StatusRequest,
+)
+from switch.scheme.transport import CITIZEN_APP_ADDRESS, SWITCH_ADDRESS, Envelope
 from switch.scheme.validation import parse_message
 
 API_KEY_HEADER = "Authorization"
@@ -40,12 +51,19 @@ def wall_clock_ms() -> int:
     return time.time_ns() // 1_000_000
 
 
+TRANSFER_WAIT_S = 6.0  # a little longer than the switch waits for a creditor (5 s)
+REGISTRATION_WAIT_S = 12.0  # longer than the switch waits for a verification (10 s)
+
+
 @dataclass(slots=True)
 class SwitchApi:
     node: SwitchNode
     admin_key: str
     clock_ms: Callable[[], int] = wall_clock_ms
     limiter: AliasLookupLimiter = field(default_factory=AliasLookupLimiter)
+    runtime: NodeRuntime | None = None  # None: read and admin endpoints only (no messages flow)
+    citizen_app_key: str | None = None
+    transfer_wait_s: float = TRANSFER_WAIT_S
 
 
 def create_switch_app(api: SwitchApi) -> FastAPI:
@@ -63,7 +81,14 @@ def create_switch_app(api: SwitchApi) -> FastAPI:
 
     app.include_router(_admin_router(api), prefix="/v1/admin", tags=["admin"])
     app.include_router(_participant_router(api), prefix="/v1", tags=["participant"])
+    app.include_router(_citizen_router(api), prefix="/v1", tags=["citizen"])
     return app
+
+
+def _runtime(api: SwitchApi) -> NodeRuntime:
+    if api.runtime is None:
+        raise problems.ApiProblem(503, "not-running", "Not running", "this switch takes no messages right now")
+    return api.runtime
 
 
 def _bearer(authorization: str | None) -> str:
@@ -138,6 +163,54 @@ def _participant_router(api: SwitchApi) -> APIRouter:
 
     router = APIRouter()
 
+    @router.post(
+        "/transfers",
+        response_model=StatusReport,
+        responses={202: {"description": "not final yet: the status follows by callback and by GET"}},
+    )
+    async def submit_transfer(transfer: CreditTransfer, bin_code: str = Depends(caller)) -> Any:
+        """pacs.008 in; the final pacs.002 out when the creditor answers in time, else 202."""
+        if transfer.debtor_agent != bin_code:
+            raise problems.ApiProblem(
+                403, "forbidden", "Not your transfer", "debtor_agent must be the BIN of the key's participant",
+                "debtor_agent", f"must be {bin_code}",
+            )  # fmt: skip
+        key = transfer.transaction_id
+
+        def final_for_sender(envelope: Envelope) -> bool:
+            message = envelope.message
+            return (
+                envelope.receiver == bin_code
+                and isinstance(message, StatusReport)
+                and message.debtor_agent == bin_code
+                and message.original_transaction_id == key
+            )
+
+        answer = await _runtime(api).ask(
+            Envelope(bin_code, SWITCH_ADDRESS, transfer), final_for_sender, api.transfer_wait_s
+        )
+        if answer is None:
+            pending = {"original_transaction_id": key, "debtor_agent": bin_code, "transaction_status": "PDNG"}
+            return JSONResponse(pending, status_code=202, headers={"Location": f"/v1/transfers/{key}"})
+        return answer.message
+
+    @router.post("/status-requests", response_model=StatusReport)
+    async def status_request(request: StatusRequest, bin_code: str = Depends(caller)) -> Any:
+        """pacs.028: the state of a transaction, for its debtor or creditor agent (NOOR for others)."""
+
+        def report_for_sender(envelope: Envelope) -> bool:
+            message = envelope.message
+            return (
+                envelope.receiver == bin_code
+                and isinstance(message, StatusReport)
+                and message.original_transaction_id == request.original_transaction_id
+            )
+
+        answer = await _runtime(api).ask(Envelope(bin_code, SWITCH_ADDRESS, request), report_for_sender, 5.0)
+        if answer is None:
+            raise problems.ApiProblem(503, "busy", "No answer in time", "the switch did not answer in 5 s; ask again")
+        return answer.message
+
     @router.get("/transfers/{transaction_id}", response_model=TransferStatusOut)
     def transfer_status(transaction_id: str, bin_code: str = Depends(caller)) -> TransferStatusOut:
         """A participant sees only the transfers it sent: anybody else's id is unknown (404 NOOR)."""
@@ -168,6 +241,49 @@ def _participant_router(api: SwitchApi) -> APIRouter:
             raise
         api.limiter.charge(bin_code, now_ms, hit=True)
         return AliasOut(agent=record.agent, holder_name_masked=record.holder_name_masked)
+
+    return router
+
+
+def _citizen_router(api: SwitchApi) -> APIRouter:
+    def require_citizen_app(authorization: Annotated[str | None, Header()] = None) -> None:
+        key = api.citizen_app_key
+        if key is None or not hmac.compare_digest(_bearer(authorization).encode(), key.encode()):
+            raise problems.ApiProblem(401, "unauthenticated", "Unknown key", "this is not the citizen app's key")
+
+    router = APIRouter(dependencies=[Depends(require_citizen_app)])
+
+    async def _register(request: AliasRegistration) -> Any:
+        def report_for(envelope: Envelope) -> bool:
+            message = envelope.message
+            return isinstance(message, AliasRegistrationReport) and message.original_request_id == request.request_id
+
+        envelope = Envelope(CITIZEN_APP_ADDRESS, SWITCH_ADDRESS, request)
+        answer = await _runtime(api).ask(envelope, report_for, REGISTRATION_WAIT_S)
+        if answer is None:
+            raise problems.ApiProblem(503, "busy", "No answer in time", "the bank did not answer the verification")
+        return answer.message
+
+    @router.post("/aliases", response_model=AliasRegistrationReport)
+    async def register_alias(request: AliasRegistration) -> Any:
+        """Make this account the one that receives welfare: verified with its bank (acmt.023) first."""
+        return await _register(request)
+
+    @router.put("/aliases", response_model=AliasRegistrationReport)
+    async def change_alias(request: AliasRegistration) -> Any:
+        """The same as registering: the new account replaces the old one, which stays in the history."""
+        return await _register(request)
+
+    @router.post("/aliases/removals", response_model=AliasRegistrationReport)
+    async def remove_alias(request: AliasRemoval) -> Any:
+        def report_for(envelope: Envelope) -> bool:
+            message = envelope.message
+            return isinstance(message, AliasRegistrationReport) and message.original_request_id == request.request_id
+
+        answer = await _runtime(api).ask(Envelope(CITIZEN_APP_ADDRESS, SWITCH_ADDRESS, request), report_for, 5.0)
+        if answer is None:
+            raise problems.ApiProblem(503, "busy", "No answer in time", "ask again")
+        return answer.message
 
     return router
 

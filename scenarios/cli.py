@@ -7,6 +7,7 @@ switchyard bench transfers      transfers per second in process, next to the bar
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import sys
 from pathlib import Path
@@ -41,10 +42,35 @@ def main(argv: list[str] | None = None) -> int:
     bench.add_argument(
         "--database", type=_database_url, default=None, help="postgresql://... (default: SQLite files in a temp folder)"
     )
+    serve = commands.add_parser("serve", help="the networked sandbox: the switch and every node over HTTP")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument(
+        "--port", type=_positive, default=8000, help="the switch's port; participants take the next ones"
+    )
+    serve.add_argument("--database", type=_database_url, default=None, help="postgresql://... (default: SQLite files)")
+    serve.add_argument("--out", type=Path, default=Path("out/serve"), help="folder for databases and credentials")
+    serve.add_argument("--workers", type=_positive, default=1, help="switch worker processes (1 for now)")
+    serve.add_argument("--admin-key", default=None, help="the admin API key (default: a new random one)")
     args = parser.parse_args(argv)
     if args.command == "demo":
         return _demo(args)
+    if args.command == "serve":
+        return _serve(args)
     return _bench(args)
+
+
+def _serve(args: argparse.Namespace) -> int:
+    import asyncio
+
+    from gateway.serve import ServeConfig, serve
+
+    if args.workers != 1:
+        print("switchyard serve: --workers above 1 is not built yet; run with --workers 1", file=sys.stderr)
+        return 2
+    config = ServeConfig(host=args.host, port=args.port, database=args.database, out=args.out, admin_key=args.admin_key)
+    with contextlib.suppress(KeyboardInterrupt):
+        asyncio.run(serve(config))
+    return 0
 
 
 def _database_url(text: str) -> str:

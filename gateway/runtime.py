@@ -1,0 +1,145 @@
+"""A node on the network: its inbox, its batches, its timers, and the requests waiting on it.
+
+The same `handle(inbox, now_ms)` the in-process network calls is called here, in a worker thread,
+with what reached the node over HTTP during one batch window. What the node sends goes to a
+`Dispatcher` (HTTP to other nodes), back into the inbox after a delay (timers), or to an HTTP
+request that is waiting for exactly that answer (a waiter).
+
+The runtime is the one writer of its node's database in this process: batches run one at a time.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from switch.scheme.transport import Envelope, Node
+
+log = logging.getLogger("switchyard.runtime")
+
+BATCH_WINDOW_MS = 5
+BATCH_SIZE_MAX = 8_190
+INBOX_LENGTH_MAX = 100_000
+WAITERS_MAX = 100_000
+
+
+class Dispatcher(Protocol):
+    async def send(self, envelope: Envelope) -> None: ...
+
+
+Matcher = Callable[[Envelope], bool]
+
+
+@dataclass(slots=True)
+class _Waiter:
+    matches: Matcher
+    future: asyncio.Future[Envelope]
+
+
+def wall_clock_ms() -> int:
+    return time.time_ns() // 1_000_000
+
+
+class NodeRuntime:
+    def __init__(
+        self,
+        node: Node,
+        dispatcher: Dispatcher,
+        clock_ms: Callable[[], int] = wall_clock_ms,
+        window_ms: int = BATCH_WINDOW_MS,
+    ) -> None:
+        self.node = node
+        self.dispatcher = dispatcher
+        self.clock_ms = clock_ms
+        self.window_s = window_ms / 1000
+        self.inbox: asyncio.Queue[Envelope] = asyncio.Queue(INBOX_LENGTH_MAX)
+        self.waiters: list[_Waiter] = []
+        self.batches = 0
+        self._task: asyncio.Task[None] | None = None
+        self._sending: set[asyncio.Task[None]] = set()
+
+    async def start(self) -> None:
+        self._task = asyncio.create_task(self._run(), name=f"node {self.node.address}")
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+        for task in list(self._sending):
+            task.cancel()
+
+    async def deliver(self, envelope: Envelope) -> None:
+        """A message for this node (from HTTP or a timer): it joins the next batch."""
+        if self.inbox.full():
+            raise OverflowError(f"inbox of {self.node.address} is full ({INBOX_LENGTH_MAX})")
+        await self.inbox.put(envelope)
+
+    async def ask(self, envelope: Envelope, matches: Matcher, timeout_s: float) -> Envelope | None:
+        """Deliver, then wait up to `timeout_s` for the first envelope the node sends that matches."""
+        if len(self.waiters) >= WAITERS_MAX:
+            raise OverflowError(f"more than {WAITERS_MAX} requests waiting on {self.node.address}")
+        waiter = _Waiter(matches, asyncio.get_running_loop().create_future())
+        self.waiters.append(waiter)
+        try:
+            await self.deliver(envelope)
+            return await asyncio.wait_for(asyncio.shield(waiter.future), timeout_s)
+        except TimeoutError:
+            return None
+        finally:
+            if waiter in self.waiters:
+                self.waiters.remove(waiter)
+
+    async def _run(self) -> None:
+        while True:
+            first = await self.inbox.get()
+            await asyncio.sleep(self.window_s)  # let the rest of the window arrive
+            batch = [first]
+            while not self.inbox.empty() and len(batch) < BATCH_SIZE_MAX:
+                batch.append(self.inbox.get_nowait())
+            try:
+                out = await asyncio.to_thread(self.node.handle, batch, self.clock_ms())
+            except Exception:
+                log.exception("batch of %d failed at %s", len(batch), self.node.address)
+                continue
+            self.batches += 1
+            for envelope in out:
+                self._route(envelope)
+
+    def _route(self, envelope: Envelope) -> None:
+        if envelope.receiver == self.node.address:  # a timer: back into the inbox, on time
+            asyncio.get_running_loop().call_later(envelope.delay_ms / 1000, self.inbox.put_nowait, envelope)
+            return
+        task = asyncio.create_task(self._release(envelope))
+        self._sending.add(task)
+        task.add_done_callback(self._sending.discard)
+
+    async def _release(self, envelope: Envelope) -> None:
+        """After the node's own delay, the envelope answers a waiting request or goes out over HTTP."""
+        if envelope.delay_ms:
+            await asyncio.sleep(envelope.delay_ms / 1000)
+        answered = False
+        for waiter in list(self.waiters):
+            if not waiter.future.done() and waiter.matches(envelope):
+                waiter.future.set_result(envelope)
+                answered = True
+        if not answered:
+            try:
+                await self.dispatcher.send(envelope)
+            except Exception:
+                log.exception("sending %s to %s failed", type(envelope.message).__name__, envelope.receiver)
+
+
+def matcher_for(kind: type[Any], **fields: Any) -> Matcher:
+    """An envelope whose message is of `kind` and has these field values."""
+
+    def matches(envelope: Envelope) -> bool:
+        message = envelope.message
+        return isinstance(message, kind) and all(getattr(message, k, None) == v for k, v in fields.items())
+
+    return matches

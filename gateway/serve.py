@@ -1,0 +1,187 @@
+"""`switchyard serve`: the switch and the default network's banks and wallets, each on its own port.
+
+Every node is its own FastAPI app with its own runtime and database; every message between the
+switch and a participant crosses real HTTP on loopback. The switch listens on --port, the
+participants on the ports after it, in the order of the default network. Credentials are printed
+and written to <out>/credentials.json.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import secrets
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+import uvicorn
+
+from banks.node import ParticipantNode
+from banks.schemas import Customer
+from gateway.dispatch import HttpDispatcher, Peer
+from gateway.node_app import NodeApi, create_node_app
+from gateway.runtime import NodeRuntime, wall_clock_ms
+from gateway.switch_app import SwitchApi, create_switch_app
+from scenarios.sandbox import DEFAULT_PARTICIPANTS, ParticipantSpec
+from scenarios.storage import Storage
+from switch.errors import ParticipantExists
+from switch.node import SwitchNode
+from switch.participants.schemas import Participant
+from switch.scheme.codes import ParticipantKind
+from switch.scheme.transport import SWITCH_ADDRESS
+from wallets.node import WalletNode
+
+log = logging.getLogger("switchyard.serve")
+
+CUSTOMERS_PER_PARTICIPANT = 50
+OPENING_VND = 50_000_000
+
+
+@dataclass(slots=True)
+class ServeConfig:
+    host: str = "127.0.0.1"
+    port: int = 8000
+    database: str | None = None
+    out: Path = Path("out/serve")
+    admin_key: str | None = None
+
+
+async def serve(config: ServeConfig, ready: asyncio.Event | None = None) -> None:
+    storage = Storage.from_option(config.database, config.out / "db")
+    switch = SwitchNode(storage.engine_for("switch"))
+    switch.setup()
+    admin_key = config.admin_key or secrets.token_urlsafe(24)
+    citizen_key = secrets.token_urlsafe(24)
+    urls = {spec.bin: f"http://{config.host}:{config.port + 1 + n}" for n, spec in enumerate(DEFAULT_PARTICIPANTS)}
+    switch_url = f"http://{config.host}:{config.port}"
+    credentials = {spec.bin: _register(switch, spec, urls[spec.bin]) for spec in DEFAULT_PARTICIPANTS}
+
+    def switch_peers(bin_code: str) -> Peer | None:
+        participant = switch.all_participants().get(bin_code)
+        if participant is None or participant.base_url is None:
+            return None
+        return Peer(participant.base_url, signing_secret=switch.signing_secret(bin_code))
+
+    async with httpx.AsyncClient(limits=httpx.Limits(max_connections=200, max_keepalive_connections=100)) as client:
+        servers = []
+        switch_runtime = NodeRuntime(switch, _Late())
+        switch_runtime.dispatcher = HttpDispatcher(SWITCH_ADDRESS, switch_peers, switch_runtime.deliver, client)
+        await switch_runtime.start()
+        api = SwitchApi(switch, admin_key, runtime=switch_runtime, citizen_app_key=citizen_key)
+        servers.append(_server(create_switch_app(api), config.host, config.port))
+        samples: dict[str, list[str]] = {}
+        for n, spec in enumerate(DEFAULT_PARTICIPANTS):
+            node = _participant_node(spec, storage)
+            samples[spec.bin] = _open_sample_accounts(node, spec, wall_clock_ms())
+            key, secret = credentials[spec.bin]
+            runtime = NodeRuntime(node, _Late())
+            runtime.dispatcher = HttpDispatcher(
+                spec.bin, _fixed_peer(Peer(switch_url, api_key=key)), runtime.deliver, client
+            )
+            await runtime.start()
+            servers.append(_server(create_node_app(NodeApi(node, runtime, secret)), config.host, config.port + 1 + n))
+        _write_credentials(config, admin_key, citizen_key, switch_url, urls, credentials, samples)
+        tasks = [asyncio.create_task(server.serve()) for server in servers]
+        while not all(server.started for server in servers):
+            await asyncio.sleep(0.05)
+        if ready is not None:
+            ready.set()
+        await asyncio.gather(*tasks)
+
+
+class _Late:
+    """A placeholder dispatcher until the real one, which needs the runtime, is attached."""
+
+    async def send(self, envelope: Any) -> None:
+        raise RuntimeError("dispatcher not attached")
+
+
+def _register(switch: SwitchNode, spec: ParticipantSpec, base_url: str) -> tuple[str, str]:
+    now_ms = wall_clock_ms()
+    participant = Participant(
+        spec.bin, spec.name, spec.kind, net_debit_cap_vnd=spec.net_debit_cap_vnd, base_url=base_url
+    )
+    try:
+        switch.register_participant(participant, now_ms)
+        if spec.prefund_vnd:
+            switch.fund_in(spec.bin, spec.prefund_vnd, now_ms)
+    except ParticipantExists:
+        pass  # a restart on the same database: the participant and its money are there already
+    credentials = switch.issue_credentials(spec.bin, now_ms)
+    return credentials.api_key, credentials.signing_secret
+
+
+def _fixed_peer(peer: Peer) -> Callable[[str], Peer | None]:
+    """A participant talks to the switch only."""
+
+    def lookup(_address: str) -> Peer | None:
+        return peer
+
+    return lookup
+
+
+def _participant_node(spec: ParticipantSpec, storage: Storage) -> ParticipantNode:
+    engine = storage.engine_for(f"{spec.kind.value}_{spec.bin}")
+    node_class = WalletNode if spec.kind == ParticipantKind.WALLET else ParticipantNode
+    node = node_class(spec.bin, spec.name, engine, spec.behaviour, spec.limits)
+    node.setup()
+    return node
+
+
+def _open_sample_accounts(node: ParticipantNode, spec: ParticipantSpec, now_ms: int) -> list[str]:
+    """A few funded accounts at each participant, so a developer can pay at once (idempotent)."""
+    accounts = []
+    wanted = []
+    for number in range(CUSTOMERS_PER_PARTICIPANT):
+        if spec.kind == ParticipantKind.WALLET:
+            account = f"09{int(spec.bin) % 100:02d}{number:06d}"
+        else:
+            account = f"{spec.bin}{number:07d}"
+        accounts.append(account)
+        wanted.append((Customer(account, f"KHACH HANG {spec.bin} {number}", f"001090{number:06d}"), OPENING_VND))
+    if not node.customers():
+        node.open_accounts(wanted, now_ms)
+        if spec.prefund_vnd:
+            node.record_funding(spec.prefund_vnd, now_ms)
+    return accounts[:3]
+
+
+def _server(app: Any, host: str, port: int) -> uvicorn.Server:
+    return uvicorn.Server(uvicorn.Config(app, host=host, port=port, log_level="warning", lifespan="off"))
+
+
+def _write_credentials(
+    config: ServeConfig,
+    admin_key: str,
+    citizen_key: str,
+    switch_url: str,
+    urls: dict[str, str],
+    credentials: dict[str, tuple[str, str]],
+    samples: dict[str, list[str]],
+) -> None:
+    config.out.mkdir(parents=True, exist_ok=True)
+    document = {
+        "switch": switch_url,
+        "admin_key": admin_key,
+        "citizen_app_key": citizen_key,
+        "participants": {
+            bin_code: {
+                "base_url": urls[bin_code],
+                "api_key": key,
+                "signing_secret": secret,
+                "sample_accounts": samples[bin_code],
+            }
+            for bin_code, (key, secret) in credentials.items()
+        },
+    }
+    path = config.out / "credentials.json"
+    path.write_text(json.dumps(document, indent=2) + "\n", encoding="utf-8")
+    print(f"Switch on {switch_url}  (OpenAPI at {switch_url}/docs)", flush=True)
+    for bin_code, url in urls.items():
+        print(f"  participant {bin_code} on {url}", flush=True)
+    print(f"Admin key: {admin_key}", flush=True)
+    print(f"Keys, signing secrets and sample accounts: {path.resolve()}", flush=True)
