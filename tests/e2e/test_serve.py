@@ -1,0 +1,166 @@
+"""`switchyard serve` as a developer meets it: a subprocess on free ports, real HTTP between nodes."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import httpx
+import pytest
+
+PARTICIPANTS = 8
+START_TIMEOUT_S = 60
+
+
+def free_port_range(count: int) -> int:
+    """A base port whose next `count` ports are free right now."""
+    for base in range(20_000 + os.getpid() % 1_000 * 10, 60_000, 97):
+        sockets = []
+        try:
+            for offset in range(count):
+                probe = socket.socket()
+                probe.bind(("127.0.0.1", base + offset))
+                sockets.append(probe)
+            return base
+        except OSError:
+            continue
+        finally:
+            for probe in sockets:
+                probe.close()
+    raise RuntimeError("no free port range")
+
+
+@pytest.fixture(scope="module")
+def sandbox(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
+    out = tmp_path_factory.mktemp("serve")
+    port = free_port_range(PARTICIPANTS + 1)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "scenarios.cli", "serve", "--port", str(port), "--out", str(out)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    credentials = out / "credentials.json"
+    deadline = time.monotonic() + START_TIMEOUT_S
+    while time.monotonic() < deadline:
+        if credentials.exists() and _healthy(f"http://127.0.0.1:{port}"):
+            break
+        if process.poll() is not None:
+            raise AssertionError(f"serve exited early: {process.stdout.read() if process.stdout else ''}")
+        time.sleep(0.2)
+    else:
+        process.kill()
+        raise AssertionError("serve did not start in time")
+    yield json.loads(credentials.read_text())
+    process.send_signal(signal.SIGINT)
+    try:
+        process.wait(timeout=15)
+    except subprocess.TimeoutExpired:
+        process.kill()
+
+
+def _healthy(url: str) -> bool:
+    try:
+        return httpx.get(url + "/health", timeout=1).status_code == 200
+    except httpx.TransportError:
+        return False
+
+
+def bearer(key: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {key}"}
+
+
+def total_liquidity(sandbox: dict[str, Any]) -> int:
+    positions = httpx.get(sandbox["switch"] + "/v1/admin/positions", headers=bearer(sandbox["admin_key"])).json()
+    return sum(p["liquidity_vnd"] for p in positions)
+
+
+def test_a_customer_payment_crosses_three_nodes_over_http_and_settles(sandbox: dict[str, Any]) -> None:
+    vcb, bidv = sandbox["participants"]["970436"], sandbox["participants"]["970418"]
+    before = total_liquidity(sandbox)
+    order = {
+        "order_id": "E2E-ORDER-1", "debtor_account": vcb["sample_accounts"][0], "amount_vnd": 150_000,
+        "creditor_agent": "970418", "creditor_account": bidv["sample_accounts"][1],
+    }  # fmt: skip
+    assert httpx.post(vcb["base_url"] + "/v1/payments", json=order).status_code == 202
+    deadline = time.monotonic() + 10
+    payment: dict[str, Any] = {}
+    while time.monotonic() < deadline:
+        payment = httpx.get(vcb["base_url"] + "/v1/payments/E2E-ORDER-1").json()
+        if payment.get("status") == "settled":
+            break
+        time.sleep(0.1)
+    assert payment["status"] == "settled"
+    at_switch = httpx.get(sandbox["switch"] + "/v1/transfers/E2E-ORDER-1", headers=bearer(vcb["api_key"])).json()
+    assert (at_switch["transaction_status"], at_switch["amount_vnd"]) == ("ACSC", 150_000)
+    assert total_liquidity(sandbox) == before  # money moved between positions, none made or lost
+
+
+def test_a_transfer_sent_to_the_switch_is_answered_with_its_final_status(sandbox: dict[str, Any]) -> None:
+    vcb, bidv = sandbox["participants"]["970436"], sandbox["participants"]["970418"]
+    transfer = {
+        "message_id": "E2E-M2", "end_to_end_id": "E2E-E2", "transaction_id": "E2E-T2", "amount_vnd": 1_000,
+        "debtor": {"name": "Nguyễn Văn Đức"}, "debtor_account": vcb["sample_accounts"][1], "debtor_agent": "970436",
+        "creditor_account": bidv["sample_accounts"][2], "creditor_agent": "970418",
+    }  # fmt: skip
+    answer = httpx.post(sandbox["switch"] + "/v1/transfers", json=transfer, headers=bearer(vcb["api_key"]), timeout=15)
+    assert answer.status_code == 200
+    assert answer.json()["transaction_status"] == "ACSC"
+    again = httpx.post(sandbox["switch"] + "/v1/transfers", json=transfer, headers=bearer(vcb["api_key"]), timeout=15)
+    assert again.json()["transaction_status"] == "ACSC"  # the same id and content: the same answer, paid once
+    other = httpx.post(
+        sandbox["switch"] + "/v1/transfers",
+        json={**transfer, "amount_vnd": 2_000},
+        headers=bearer(vcb["api_key"]),
+        timeout=15,
+    )
+    assert (other.json()["transaction_status"], other.json()["status_reason"]) == ("RJCT", "DUPL")
+
+
+@pytest.mark.parametrize(
+    ("change", "status", "field", "reason"),
+    [
+        ({"amount_vnd": 1000.5}, 422, "amount_vnd", "CH20"),
+        ({"amount_vnd": -1}, 422, "amount_vnd", "FF01"),
+        ({"transaction_id": "T" * 36}, 422, "transaction_id", "FF01"),
+        ({"debtor_agent": "970418"}, 403, "debtor_agent", None),
+    ],
+)
+def test_bad_transfers_are_refused_naming_the_field(
+    sandbox: dict[str, Any], change: dict[str, Any], status: int, field: str, reason: str | None
+) -> None:
+    vcb = sandbox["participants"]["970436"]
+    transfer = {
+        "message_id": "E2E-M3", "end_to_end_id": "E2E-E3", "transaction_id": "E2E-T3", "amount_vnd": 1_000,
+        "debtor": {"name": "Nguyễn Văn Đức"}, "debtor_account": vcb["sample_accounts"][1], "debtor_agent": "970436",
+        "creditor_account": "9704180000002", "creditor_agent": "970418",
+    }  # fmt: skip
+    answer = httpx.post(
+        sandbox["switch"] + "/v1/transfers", json={**transfer, **change}, headers=bearer(vcb["api_key"]), timeout=15
+    )
+    assert answer.status_code == status
+    assert answer.headers["content-type"] == "application/problem+json"
+    assert answer.json()["errors"][0]["field"] == field
+    if reason:
+        assert answer.json()["errors"][0]["reason"] == reason
+
+
+@pytest.mark.parametrize("key", ["", "wrong-key"])
+def test_the_participant_api_refuses_a_missing_or_wrong_key(sandbox: dict[str, Any], key: str) -> None:
+    answer = httpx.get(sandbox["switch"] + "/v1/transfers/E2E-T2", headers=bearer(key) if key else {})
+    assert answer.status_code == 401
+
+
+def test_an_inbound_call_without_the_switchs_signature_is_refused(sandbox: dict[str, Any]) -> None:
+    bidv = sandbox["participants"]["970418"]
+    answer = httpx.post(
+        bidv["base_url"] + "/v1/inbound/status-reports", content=b"{}", headers={"X-Switchyard-Signature": "sha256=00"}
+    )
+    assert answer.status_code == 401
