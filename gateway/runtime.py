@@ -52,8 +52,10 @@ class NodeRuntime:
         dispatcher: Dispatcher,
         clock_ms: Callable[[], int] = wall_clock_ms,
         window_ms: int = BATCH_WINDOW_MS,
+        on_batch: Callable[[list[Envelope], list[Envelope], float], None] | None = None,
     ) -> None:
         self.node = node
+        self.on_batch = on_batch
         self.dispatcher = dispatcher
         self.clock_ms = clock_ms
         self.window_s = window_ms / 1000
@@ -102,12 +104,15 @@ class NodeRuntime:
             batch = [first]
             while not self.inbox.empty() and len(batch) < BATCH_SIZE_MAX:
                 batch.append(self.inbox.get_nowait())
+            started = time.perf_counter()
             try:
                 out = await asyncio.to_thread(self.node.handle, batch, self.clock_ms())
-            except Exception:
+            except Exception:  # a failed batch is rolled back whole; the node goes on with the next
                 log.exception("batch of %d failed at %s", len(batch), self.node.address)
                 continue
             self.batches += 1
+            if self.on_batch is not None:
+                self.on_batch(batch, out, time.perf_counter() - started)
             for envelope in out:
                 self._route(envelope)
 

@@ -24,6 +24,7 @@ from banks.node import ParticipantNode
 from banks.schemas import Customer
 from gateway.dispatch import HttpDispatcher, Peer
 from gateway.node_app import NodeApi, create_node_app
+from gateway.observe import SwitchMetrics, configure_json_logging
 from gateway.runtime import NodeRuntime, wall_clock_ms
 from gateway.switch_app import SwitchApi, create_switch_app
 from scenarios.sandbox import DEFAULT_PARTICIPANTS, ParticipantSpec
@@ -51,6 +52,7 @@ class ServeConfig:
 
 
 async def serve(config: ServeConfig, ready: asyncio.Event | None = None) -> None:
+    configure_json_logging()
     storage = Storage.from_option(config.database, config.out / "db")
     switch = SwitchNode(storage.engine_for("switch"))
     switch.setup()
@@ -68,10 +70,11 @@ async def serve(config: ServeConfig, ready: asyncio.Event | None = None) -> None
 
     async with httpx.AsyncClient(limits=httpx.Limits(max_connections=200, max_keepalive_connections=100)) as client:
         servers = []
-        switch_runtime = NodeRuntime(switch, _Late())
+        metrics = SwitchMetrics(in_flight=switch.in_flight)
+        switch_runtime = NodeRuntime(switch, _Late(), on_batch=metrics.on_batch)
         switch_runtime.dispatcher = HttpDispatcher(SWITCH_ADDRESS, switch_peers, switch_runtime.deliver, client)
         await switch_runtime.start()
-        api = SwitchApi(switch, admin_key, runtime=switch_runtime, citizen_app_key=citizen_key)
+        api = SwitchApi(switch, admin_key, runtime=switch_runtime, citizen_app_key=citizen_key, metrics=metrics)
         servers.append(_server(create_switch_app(api), config.host, config.port))
         samples: dict[str, list[str]] = {}
         for n, spec in enumerate(DEFAULT_PARTICIPANTS):

@@ -14,8 +14,10 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, FastAPI, Header
 from fastapi.responses import JSONResponse
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from gateway import problems
+from gateway.observe import SwitchMetrics, TimingMiddleware
 from gateway.ratelimit import AliasLookupLimiter
 from gateway.runtime import NodeRuntime
 from gateway.schemas import (
@@ -51,6 +53,7 @@ def wall_clock_ms() -> int:
     return time.time_ns() // 1_000_000
 
 
+BODY_BYTES_MAX = 64 * 1024
 TRANSFER_WAIT_S = 6.0  # a little longer than the switch waits for a creditor (5 s)
 REGISTRATION_WAIT_S = 12.0  # longer than the switch waits for a verification (10 s)
 
@@ -62,6 +65,7 @@ class SwitchApi:
     clock_ms: Callable[[], int] = wall_clock_ms
     limiter: AliasLookupLimiter = field(default_factory=AliasLookupLimiter)
     runtime: NodeRuntime | None = None  # None: read and admin endpoints only (no messages flow)
+    metrics: SwitchMetrics | None = None
     citizen_app_key: str | None = None
     transfer_wait_s: float = TRANSFER_WAIT_S
 
@@ -74,6 +78,10 @@ def create_switch_app(api: SwitchApi) -> FastAPI:
     )
     problems.install(app)
     app.state.api = api
+    app.add_middleware(BodyLimit)
+    if api.metrics is not None:
+        app.add_middleware(TimingMiddleware, metrics=api.metrics)
+        app.add_route("/metrics", api.metrics.endpoint, include_in_schema=False)
 
     @app.get("/health", tags=["operations"])
     def health() -> dict[str, str]:
@@ -83,6 +91,25 @@ def create_switch_app(api: SwitchApi) -> FastAPI:
     app.include_router(_participant_router(api), prefix="/v1", tags=["participant"])
     app.include_router(_citizen_router(api), prefix="/v1", tags=["citizen"])
     return app
+
+
+class BodyLimit:
+    """Refuses a body over BODY_BYTES_MAX with 413 before anything reads it."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            length = dict(scope.get("headers") or []).get(b"content-length", b"0")
+            if not length.isdigit() or int(length) > BODY_BYTES_MAX:
+                response = problems.problem(
+                    413, "too-large", "Body too large", f"at most {BODY_BYTES_MAX} bytes", scope.get("path", ""),
+                    [{"field": "(body)", "rule": f"at most {BODY_BYTES_MAX} bytes"}],
+                )  # fmt: skip
+                await response(scope, receive, send)
+                return
+        await self.app(scope, receive, send)
 
 
 def _runtime(api: SwitchApi) -> NodeRuntime:

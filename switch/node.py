@@ -223,6 +223,10 @@ class SwitchNode:
     def alias_history(self, alias: Alias) -> list[dict[str, Any]]:
         return self._in_transaction(lambda c: self.directory.history(c, alias))
 
+    def in_flight(self) -> int:
+        """Transfers waiting for their creditor (PDNG)."""
+        return self._in_transaction(clearing_repository.count_pending)
+
     def clearing_summary(self) -> list[dict[str, Any]]:
         return self._in_transaction(clearing_repository.summary)
 

@@ -101,6 +101,13 @@ def summary(conn: Connection) -> list[dict[str, Any]]:
     return rows
 
 
+_COUNT_PENDING = Statement("SELECT count(*) FROM switch_clearing_transfer WHERE status = 'PDNG'")
+
+
+def count_pending(conn: Connection) -> int:
+    return int(_COUNT_PENDING.rows(conn)[0][0])
+
+
 def status_counts(conn: Connection) -> Counter[str]:
     query = select(TRANSFERS.c.status, func.count()).group_by(TRANSFERS.c.status)
     return Counter({row[0]: int(row[1]) for row in conn.execute(query)})

@@ -164,3 +164,28 @@ def test_an_inbound_call_without_the_switchs_signature_is_refused(sandbox: dict[
         bidv["base_url"] + "/v1/inbound/status-reports", content=b"{}", headers={"X-Switchyard-Signature": "sha256=00"}
     )
     assert answer.status_code == 401
+
+
+def test_metrics_count_final_transfers_by_status_and_reason_in_prometheus_format(sandbox: dict[str, Any]) -> None:
+    vcb = sandbox["participants"]["970436"]
+    refused = {
+        "message_id": "E2E-M4", "end_to_end_id": "E2E-E4", "transaction_id": "E2E-T4", "amount_vnd": 1_000,
+        "debtor": {"name": "Nguyễn Văn Đức"}, "debtor_account": vcb["sample_accounts"][1], "debtor_agent": "970436",
+        "creditor_alias": {"type": "citizen_id", "value": "079090054321"},
+    }  # fmt: skip
+    answer = httpx.post(sandbox["switch"] + "/v1/transfers", json=refused, headers=bearer(vcb["api_key"]), timeout=15)
+    assert (answer.json()["transaction_status"], answer.json()["status_reason"]) == ("RJCT", "BE23")
+    metrics = httpx.get(sandbox["switch"] + "/metrics")
+    assert metrics.status_code == 200 and metrics.headers["content-type"].startswith("text/plain")
+    assert 'switchyard_transfers_total{reason="BE23",status="RJCT"}' in metrics.text
+    assert "switchyard_transfers_in_flight 0.0" in metrics.text
+    assert 'switchyard_http_request_seconds_count{method="POST",route="/v1/transfers"' in metrics.text
+
+
+def test_a_body_over_the_limit_is_refused_with_413_before_it_is_read(sandbox: dict[str, Any]) -> None:
+    vcb = sandbox["participants"]["970436"]
+    answer = httpx.post(
+        sandbox["switch"] + "/v1/transfers", content=b"{" + b" " * 70_000 + b"}", headers=bearer(vcb["api_key"])
+    )
+    assert answer.status_code == 413
+    assert answer.json()["type"].endswith("/too-large")
