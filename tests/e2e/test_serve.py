@@ -2,84 +2,12 @@
 
 from __future__ import annotations
 
-import json
-import os
-import signal
-import socket
-import subprocess
-import sys
 import time
-from collections.abc import Iterator
 from typing import Any
 
 import httpx
 import pytest
-
-PARTICIPANTS = 8
-START_TIMEOUT_S = 60
-
-
-def free_port_range(count: int) -> int:
-    """A base port whose next `count` ports are free right now."""
-    for base in range(20_000 + os.getpid() % 1_000 * 10, 60_000, 97):
-        sockets = []
-        try:
-            for offset in range(count):
-                probe = socket.socket()
-                probe.bind(("127.0.0.1", base + offset))
-                sockets.append(probe)
-            return base
-        except OSError:
-            continue
-        finally:
-            for probe in sockets:
-                probe.close()
-    raise RuntimeError("no free port range")
-
-
-@pytest.fixture(scope="module")
-def sandbox(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
-    out = tmp_path_factory.mktemp("serve")
-    port = free_port_range(PARTICIPANTS + 1)
-    process = subprocess.Popen(
-        [sys.executable, "-m", "scenarios.cli", "serve", "--port", str(port), "--out", str(out)],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    credentials = out / "credentials.json"
-    deadline = time.monotonic() + START_TIMEOUT_S
-    while time.monotonic() < deadline:
-        if credentials.exists() and _healthy(f"http://127.0.0.1:{port}"):
-            break
-        if process.poll() is not None:
-            raise AssertionError(f"serve exited early: {process.stdout.read() if process.stdout else ''}")
-        time.sleep(0.2)
-    else:
-        process.kill()
-        raise AssertionError("serve did not start in time")
-    yield json.loads(credentials.read_text())
-    process.send_signal(signal.SIGINT)
-    try:
-        process.wait(timeout=15)
-    except subprocess.TimeoutExpired:
-        process.kill()
-
-
-def _healthy(url: str) -> bool:
-    try:
-        return httpx.get(url + "/health", timeout=1).status_code == 200
-    except httpx.TransportError:
-        return False
-
-
-def bearer(key: str) -> dict[str, str]:
-    return {"Authorization": f"Bearer {key}"}
-
-
-def total_liquidity(sandbox: dict[str, Any]) -> int:
-    positions = httpx.get(sandbox["switch"] + "/v1/admin/positions", headers=bearer(sandbox["admin_key"])).json()
-    return sum(p["liquidity_vnd"] for p in positions)
+from serve_helpers import bearer, total_liquidity
 
 
 def test_a_customer_payment_crosses_three_nodes_over_http_and_settles(sandbox: dict[str, Any]) -> None:
