@@ -11,7 +11,10 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import os
 import secrets
+import subprocess
+import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -49,11 +52,17 @@ class ServeConfig:
     database: str | None = None
     out: Path = Path("out/serve")
     admin_key: str | None = None
+    workers: int = 1
+    schema_prefix: str = "switchyard"  # PostgreSQL: each node's schema is <prefix>_<node>
 
 
 async def serve(config: ServeConfig, ready: asyncio.Event | None = None) -> None:
     configure_json_logging()
     storage = Storage.from_option(config.database, config.out / "db")
+    if storage.url is not None:
+        storage = Storage(url=storage.url, schema_prefix=config.schema_prefix)
+    if config.workers > 1 and storage.url is None:
+        raise ValueError("workers: several switch workers need PostgreSQL (--database postgresql://...)")
     switch = SwitchNode(storage.engine_for("switch"))
     switch.setup()
     admin_key = config.admin_key or secrets.token_urlsafe(24)
@@ -70,30 +79,70 @@ async def serve(config: ServeConfig, ready: asyncio.Event | None = None) -> None
 
     async with httpx.AsyncClient(limits=httpx.Limits(max_connections=200, max_keepalive_connections=100)) as client:
         servers = []
-        metrics = SwitchMetrics(in_flight=switch.in_flight)
-        switch_runtime = NodeRuntime(switch, _Late(), on_batch=metrics.on_batch)
-        switch_runtime.dispatcher = HttpDispatcher(SWITCH_ADDRESS, switch_peers, switch_runtime.deliver, client)
-        await switch_runtime.start()
-        api = SwitchApi(switch, admin_key, runtime=switch_runtime, citizen_app_key=citizen_key, metrics=metrics)
-        servers.append(_server(create_switch_app(api), config.host, config.port))
+        workers: subprocess.Popen[bytes] | None = None
+        if config.workers == 1:
+            metrics = SwitchMetrics(in_flight=switch.in_flight)
+            switch_runtime = NodeRuntime(switch, _Late(), on_batch=metrics.on_batch)
+            switch_runtime.dispatcher = HttpDispatcher(SWITCH_ADDRESS, switch_peers, switch_runtime.deliver, client)
+            await switch_runtime.start()
+            api = SwitchApi(switch, admin_key, runtime=switch_runtime, citizen_app_key=citizen_key, metrics=metrics)
+            servers.append(_server(create_switch_app(api), config.host, config.port))
+        else:
+            switch.engine.dispose()
+            workers = _start_switch_workers(config, storage, admin_key, citizen_key)
         samples: dict[str, list[str]] = {}
         for n, spec in enumerate(DEFAULT_PARTICIPANTS):
             node = _participant_node(spec, storage)
             samples[spec.bin] = _open_sample_accounts(node, spec, wall_clock_ms())
             key, secret = credentials[spec.bin]
             runtime = NodeRuntime(node, _Late())
-            runtime.dispatcher = HttpDispatcher(
-                spec.bin, _fixed_peer(Peer(switch_url, api_key=key)), runtime.deliver, client
-            )
+            to_switch = _fixed_peer(Peer(switch_url, api_key=key))
+            runtime.dispatcher = HttpDispatcher(spec.bin, to_switch, runtime.deliver, client)
             await runtime.start()
             servers.append(_server(create_node_app(NodeApi(node, runtime, secret)), config.host, config.port + 1 + n))
-        _write_credentials(config, admin_key, citizen_key, switch_url, urls, credentials, samples)
         tasks = [asyncio.create_task(server.serve()) for server in servers]
-        while not all(server.started for server in servers):
-            await asyncio.sleep(0.05)
-        if ready is not None:
-            ready.set()
-        await asyncio.gather(*tasks)
+        try:
+            while not all(server.started for server in servers):
+                await asyncio.sleep(0.05)
+            await _wait_healthy(client, switch_url)
+            _write_credentials(config, admin_key, citizen_key, switch_url, urls, credentials, samples)
+            if ready is not None:
+                ready.set()
+            await asyncio.gather(*tasks)
+        finally:
+            if workers is not None:
+                workers.terminate()
+                workers.wait(timeout=15)
+
+
+def _start_switch_workers(config: ServeConfig, storage: Storage, admin_key: str, citizen_key: str) -> Any:
+    """N uvicorn worker processes of the switch on one PostgreSQL (gateway.switch_process)."""
+    if storage.url is None:
+        raise ValueError("workers: several switch workers need PostgreSQL (--database postgresql://...)")
+    environment = {
+        **os.environ,
+        "SWITCHYARD_DATABASE": storage.url,
+        "SWITCHYARD_SCHEMA_PREFIX": storage.schema_prefix,
+        "SWITCHYARD_ADMIN_KEY": admin_key,
+        "SWITCHYARD_CITIZEN_KEY": citizen_key,
+    }
+    command = [
+        sys.executable, "-m", "uvicorn", "gateway.switch_process:create_app", "--factory",
+        "--host", config.host, "--port", str(config.port), "--workers", str(config.workers), "--log-level", "warning",
+    ]  # fmt: skip
+    return subprocess.Popen(command, env=environment)
+
+
+async def _wait_healthy(client: httpx.AsyncClient, url: str, timeout_s: float = 60.0) -> None:
+    deadline = asyncio.get_running_loop().time() + timeout_s
+    while asyncio.get_running_loop().time() < deadline:
+        try:
+            if (await client.get(url + "/health", timeout=1.0)).status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        await asyncio.sleep(0.1)
+    raise RuntimeError(f"the switch at {url} did not become healthy in {timeout_s:.0f} s")
 
 
 class _Late:

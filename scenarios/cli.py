@@ -49,8 +49,9 @@ def main(argv: list[str] | None = None) -> int:
     )
     serve.add_argument("--database", type=_database_url, default=None, help="postgresql://... (default: SQLite files)")
     serve.add_argument("--out", type=Path, default=Path("out/serve"), help="folder for databases and credentials")
-    serve.add_argument("--workers", type=_positive, default=1, help="switch worker processes (1 for now)")
+    serve.add_argument("--workers", type=_positive, default=1, help="switch worker processes (PostgreSQL only)")
     serve.add_argument("--admin-key", default=None, help="the admin API key (default: a new random one)")
+    serve.add_argument("--schema-prefix", default="switchyard", help="PostgreSQL: schemas are <prefix>_<node>")
     args = parser.parse_args(argv)
     if args.command == "demo":
         return _demo(args)
@@ -64,10 +65,13 @@ def _serve(args: argparse.Namespace) -> int:
 
     from gateway.serve import ServeConfig, serve
 
-    if args.workers != 1:
-        print("switchyard serve: --workers above 1 is not built yet; run with --workers 1", file=sys.stderr)
+    if args.workers > 1 and args.database is None:
+        print("switchyard serve: --workers above 1 needs --database postgresql://...", file=sys.stderr)
         return 2
-    config = ServeConfig(host=args.host, port=args.port, database=args.database, out=args.out, admin_key=args.admin_key)
+    config = ServeConfig(
+        host=args.host, port=args.port, database=args.database, out=args.out, admin_key=args.admin_key,
+        workers=args.workers, schema_prefix=args.schema_prefix,
+    )  # fmt: skip
     with contextlib.suppress(KeyboardInterrupt):
         asyncio.run(serve(config))
     return 0

@@ -11,6 +11,7 @@ from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 
 from sqlalchemy import Connection, Engine
+from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 from sqlmodel import SQLModel
 
 from ledger import Ledger, LedgerTotals
@@ -42,6 +43,17 @@ from switch.scheme.validation import FieldProblem, MessageInvalid, parse_message
 
 T = TypeVar("T")
 PARTICIPANTS_CACHE_MS = 1_000
+BATCH_ATTEMPTS_MAX = 5
+RETRYABLE_SQLSTATES = {"23505", "40P01", "40001"}  # unique violation, deadlock, serialization failure
+
+
+def _retryable(error: DBAPIError) -> bool:
+    code = getattr(error.orig, "sqlstate", None) or getattr(error.orig, "pgcode", None)
+    if code is not None:
+        return code in RETRYABLE_SQLSTATES
+    return isinstance(error, IntegrityError)  # SQLite: one writer at a time, so only a true duplicate
+
+
 INBOX_MAX = 100_000  # a delivery larger than this is a transport bug, not load
 MESSAGE_PROBLEM_LENGTH_MAX = 500
 
@@ -85,6 +97,17 @@ class SwitchNode:
                 for start in range(0, len(inbox), BATCH_SIZE_MAX)
                 for e in self.handle(inbox[start : start + BATCH_SIZE_MAX], now_ms)
             ]
+        for attempt in range(1, BATCH_ATTEMPTS_MAX + 1):
+            try:
+                return self._handle_batch(inbox, now_ms)
+            except (IntegrityError, OperationalError) as error:
+                # Another process wrote the same id first, or PostgreSQL broke a deadlock: the batch
+                # was rolled back whole, and run again it sees what the other process committed.
+                if attempt == BATCH_ATTEMPTS_MAX or not _retryable(error):
+                    raise
+        raise AssertionError("unreachable")
+
+    def _handle_batch(self, inbox: Sequence[Envelope], now_ms: int) -> list[Envelope]:
         answers: list[tuple[str, StatusReport]] = []
         timeouts: list[str] = []
         registration_timeouts: list[str] = []
@@ -113,7 +136,12 @@ class SwitchNode:
             else:
                 other.append(envelope)
         with self.engine.begin() as conn:
-            participants = self._participants(conn, now_ms)
+            named = (
+                {e.sender for e in inbox}
+                | {t.creditor_agent or "" for _s, t in intake}
+                | {t.debtor_agent for _s, t in intake}
+            )
+            participants = self._participants(conn, now_ms, named)
             out = self.clearing.on_answers(conn, answers, now_ms) if answers else []
             if timeouts:
                 out += self.clearing.on_timeouts(conn, timeouts, now_ms)
@@ -169,11 +197,13 @@ class SwitchNode:
             return self.clearing.on_status_requests(conn, envelope.sender, [message])
         return []  # a message the switch does not take is dropped, as a real switch drops noise
 
-    def _participants(self, conn: Connection, now_ms: int) -> dict[str, Participant]:
+    def _participants(self, conn: Connection, now_ms: int, named: set[str]) -> dict[str, Participant]:
         """The registry, read at most once a second: it changes by admin action, rarely. This node's
-        own admin calls clear it at once; another process's change is seen within the second."""
+        own admin calls clear it at once; another process's change is seen within the second, and a
+        BIN the cache does not know (just registered elsewhere) makes it read again at once."""
         cached = self._participants_cache
-        if cached is not None and 0 <= now_ms - cached[0] < PARTICIPANTS_CACHE_MS:
+        fresh = cached is not None and 0 <= now_ms - cached[0] < PARTICIPANTS_CACHE_MS
+        if cached is not None and fresh and all(b in cached[1] for b in named if b.isdigit()):
             return cached[1]
         participants = self.participants.all(conn)
         self._participants_cache = (now_ms, participants)

@@ -1,0 +1,69 @@
+"""The switch as a uvicorn worker process: `serve --workers N` runs N of these on one PostgreSQL.
+
+uvicorn starts workers from an import string, so the configuration comes from the environment:
+
+    SWITCHYARD_DATABASE        postgresql://...
+    SWITCHYARD_SCHEMA_PREFIX   the schema prefix the nodes were created under
+    SWITCHYARD_ADMIN_KEY       the admin API key
+    SWITCHYARD_CITIZEN_KEY     the citizen app's key
+
+Each worker has its own runtime, timers and HTTP client. A transfer stays in the worker that took
+it: the creditor's answer is the response to that worker's call, so its timer and its waiting
+request are there too. Workers meet only in the database: row locks on the ledger's position
+accounts decide a race for the last of a cap, and a unique key decides a race for one transfer id.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+import httpx
+from fastapi import FastAPI
+
+from gateway.dispatch import HttpDispatcher, Peer
+from gateway.observe import SwitchMetrics, configure_json_logging
+from gateway.runtime import NodeRuntime
+from gateway.switch_app import SwitchApi, create_switch_app
+from scenarios.storage import Storage
+from switch.node import SwitchNode
+from switch.scheme.transport import SWITCH_ADDRESS, Envelope
+
+
+class _Unattached:
+    async def send(self, envelope: Envelope) -> None:
+        raise RuntimeError("dispatcher not attached yet")
+
+
+def create_app() -> FastAPI:
+    configure_json_logging()
+    storage = Storage(url=os.environ["SWITCHYARD_DATABASE"], schema_prefix=os.environ["SWITCHYARD_SCHEMA_PREFIX"])
+    switch = SwitchNode(storage.engine_for("switch"))
+    metrics = SwitchMetrics(in_flight=switch.in_flight)
+    runtime = NodeRuntime(switch, _Unattached(), on_batch=metrics.on_batch)
+    api = SwitchApi(
+        switch,
+        os.environ["SWITCHYARD_ADMIN_KEY"],
+        runtime=runtime,
+        citizen_app_key=os.environ.get("SWITCHYARD_CITIZEN_KEY"),
+        metrics=metrics,
+    )
+    app = create_switch_app(api)
+
+    def peers(bin_code: str) -> Peer | None:
+        participant = switch.all_participants().get(bin_code)
+        if participant is None or participant.base_url is None:
+            return None
+        return Peer(participant.base_url, signing_secret=switch.signing_secret(bin_code))
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        async with httpx.AsyncClient(limits=httpx.Limits(max_connections=200)) as client:
+            runtime.dispatcher = HttpDispatcher(SWITCH_ADDRESS, peers, runtime.deliver, client)
+            await runtime.start()
+            yield
+            await runtime.stop()
+
+    app.router.lifespan_context = lifespan
+    return app
