@@ -42,6 +42,8 @@ from switch.scheme.messages import (
     CreditTransfer,
     StatusReport,
     StatusRequest,
+    VerificationReport,
+    VerificationRequest,
 )
 from switch.scheme.transport import CITIZEN_APP_ADDRESS, SWITCH_ADDRESS, Envelope
 from switch.scheme.validation import parse_message
@@ -219,6 +221,23 @@ def _participant_router(api: SwitchApi) -> APIRouter:
         if answer is None:
             pending = {"original_transaction_id": key, "debtor_agent": bin_code, "transaction_status": "PDNG"}
             return JSONResponse(pending, status_code=202, headers={"Location": f"/v1/transfers/{key}"})
+        return answer.message
+
+    @router.post("/verifications", response_model=VerificationReport)
+    async def verify_account(request: VerificationRequest, bin_code: str = Depends(caller)) -> Any:
+        """acmt.023 in, acmt.024 out: is this the account of the person I am about to pay?"""
+
+        def report_for_sender(envelope: Envelope) -> bool:
+            message = envelope.message
+            return (
+                envelope.receiver == bin_code
+                and isinstance(message, VerificationReport)
+                and message.original_verification_id == request.verification_id
+            )
+
+        answer = await _runtime(api).ask(Envelope(bin_code, SWITCH_ADDRESS, request), report_for_sender, 12.0)
+        if answer is None:
+            raise problems.ApiProblem(503, "busy", "No answer in time", "the account's bank did not answer in time")
         return answer.message
 
     @router.post("/status-requests", response_model=StatusReport)

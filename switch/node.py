@@ -193,6 +193,8 @@ class SwitchNode:
             return self.directory.remove(conn, message, now_ms)
         if isinstance(message, VerificationReport):
             return self.directory.complete_registration(conn, envelope.sender, message, now_ms)
+        if isinstance(message, VerificationRequest) and envelope.sender in participants:
+            return self.directory.relay_verification(conn, envelope.sender, message, participants, now_ms)
         if isinstance(message, StatusRequest):
             return self.clearing.on_status_requests(conn, envelope.sender, [message])
         return []  # a message the switch does not take is dropped, as a real switch drops noise

@@ -48,10 +48,22 @@ class PendingRegistrationRow(SQLModel, table=True):
     requested_ms: int = Field(sa_column=Column(BigInteger, nullable=False))
 
 
+class VerificationRelayRow(SQLModel, table=True):
+    """A participant's acmt.023 the switch passed on: whom to tell when the answer comes."""
+
+    __tablename__ = "switch_verification_relay"
+    relay_id: str = Field(sa_column=Column(String(35), primary_key=True))
+    requester: str = Field(sa_column=Column(String(6), nullable=False))
+    original_id: str = Field(sa_column=Column(String(35), nullable=False))
+    agent: str = Field(sa_column=Column(String(6), nullable=False))
+    requested_ms: int = Field(sa_column=Column(BigInteger, nullable=False))
+
+
 ALIASES = AliasRow.__table__  # type: ignore[attr-defined]
 HISTORY = AliasHistoryRow.__table__  # type: ignore[attr-defined]
 PENDING = PendingRegistrationRow.__table__  # type: ignore[attr-defined]
-TABLES = [ALIASES, HISTORY, PENDING]
+RELAYS = VerificationRelayRow.__table__  # type: ignore[attr-defined]
+TABLES = [ALIASES, HISTORY, PENDING, RELAYS]
 
 
 _SELECT_ALIASES = select(ALIASES).where(ALIASES.c.key.in_(bindparam("keys", expanding=True)))
@@ -165,3 +177,31 @@ def _alias_from_row(row: Any) -> AliasRecord:
         holder_name_masked=row.holder_name_masked,
         registered_ms=row.registered_ms,
     )
+
+
+def insert_relay(conn: Connection, relay_id: str, requester: str, original_id: str, agent: str, now_ms: int) -> bool:
+    """False when the same request is already on its way (the same id from the same requester)."""
+    if conn.execute(select(RELAYS.c.relay_id).where(RELAYS.c.relay_id == relay_id)).first() is not None:
+        return False
+    conn.execute(
+        RELAYS.insert(),
+        {
+            "relay_id": relay_id,
+            "requester": requester,
+            "original_id": original_id,
+            "agent": agent,
+            "requested_ms": now_ms,
+        },
+    )
+    return True
+
+
+def load_relay(conn: Connection, relay_id: str) -> tuple[str, str, str] | None:
+    """(requester, original id, agent) of a verification on its way, or None."""
+    row = conn.execute(select(RELAYS).where(RELAYS.c.relay_id == relay_id)).first()
+    return None if row is None else (str(row.requester), str(row.original_id), str(row.agent))
+
+
+def delete_relay(conn: Connection, relay_id: str) -> None:
+    """A relay is answered once: later answers find nothing."""
+    conn.execute(delete(RELAYS).where(RELAYS.c.relay_id == relay_id))

@@ -6,6 +6,7 @@ whether the account exists, is active and is this person's, and only a match (MT
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterable
 from datetime import UTC, datetime
 
@@ -30,6 +31,7 @@ from switch.scheme.transport import CITIZEN_APP_ADDRESS, SWITCH_ADDRESS, Envelop
 
 VERIFICATION_TIMEOUT_MS = 10_000
 TIMER_PREFIX = "registration:"
+RELAY_PREFIX = "VOP"  # ids the switch gives the verifications it passes on for participants
 VIETNAM_UTC_OFFSET_MS = 7 * 3600 * 1000
 
 
@@ -92,9 +94,34 @@ class DirectoryService:
             ),
         ]
 
+    def relay_verification(
+        self, conn: Connection, requester: str, request: VerificationRequest, participants: dict[str, Participant],
+        now_ms: int,
+    ) -> list[Envelope]:  # fmt: skip
+        """A participant checks an account before paying (Verification of Payee): the switch asks the
+        account's participant and passes the answer back. The holder's identity never leaves it."""
+        agent = participants.get(request.agent)
+        refusal = StatusReason.RC04 if agent is None else (None if agent.active else StatusReason.RR04)
+        if refusal is not None:
+            report = VerificationReport(
+                original_verification_id=request.verification_id, agent=request.agent,
+                outcome=VerificationOutcome.NMTC, reason=refusal,
+            )  # fmt: skip
+            return [Envelope(SWITCH_ADDRESS, requester, report)]
+        relay_id = RELAY_PREFIX + hashlib.sha256(f"{requester}:{request.verification_id}".encode()).hexdigest()[:30]
+        if not repository.insert_relay(conn, relay_id, requester, request.verification_id, request.agent, now_ms):
+            return []  # the same request again while it is on its way: one question, one answer
+        forwarded = request.model_copy(update={"verification_id": relay_id})
+        return [
+            Envelope(SWITCH_ADDRESS, request.agent, forwarded),
+            Envelope(SWITCH_ADDRESS, SWITCH_ADDRESS, TimerFired(TIMER_PREFIX + relay_id), self.verification_timeout_ms),
+        ]
+
     def complete_registration(
         self, conn: Connection, sender: str, report: VerificationReport, now_ms: int
     ) -> list[Envelope]:
+        if report.original_verification_id.startswith(RELAY_PREFIX):
+            return self._answer_relay(conn, sender, report)
         pending = repository.load_pending(conn, report.original_verification_id)
         if pending is None or pending.agent != report.agent or pending.agent != sender:
             return []  # late, repeated, or not from the participant we asked: nothing to complete
@@ -138,7 +165,26 @@ class DirectoryService:
             )
         ]
 
+    def _answer_relay(self, conn: Connection, sender: str, report: VerificationReport) -> list[Envelope]:
+        relay = repository.load_relay(conn, report.original_verification_id)
+        if relay is None or sender != relay[2]:
+            return []  # answered already, or not by the participant that was asked
+        requester, original_id, _agent = relay
+        repository.delete_relay(conn, report.original_verification_id)
+        answer = report.model_copy(update={"original_verification_id": original_id})
+        return [Envelope(SWITCH_ADDRESS, requester, answer)]
+
     def fail_registration(self, conn: Connection, request_id: str, reason: StatusReason) -> list[Envelope]:
+        if request_id.startswith(RELAY_PREFIX):
+            relay = repository.load_relay(conn, request_id)
+            if relay is None:
+                return []
+            repository.delete_relay(conn, request_id)
+            requester, original_id, agent = relay
+            report = VerificationReport(
+                original_verification_id=original_id, agent=agent, outcome=VerificationOutcome.NMTC, reason=reason
+            )
+            return [Envelope(SWITCH_ADDRESS, requester, report)]
         pending = repository.load_pending(conn, request_id)
         if pending is None:
             return []

@@ -117,3 +117,30 @@ def test_a_body_over_the_limit_is_refused_with_413_before_it_is_read(sandbox: di
     )
     assert answer.status_code == 413
     assert answer.json()["type"].endswith("/too-large")
+
+
+@pytest.mark.parametrize(
+    ("account", "name", "agent", "outcome", "reason"),
+    [
+        ("9704180000001", "Khách Hàng 970418 1", "970418", "MTCH", None),
+        ("9704180000001", "Trần Thị Mai", "970418", "NMTC", "BE01"),
+        ("9704189999999", "Khách Hàng 970418 1", "970418", "NMTC", "AC01"),
+        ("9704180000001", "Khách Hàng 970418 1", "970407", "NMTC", "RC04"),
+    ],
+)
+def test_a_participant_verifies_an_account_at_another_before_paying(
+    sandbox: dict[str, Any], account: str, name: str, agent: str, outcome: str, reason: str | None
+) -> None:
+    vcb = sandbox["participants"]["970436"]
+    request = {
+        "verification_id": f"VOP-{account}-{agent}-{len(name)}",
+        "agent": agent,
+        "account": account,
+        "name": name,
+    }
+    answer = httpx.post(
+        sandbox["switch"] + "/v1/verifications", json=request, headers=bearer(vcb["api_key"]), timeout=15
+    )
+    assert answer.status_code == 200, answer.text
+    assert (answer.json()["outcome"], answer.json()["reason"]) == (outcome, reason)
+    assert answer.json()["original_verification_id"] == request["verification_id"]
