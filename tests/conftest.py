@@ -83,7 +83,9 @@ def storage(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Storage]
         return
     need_postgres()
     prefix = f"t_{uuid.uuid4().hex[:12]}"
-    yield Storage(url=POSTGRES_URL, schema_prefix=prefix)
+    storage = Storage(url=POSTGRES_URL, schema_prefix=prefix)
+    yield storage
+    storage.close()  # idle pools of nine nodes a test would exhaust the server's connections
     _drop_schemas(prefix)
 
 
