@@ -29,7 +29,7 @@ from banks.schemas import (
     OutboundStatus,
     PaymentOrder,
 )
-from ledger import Account, AccountFlag, Ledger, Transfer, TransferKind, TransferResult
+from ledger import Account, AccountFlag, Ledger, LedgerInvariantViolation, Transfer, TransferKind, TransferResult
 from ledger import repository as ledger_repository
 from switch.scheme.codes import StatusReason, TransactionStatus
 from switch.scheme.messages import (
@@ -453,6 +453,25 @@ class ParticipantNode:
     def check_invariants(self) -> None:
         with self.engine.begin() as conn:
             self.ledger.check_invariants(conn)
+
+    def books(self) -> dict[str, int | bool]:
+        """What an auditor compares with the switch: money at the switch (the settlement account,
+        which mirrors the position there), customers' money, open items; and whether it all balances."""
+        with self.engine.begin() as conn:
+            try:
+                self.ledger.check_invariants(conn)
+                balanced = True
+            except LedgerInvariantViolation:
+                balanced = False
+            accounts = {a.id: a for a in self.ledger.accounts(conn)}
+            settlement = accounts[SETTLEMENT]
+            customers = sum(a.balance_vnd for key, a in accounts.items() if key not in (SETTLEMENT, RESERVES))
+            return {
+                "balanced": balanced,
+                "settlement_vnd": settlement.debits_posted - settlement.credits_posted,
+                "customers_vnd": customers,
+                "open_items": repository.count_open(conn),
+            }
 
     @staticmethod
     def _expect_ok(results: Sequence[TransferResult]) -> None:

@@ -13,11 +13,12 @@ a valid one is refused with 401 and changes nothing.
 
 from __future__ import annotations
 
+import hmac
 import json
 from dataclasses import dataclass
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import FastAPI, Request
+from fastapi import FastAPI, Header, Request
 from fastapi.responses import Response
 
 from banks.node import ParticipantNode
@@ -38,6 +39,7 @@ class NodeApi:
     node: ParticipantNode
     runtime: NodeRuntime
     signing_secret: str
+    admin_key: str | None = None
 
 
 def create_node_app(api: NodeApi) -> FastAPI:
@@ -98,6 +100,14 @@ def create_node_app(api: NodeApi) -> FastAPI:
         report = parse_message(StatusReport, _json(await signed_body(request)))
         await api.runtime.deliver(Envelope(SWITCH_ADDRESS, api.node.bin, report))
         return Response(status_code=204)
+
+    @app.get("/v1/admin/books", tags=["admin"])
+    def books(authorization: Annotated[str | None, Header()] = None) -> dict[str, int | bool]:
+        """The bank's books for an auditor (admin key): its settlement account mirrors its position."""
+        expected = f"Bearer {api.admin_key}"
+        if api.admin_key is None or not hmac.compare_digest((authorization or "").encode(), expected.encode()):
+            raise problems.ApiProblem(401, "unauthenticated", "Unknown key", "this is not the admin key")
+        return api.node.books()
 
     @app.post("/v1/payments", status_code=202, tags=["customers"])
     async def pay(order: PaymentOrder) -> dict[str, str]:

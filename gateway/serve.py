@@ -99,7 +99,9 @@ async def serve(config: ServeConfig, ready: asyncio.Event | None = None) -> None
             to_switch = _fixed_peer(Peer(switch_url, api_key=key))
             runtime.dispatcher = HttpDispatcher(spec.bin, to_switch, runtime.deliver, client)
             await runtime.start()
-            servers.append(_server(create_node_app(NodeApi(node, runtime, secret)), config.host, config.port + 1 + n))
+            servers.append(
+                _server(create_node_app(NodeApi(node, runtime, secret, admin_key)), config.host, config.port + 1 + n)
+            )
         tasks = [asyncio.create_task(server.serve()) for server in servers]
         try:
             while not all(server.started for server in servers):

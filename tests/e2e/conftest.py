@@ -11,7 +11,14 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from serve_helpers import PARTICIPANTS, START_TIMEOUT_S, free_port_range, healthy
+from serve_helpers import (
+    PARTICIPANTS,
+    START_TIMEOUT_S,
+    assert_books_agree,
+    free_port_range,
+    healthy,
+    register_dev_payer,
+)
 
 
 @pytest.fixture(scope="module")
@@ -35,9 +42,19 @@ def sandbox(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]
     else:
         process.kill()
         raise AssertionError("serve did not start in time")
-    yield json.loads(credentials.read_text())
+    document = json.loads(credentials.read_text())
+    document["dev_payer"] = register_dev_payer(document)
+    yield document
     process.send_signal(signal.SIGINT)
     try:
         process.wait(timeout=15)
     except subprocess.TimeoutExpired:
         process.kill()
+
+
+@pytest.fixture(autouse=True)
+def books_balance(request: pytest.FixtureRequest) -> Iterator[None]:
+    """After every test on the sandbox: each simulated bank's books agree with the switch."""
+    yield
+    if "sandbox" in request.fixturenames:
+        assert_books_agree(request.getfixturevalue("sandbox"))

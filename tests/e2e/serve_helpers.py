@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import socket
+import time
 from typing import Any
 
 import httpx
@@ -44,3 +45,53 @@ def bearer(key: str) -> dict[str, str]:
 def total_liquidity(sandbox: dict[str, Any]) -> int:
     positions = httpx.get(sandbox["switch"] + "/v1/admin/positions", headers=bearer(sandbox["admin_key"])).json()
     return sum(p["liquidity_vnd"] for p in positions)
+
+
+DEV_PAYER = "970497"
+DEV_PAYER_FUNDS_VND = 1_000_000_000
+
+
+def register_dev_payer(sandbox: dict[str, Any]) -> dict[str, str]:
+    """A developer's system that only sends (no base URL): direct transfers in the tests come from
+    it, so the simulated banks' books only ever hold what their own customers did."""
+    admin = bearer(sandbox["admin_key"])
+    body = {"bin": DEV_PAYER, "name": "Dev Pay", "kind": "bank"}
+    registered = httpx.post(sandbox["switch"] + "/v1/admin/participants", json=body, headers=admin)
+    assert registered.status_code == 201, registered.text
+    funded = httpx.post(
+        sandbox["switch"] + f"/v1/admin/participants/{DEV_PAYER}/funds-in",
+        json={"amount_vnd": DEV_PAYER_FUNDS_VND},
+        headers=admin,
+    )
+    assert funded.status_code == 200, funded.text
+    return {"bin": DEV_PAYER, "api_key": registered.json()["api_key"], "account": "8800000000001"}
+
+
+def assert_books_agree(sandbox: dict[str, Any], timeout_s: float = 20.0) -> None:
+    """Money conserved across all nodes, read through the admin APIs: once nothing is in flight,
+    each simulated bank's settlement account equals its position at the switch, its ledger
+    balances, and nothing it holds is left open."""
+    deadline = time.monotonic() + timeout_s
+    problems: list[str] = []
+    while time.monotonic() < deadline:
+        problems = _book_problems(sandbox)
+        if not problems:
+            return
+        time.sleep(0.2)
+    raise AssertionError("books disagree: " + "; ".join(problems))
+
+
+def _book_problems(sandbox: dict[str, Any]) -> list[str]:
+    admin = bearer(sandbox["admin_key"])
+    positions = {p["bin"]: p for p in httpx.get(sandbox["switch"] + "/v1/admin/positions", headers=admin).json()}
+    problems = []
+    for bin_code, participant in sandbox["participants"].items():
+        books = httpx.get(participant["base_url"] + "/v1/admin/books", headers=admin).json()
+        position = positions[bin_code]
+        if not books["balanced"]:
+            problems.append(f"{bin_code}: ledger does not balance")
+        if books["open_items"] or position["reserved_vnd"]:
+            problems.append(f"{bin_code}: {books['open_items']} open items, {position['reserved_vnd']} VND reserved")
+        if books["settlement_vnd"] != position["liquidity_vnd"]:
+            problems.append(f"{bin_code}: books {books['settlement_vnd']}, switch {position['liquidity_vnd']}")
+    return problems

@@ -90,13 +90,13 @@ def dev_bank(sandbox: dict[str, Any]) -> Iterator[tuple[DevBank, str]]:
 
 
 def pay_dev_bank(sandbox: dict[str, Any], transaction_id: str, account: str) -> httpx.Response:
-    vcb = sandbox["participants"]["970436"]
+    payer = sandbox["dev_payer"]
     transfer = {
         "message_id": transaction_id, "end_to_end_id": transaction_id, "transaction_id": transaction_id,
-        "amount_vnd": 75_000, "debtor": {"name": "Trần Thị Mai"}, "debtor_account": vcb["sample_accounts"][2],
-        "debtor_agent": "970436", "creditor_account": account, "creditor_agent": DEV_BANK,
+        "amount_vnd": 75_000, "debtor": {"name": "Trần Thị Mai"}, "debtor_account": payer["account"],
+        "debtor_agent": payer["bin"], "creditor_account": account, "creditor_agent": DEV_BANK,
     }  # fmt: skip
-    return httpx.post(sandbox["switch"] + "/v1/transfers", json=transfer, headers=bearer(vcb["api_key"]), timeout=20)
+    return httpx.post(sandbox["switch"] + "/v1/transfers", json=transfer, headers=bearer(payer["api_key"]), timeout=20)
 
 
 def wait_for(predicate: Any, timeout_s: float = 15.0) -> bool:

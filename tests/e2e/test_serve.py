@@ -32,10 +32,10 @@ def test_a_customer_payment_crosses_three_nodes_over_http_and_settles(sandbox: d
 
 
 def test_a_transfer_sent_to_the_switch_is_answered_with_its_final_status(sandbox: dict[str, Any]) -> None:
-    vcb, bidv = sandbox["participants"]["970436"], sandbox["participants"]["970418"]
+    vcb, bidv = sandbox["dev_payer"], sandbox["participants"]["970418"]
     transfer = {
         "message_id": "E2E-M2", "end_to_end_id": "E2E-E2", "transaction_id": "E2E-T2", "amount_vnd": 1_000,
-        "debtor": {"name": "Nguyễn Văn Đức"}, "debtor_account": vcb["sample_accounts"][1], "debtor_agent": "970436",
+        "debtor": {"name": "Nguyễn Văn Đức"}, "debtor_account": vcb["account"], "debtor_agent": vcb["bin"],
         "creditor_account": bidv["sample_accounts"][2], "creditor_agent": "970418",
     }  # fmt: skip
     answer = httpx.post(sandbox["switch"] + "/v1/transfers", json=transfer, headers=bearer(vcb["api_key"]), timeout=15)
