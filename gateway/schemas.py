@@ -7,7 +7,7 @@ from typing import Annotated
 from pydantic import BaseModel, ConfigDict, Field
 
 from switch.scheme.codes import ParticipantKind, ParticipantStatus, StatusReason, TransactionStatus
-from switch.scheme.messages import AMOUNT_VND_MAX, AmountVnd, Bin
+from switch.scheme.messages import AMOUNT_VND_MAX, Alias, AmountVnd, Bin
 
 URL_LENGTH_MAX = 300
 
@@ -72,3 +72,20 @@ class AliasOut(BaseModel):
 
     agent: str
     holder_name_masked: str
+
+
+class AliasChange(BaseModel):
+    action: str  # registered, changed, removed
+    agent: str
+    account: str
+    at_ms: int
+
+
+class AliasRegistrationOut(BaseModel):
+    """What a citizen sees of their own registration: where welfare goes, and what changed when."""
+
+    alias: Alias
+    agent: str
+    account: str
+    registered_ms: int
+    history: list[AliasChange]

@@ -21,7 +21,9 @@ from gateway.observe import SwitchMetrics, TimingMiddleware
 from gateway.ratelimit import AliasLookupLimiter
 from gateway.runtime import NodeRuntime
 from gateway.schemas import (
+    AliasChange,
     AliasOut,
+    AliasRegistrationOut,
     FundsIn,
     LimitsIn,
     ParticipantIn,
@@ -92,7 +94,27 @@ def create_switch_app(api: SwitchApi) -> FastAPI:
     app.include_router(_admin_router(api), prefix="/v1/admin", tags=["admin"])
     app.include_router(_participant_router(api), prefix="/v1", tags=["participant"])
     app.include_router(_citizen_router(api), prefix="/v1", tags=["citizen"])
+    _document_inbound_api(app)
     return app
+
+
+def _document_inbound_api(app: FastAPI) -> None:
+    """The participant inbound API, as OpenAPI webhooks: what the switch calls at a participant's
+    base URL, each call signed in X-Switchyard-Signature (sha256=<hex HMAC-SHA256 of the body>)."""
+
+    @app.webhooks.post("inbound-transfers", response_model=StatusReport)
+    def inbound_transfers(transfer: CreditTransfer) -> None:
+        """POST {base_url}/v1/inbound/transfers: credit the account and answer ACSP, or answer RJCT
+        with a reason (AC01, AC04, AC06, BE01, AM02). An answer later than 5 s ends the transfer AB05."""
+
+    @app.webhooks.post("inbound-verifications", response_model=VerificationReport)
+    def inbound_verifications(request: VerificationRequest) -> None:
+        """POST {base_url}/v1/inbound/verifications: MTCH, CMTC with the holder's masked name, or NMTC."""
+
+    @app.webhooks.post("inbound-status-reports", status_code=204)
+    def inbound_status_reports(report: StatusReport) -> None:
+        """POST {base_url}/v1/inbound/status-reports: the final status; RJCT AB05 after an acceptance
+        means void that credit. Retried with backoff: the same report twice changes nothing."""
 
 
 class BodyLimit:
@@ -319,6 +341,21 @@ def _citizen_router(api: SwitchApi) -> APIRouter:
     async def change_alias(request: AliasRegistration) -> Any:
         """The same as registering: the new account replaces the old one, which stays in the history."""
         return await _register(request)
+
+    @router.get("/aliases/{alias_type}/{value}/registration", response_model=AliasRegistrationOut)
+    def read_registration(alias_type: AliasType, value: str, citizen_id: str) -> AliasRegistrationOut:
+        """The account a citizen registered, and its history: for its owner only (else 404, BE23)."""
+        alias = parse_message(Alias, {"type": alias_type.value, "value": value})
+        record = api.node.lookup_alias(alias)
+        if not hmac.compare_digest(record.citizen_id.encode(), citizen_id.encode()):
+            raise AliasNotFound("alias", f"{alias.type.value} {alias.value} is not registered to this citizen")
+        history = [
+            AliasChange(action=row["action"], agent=row["agent"], account=row["account"], at_ms=row["at_ms"])
+            for row in api.node.alias_history(alias)
+        ]
+        return AliasRegistrationOut(
+            alias=alias, agent=record.agent, account=record.account, registered_ms=record.registered_ms, history=history
+        )
 
     @router.post("/aliases/removals", response_model=AliasRegistrationReport)
     async def remove_alias(request: AliasRemoval) -> Any:

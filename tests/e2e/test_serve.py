@@ -144,3 +144,31 @@ def test_a_participant_verifies_an_account_at_another_before_paying(
     assert answer.status_code == 200, answer.text
     assert (answer.json()["outcome"], answer.json()["reason"]) == (outcome, reason)
     assert answer.json()["original_verification_id"] == request["verification_id"]
+
+
+def test_a_citizen_registers_reads_and_removes_the_account_that_receives_welfare(sandbox: dict[str, Any]) -> None:
+    citizen = {"Authorization": f"Bearer {sandbox['citizen_app_key']}"}
+    switch, bidv = sandbox["switch"], sandbox["participants"]["970418"]
+    request = {
+        "request_id": "VNEID-E2E-1", "alias": {"type": "citizen_id", "value": "001090000003"},
+        "name": "Khách Hàng 970418 3", "citizen_id": "001090000003", "agent": "970418",
+        "account": bidv["sample_accounts"][0][:-1] + "3",
+    }  # fmt: skip
+    registered = httpx.post(switch + "/v1/aliases", json=request, headers=citizen, timeout=15)
+    assert registered.status_code == 200, registered.text
+    assert (registered.json()["outcome"], registered.json()["verification"]) == ("registered", "MTCH")
+    mine = httpx.get(
+        switch + "/v1/aliases/citizen_id/001090000003/registration?citizen_id=001090000003", headers=citizen
+    )
+    assert mine.json()["account"] == request["account"] and mine.json()["history"][0]["action"] == "registered"
+    other = httpx.get(
+        switch + "/v1/aliases/citizen_id/001090000003/registration?citizen_id=079185012345", headers=citizen
+    )
+    assert other.status_code == 404
+    vcb = sandbox["participants"]["970436"]
+    seen = httpx.get(switch + "/v1/aliases/citizen_id/001090000003", headers=bearer(vcb["api_key"]))
+    assert seen.json() == {"agent": "970418", "holder_name_masked": "K**** H*** 9***** 3"}
+    removal = {"request_id": "VNEID-E2E-2", "alias": request["alias"], "citizen_id": "001090000003"}
+    removed = httpx.post(switch + "/v1/aliases/removals", json=removal, headers=citizen, timeout=15)
+    assert removed.json()["outcome"] == "removed"
+    assert httpx.get(switch + "/v1/aliases/citizen_id/001090000003", headers=bearer(vcb["api_key"])).status_code == 404
