@@ -24,7 +24,7 @@ from fastapi.responses import Response
 from banks.node import ParticipantNode
 from banks.schemas import PaymentOrder
 from gateway import problems
-from gateway.runtime import NodeRuntime
+from gateway.runtime import NodeRuntime, matcher_for
 from gateway.signing import SIGNATURE_HEADER, verify
 from switch.scheme.messages import CreditTransfer, StatusReport, VerificationReport, VerificationRequest
 from switch.scheme.transport import SWITCH_ADDRESS, Envelope
@@ -65,15 +65,12 @@ def create_node_app(api: NodeApi) -> FastAPI:
     async def inbound_transfer(request: Request) -> Any:
         transfer = parse_message(CreditTransfer, _json(await signed_body(request)))
 
-        def answer(envelope: Envelope) -> bool:
-            message = envelope.message
-            return (
-                isinstance(message, StatusReport)
-                and envelope.receiver == SWITCH_ADDRESS
-                and message.original_transaction_id == transfer.transaction_id
-                and message.debtor_agent == transfer.debtor_agent
-            )
-
+        answer = matcher_for(
+            StatusReport,
+            SWITCH_ADDRESS,
+            original_transaction_id=transfer.transaction_id,
+            debtor_agent=transfer.debtor_agent,
+        )
         found = await api.runtime.ask(Envelope(SWITCH_ADDRESS, api.node.bin, transfer), answer, ANSWER_WAIT_S)
         if found is None:
             raise problems.ApiProblem(504, "no-answer", "No answer", "the bank did not answer")
@@ -83,13 +80,7 @@ def create_node_app(api: NodeApi) -> FastAPI:
     async def inbound_verification(request: Request) -> Any:
         verification = parse_message(VerificationRequest, _json(await signed_body(request)))
 
-        def answer(envelope: Envelope) -> bool:
-            message = envelope.message
-            return (
-                isinstance(message, VerificationReport)
-                and message.original_verification_id == verification.verification_id
-            )
-
+        answer = matcher_for(VerificationReport, original_verification_id=verification.verification_id)
         found = await api.runtime.ask(Envelope(SWITCH_ADDRESS, api.node.bin, verification), answer, ANSWER_WAIT_S)
         if found is None:
             raise problems.ApiProblem(504, "no-answer", "No answer", "the bank did not answer")

@@ -140,11 +140,13 @@ class NodeRuntime:
                 log.exception("sending %s to %s failed", type(envelope.message).__name__, envelope.receiver)
 
 
-def matcher_for(kind: type[Any], **fields: Any) -> Matcher:
-    """An envelope whose message is of `kind` and has these field values."""
+def matcher_for(kind: type[Any], receiver: str | None = None, **fields: Any) -> Matcher:
+    """An envelope to `receiver` (any, when None) whose message is a `kind` with these field values."""
 
     def matches(envelope: Envelope) -> bool:
         message = envelope.message
+        if receiver is not None and envelope.receiver != receiver:
+            return False
         return isinstance(message, kind) and all(getattr(message, k, None) == v for k, v in fields.items())
 
     return matches

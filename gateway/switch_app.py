@@ -19,7 +19,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from gateway import problems
 from gateway.observe import SwitchMetrics, TimingMiddleware
 from gateway.ratelimit import AliasLookupLimiter
-from gateway.runtime import NodeRuntime
+from gateway.runtime import Matcher, NodeRuntime, matcher_for
 from gateway.schemas import (
     AliasChange,
     AliasOut,
@@ -60,6 +60,8 @@ def wall_clock_ms() -> int:
 BODY_BYTES_MAX = 64 * 1024
 TRANSFER_WAIT_S = 6.0  # a little longer than the switch waits for a creditor (5 s)
 REGISTRATION_WAIT_S = 12.0  # longer than the switch waits for a verification (10 s)
+VERIFICATION_WAIT_S = 12.0
+STATUS_WAIT_S = 5.0
 
 
 @dataclass(slots=True)
@@ -134,6 +136,15 @@ class BodyLimit:
                 await response(scope, receive, send)
                 return
         await self.app(scope, receive, send)
+
+
+async def _answer(api: SwitchApi, envelope: Envelope, matches: Matcher, timeout_s: float) -> Any:
+    """Deliver to the switch and return the message that answers it, or 503 when none comes in time."""
+    answer = await _runtime(api).ask(envelope, matches, timeout_s)
+    if answer is None:
+        detail = f"no answer within {timeout_s:.0f} s; ask again (the same id is safe to repeat)"
+        raise problems.ApiProblem(503, "busy", "No answer in time", detail)
+    return answer.message
 
 
 def _runtime(api: SwitchApi) -> NodeRuntime:
@@ -227,19 +238,8 @@ def _participant_router(api: SwitchApi) -> APIRouter:
                 "debtor_agent", f"must be {bin_code}",
             )  # fmt: skip
         key = transfer.transaction_id
-
-        def final_for_sender(envelope: Envelope) -> bool:
-            message = envelope.message
-            return (
-                envelope.receiver == bin_code
-                and isinstance(message, StatusReport)
-                and message.debtor_agent == bin_code
-                and message.original_transaction_id == key
-            )
-
-        answer = await _runtime(api).ask(
-            Envelope(bin_code, SWITCH_ADDRESS, transfer), final_for_sender, api.transfer_wait_s
-        )
+        final = matcher_for(StatusReport, bin_code, debtor_agent=bin_code, original_transaction_id=key)
+        answer = await _runtime(api).ask(Envelope(bin_code, SWITCH_ADDRESS, transfer), final, api.transfer_wait_s)
         if answer is None:
             pending = {"original_transaction_id": key, "debtor_agent": bin_code, "transaction_status": "PDNG"}
             return JSONResponse(pending, status_code=202, headers={"Location": f"/v1/transfers/{key}"})
@@ -248,36 +248,14 @@ def _participant_router(api: SwitchApi) -> APIRouter:
     @router.post("/verifications", response_model=VerificationReport)
     async def verify_account(request: VerificationRequest, bin_code: str = Depends(caller)) -> Any:
         """acmt.023 in, acmt.024 out: is this the account of the person I am about to pay?"""
-
-        def report_for_sender(envelope: Envelope) -> bool:
-            message = envelope.message
-            return (
-                envelope.receiver == bin_code
-                and isinstance(message, VerificationReport)
-                and message.original_verification_id == request.verification_id
-            )
-
-        answer = await _runtime(api).ask(Envelope(bin_code, SWITCH_ADDRESS, request), report_for_sender, 12.0)
-        if answer is None:
-            raise problems.ApiProblem(503, "busy", "No answer in time", "the account's bank did not answer in time")
-        return answer.message
+        report = matcher_for(VerificationReport, bin_code, original_verification_id=request.verification_id)
+        return await _answer(api, Envelope(bin_code, SWITCH_ADDRESS, request), report, VERIFICATION_WAIT_S)
 
     @router.post("/status-requests", response_model=StatusReport)
     async def status_request(request: StatusRequest, bin_code: str = Depends(caller)) -> Any:
         """pacs.028: the state of a transaction, for its debtor or creditor agent (NOOR for others)."""
-
-        def report_for_sender(envelope: Envelope) -> bool:
-            message = envelope.message
-            return (
-                envelope.receiver == bin_code
-                and isinstance(message, StatusReport)
-                and message.original_transaction_id == request.original_transaction_id
-            )
-
-        answer = await _runtime(api).ask(Envelope(bin_code, SWITCH_ADDRESS, request), report_for_sender, 5.0)
-        if answer is None:
-            raise problems.ApiProblem(503, "busy", "No answer in time", "the switch did not answer in 5 s; ask again")
-        return answer.message
+        report = matcher_for(StatusReport, bin_code, original_transaction_id=request.original_transaction_id)
+        return await _answer(api, Envelope(bin_code, SWITCH_ADDRESS, request), report, STATUS_WAIT_S)
 
     @router.get("/transfers/{transaction_id}", response_model=TransferStatusOut)
     def transfer_status(transaction_id: str, bin_code: str = Depends(caller)) -> TransferStatusOut:
@@ -322,15 +300,8 @@ def _citizen_router(api: SwitchApi) -> APIRouter:
     router = APIRouter(dependencies=[Depends(require_citizen_app)])
 
     async def _register(request: AliasRegistration) -> Any:
-        def report_for(envelope: Envelope) -> bool:
-            message = envelope.message
-            return isinstance(message, AliasRegistrationReport) and message.original_request_id == request.request_id
-
-        envelope = Envelope(CITIZEN_APP_ADDRESS, SWITCH_ADDRESS, request)
-        answer = await _runtime(api).ask(envelope, report_for, REGISTRATION_WAIT_S)
-        if answer is None:
-            raise problems.ApiProblem(503, "busy", "No answer in time", "the bank did not answer the verification")
-        return answer.message
+        report = matcher_for(AliasRegistrationReport, original_request_id=request.request_id)
+        return await _answer(api, Envelope(CITIZEN_APP_ADDRESS, SWITCH_ADDRESS, request), report, REGISTRATION_WAIT_S)
 
     @router.post("/aliases", response_model=AliasRegistrationReport)
     async def register_alias(request: AliasRegistration) -> Any:
@@ -359,14 +330,8 @@ def _citizen_router(api: SwitchApi) -> APIRouter:
 
     @router.post("/aliases/removals", response_model=AliasRegistrationReport)
     async def remove_alias(request: AliasRemoval) -> Any:
-        def report_for(envelope: Envelope) -> bool:
-            message = envelope.message
-            return isinstance(message, AliasRegistrationReport) and message.original_request_id == request.request_id
-
-        answer = await _runtime(api).ask(Envelope(CITIZEN_APP_ADDRESS, SWITCH_ADDRESS, request), report_for, 5.0)
-        if answer is None:
-            raise problems.ApiProblem(503, "busy", "No answer in time", "ask again")
-        return answer.message
+        report = matcher_for(AliasRegistrationReport, original_request_id=request.request_id)
+        return await _answer(api, Envelope(CITIZEN_APP_ADDRESS, SWITCH_ADDRESS, request), report, STATUS_WAIT_S)
 
     return router
 
