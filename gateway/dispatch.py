@@ -26,6 +26,8 @@ log = logging.getLogger("switchyard.dispatch")
 CALLBACK_ATTEMPTS_MAX = 6
 CALLBACK_BACKOFF_S = 0.2  # doubled after each failed attempt: 0.2, 0.4, ... 6.4 s
 EXCHANGE_TIMEOUT_S = 120.0  # longer than any creditor timeout: a late answer must still arrive
+CONNECT_ATTEMPTS_MAX = 3
+CONNECT_BACKOFF_S = 0.1  # 0.1 then 0.2 s: an unreachable creditor is AB08 within half a second
 
 
 @dataclass(slots=True, frozen=True)
@@ -82,12 +84,10 @@ class HttpDispatcher:
             await self._exchange(url, body, headers, envelope)
 
     async def _exchange(self, url: str, body: bytes, headers: dict[str, str], envelope: Envelope) -> None:
-        try:
-            response = await self.client.post(url, content=body, headers=headers, timeout=EXCHANGE_TIMEOUT_S)
-        except httpx.TransportError:
-            await self.deliver(
-                Envelope(envelope.receiver, self.address, Undeliverable(envelope.receiver, envelope.message))
-            )
+        response = await self._post_with_retries(url, body, headers)
+        if response is None:
+            notice = Undeliverable(envelope.receiver, envelope.message)
+            await self.deliver(Envelope(envelope.receiver, self.address, notice))
             return
         message = envelope.message
         answer_type = ANSWERS.get(type(message)) if isinstance(message, BaseModel) else None
@@ -96,6 +96,23 @@ class HttpDispatcher:
             await self.deliver(Envelope(envelope.receiver, self.address, answer))
         elif response.status_code >= 400:
             log.warning("%s answered %s: %s", url, response.status_code, response.text[:500])
+
+    async def _post_with_retries(self, url: str, body: bytes, headers: dict[str, str]) -> httpx.Response | None:
+        """A refused or reset connection is tried again, quickly and a bounded number of times: the
+        receiver is idempotent, so a repeat is safe, and well inside the switch's 5 s timeout. A
+        call that reached the receiver and is merely slow is not repeated: its answer is awaited."""
+        delay_s = CONNECT_BACKOFF_S
+        for attempt in range(1, CONNECT_ATTEMPTS_MAX + 1):
+            try:
+                return await self.client.post(url, content=body, headers=headers, timeout=EXCHANGE_TIMEOUT_S)
+            except (httpx.ConnectError, httpx.RemoteProtocolError):
+                if attempt == CONNECT_ATTEMPTS_MAX:
+                    return None
+                await asyncio.sleep(delay_s)
+                delay_s *= 2
+            except httpx.TransportError:
+                return None
+        return None
 
     async def _callback(self, url: str, body: bytes, headers: dict[str, str], envelope: Envelope) -> None:
         delay_s = CALLBACK_BACKOFF_S

@@ -172,3 +172,23 @@ def test_a_citizen_registers_reads_and_removes_the_account_that_receives_welfare
     removed = httpx.post(switch + "/v1/aliases/removals", json=removal, headers=citizen, timeout=15)
     assert removed.json()["outcome"] == "removed"
     assert httpx.get(switch + "/v1/aliases/citizen_id/001090000003", headers=bearer(vcb["api_key"])).status_code == 404
+
+
+def test_a_creditor_nobody_answers_for_ends_ab08_not_ab05(sandbox: dict[str, Any]) -> None:
+    admin, payer = bearer(sandbox["admin_key"]), sandbox["dev_payer"]
+    offline = {"bin": "970496", "name": "Offline Bank", "kind": "bank", "base_url": "http://127.0.0.1:9"}
+    assert httpx.post(sandbox["switch"] + "/v1/admin/participants", json=offline, headers=admin).status_code == 201
+    before = httpx.get(sandbox["switch"] + "/v1/admin/positions", headers=admin).json()
+    transfer = {
+        "message_id": "E2E-M8", "end_to_end_id": "E2E-E8", "transaction_id": "E2E-T8", "amount_vnd": 5_000,
+        "debtor": {"name": "Nguyễn Văn Đức"}, "debtor_account": payer["account"], "debtor_agent": payer["bin"],
+        "creditor_account": "7700000000001", "creditor_agent": "970496",
+    }  # fmt: skip
+    started = time.monotonic()
+    answer = httpx.post(
+        sandbox["switch"] + "/v1/transfers", json=transfer, headers=bearer(payer["api_key"]), timeout=15
+    )
+    assert (answer.json()["transaction_status"], answer.json()["status_reason"]) == ("RJCT", "AB08")
+    assert time.monotonic() - started < 5  # refused connections are not waited out like a slow bank
+    after = httpx.get(sandbox["switch"] + "/v1/admin/positions", headers=admin).json()
+    assert [p for p in after if p["bin"] != "970496"] == [p for p in before if p["bin"] != "970496"]
