@@ -49,7 +49,7 @@ class NodeRuntime:
     def __init__(
         self,
         node: Node,
-        dispatcher: Dispatcher,
+        dispatcher: Dispatcher | None = None,
         clock_ms: Callable[[], int] = wall_clock_ms,
         window_ms: int = BATCH_WINDOW_MS,
         on_batch: Callable[[list[Envelope], list[Envelope], float], None] | None = None,
@@ -66,6 +66,8 @@ class NodeRuntime:
         self._sending: set[asyncio.Task[None]] = set()
 
     async def start(self) -> None:
+        if self.dispatcher is None:
+            raise RuntimeError(f"node {self.node.address}: attach a dispatcher before starting")
         self._task = asyncio.create_task(self._run(), name=f"node {self.node.address}")
 
     async def stop(self) -> None:
@@ -134,6 +136,7 @@ class NodeRuntime:
                 waiter.future.set_result(envelope)
                 answered = True
         if not answered:
+            assert self.dispatcher is not None  # start() checked it
             try:
                 await self.dispatcher.send(envelope)
             except Exception:

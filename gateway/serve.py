@@ -82,7 +82,7 @@ async def serve(config: ServeConfig, ready: asyncio.Event | None = None) -> None
         workers: subprocess.Popen[bytes] | None = None
         if config.workers == 1:
             metrics = SwitchMetrics(in_flight=switch.in_flight)
-            switch_runtime = NodeRuntime(switch, _Late(), on_batch=metrics.on_batch)
+            switch_runtime = NodeRuntime(switch, on_batch=metrics.on_batch)
             switch_runtime.dispatcher = HttpDispatcher(SWITCH_ADDRESS, switch_peers, switch_runtime.deliver, client)
             await switch_runtime.start()
             api = SwitchApi(switch, admin_key, runtime=switch_runtime, citizen_app_key=citizen_key, metrics=metrics)
@@ -95,7 +95,7 @@ async def serve(config: ServeConfig, ready: asyncio.Event | None = None) -> None
             node = _participant_node(spec, storage)
             samples[spec.bin] = _open_sample_accounts(node, spec, wall_clock_ms())
             key, secret = credentials[spec.bin]
-            runtime = NodeRuntime(node, _Late())
+            runtime = NodeRuntime(node)
             to_switch = _fixed_peer(Peer(switch_url, api_key=key))
             runtime.dispatcher = HttpDispatcher(spec.bin, to_switch, runtime.deliver, client)
             await runtime.start()
@@ -145,13 +145,6 @@ async def _wait_healthy(client: httpx.AsyncClient, url: str, timeout_s: float = 
             pass
         await asyncio.sleep(0.1)
     raise RuntimeError(f"the switch at {url} did not become healthy in {timeout_s:.0f} s")
-
-
-class _Late:
-    """A placeholder dispatcher until the real one, which needs the runtime, is attached."""
-
-    async def send(self, envelope: Any) -> None:
-        raise RuntimeError("dispatcher not attached")
 
 
 def _register(switch: SwitchNode, spec: ParticipantSpec, base_url: str) -> tuple[str, str]:

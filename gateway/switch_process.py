@@ -28,12 +28,7 @@ from gateway.runtime import NodeRuntime
 from gateway.switch_app import SwitchApi, create_switch_app
 from scenarios.storage import Storage
 from switch.node import SwitchNode
-from switch.scheme.transport import SWITCH_ADDRESS, Envelope
-
-
-class _Unattached:
-    async def send(self, envelope: Envelope) -> None:
-        raise RuntimeError("dispatcher not attached yet")
+from switch.scheme.transport import SWITCH_ADDRESS
 
 
 def create_app() -> FastAPI:
@@ -41,7 +36,7 @@ def create_app() -> FastAPI:
     storage = Storage(url=os.environ["SWITCHYARD_DATABASE"], schema_prefix=os.environ["SWITCHYARD_SCHEMA_PREFIX"])
     switch = SwitchNode(storage.engine_for("switch"))
     metrics = SwitchMetrics(in_flight=switch.in_flight)
-    runtime = NodeRuntime(switch, _Unattached(), on_batch=metrics.on_batch)
+    runtime = NodeRuntime(switch, on_batch=metrics.on_batch)
     api = SwitchApi(
         switch,
         os.environ["SWITCHYARD_ADMIN_KEY"],
