@@ -14,7 +14,7 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -53,9 +53,11 @@ class NodeRuntime:
         clock_ms: Callable[[], int] = wall_clock_ms,
         window_ms: int = BATCH_WINDOW_MS,
         on_batch: Callable[[list[Envelope], list[Envelope], float], None] | None = None,
+        ticks: Sequence[tuple[float, Envelope]] = (),
     ) -> None:
         self.node = node
         self.on_batch = on_batch
+        self.ticks = list(ticks)  # (every_s, envelope): housekeeping the node asks for on a schedule
         self.dispatcher = dispatcher
         self.clock_ms = clock_ms
         self.window_s = window_ms / 1000
@@ -69,6 +71,10 @@ class NodeRuntime:
         if self.dispatcher is None:
             raise RuntimeError(f"node {self.node.address}: attach a dispatcher before starting")
         self._task = asyncio.create_task(self._run(), name=f"node {self.node.address}")
+        for every_s, envelope in self.ticks:
+            task = asyncio.create_task(self._tick(every_s, envelope))
+            self._sending.add(task)
+            task.add_done_callback(self._sending.discard)
 
     async def stop(self) -> None:
         if self._task is not None:
@@ -98,6 +104,11 @@ class NodeRuntime:
         finally:
             if waiter in self.waiters:
                 self.waiters.remove(waiter)
+
+    async def _tick(self, every_s: float, envelope: Envelope) -> None:
+        while True:
+            await asyncio.sleep(every_s)
+            await self.deliver(envelope)
 
     async def _run(self) -> None:
         while True:

@@ -29,7 +29,7 @@ from gateway.dispatch import HttpDispatcher, Peer
 from gateway.node_app import NodeApi, create_node_app
 from gateway.observe import SwitchMetrics, configure_json_logging
 from gateway.runtime import NodeRuntime, wall_clock_ms
-from gateway.switch_app import SwitchApi, create_switch_app
+from gateway.switch_app import SwitchApi, create_switch_app, expire_stale_tick
 from scenarios.sandbox import DEFAULT_PARTICIPANTS, ParticipantSpec
 from scenarios.storage import Storage
 from switch.errors import ParticipantExists
@@ -82,7 +82,7 @@ async def serve(config: ServeConfig, ready: asyncio.Event | None = None) -> None
         workers: subprocess.Popen[bytes] | None = None
         if config.workers == 1:
             metrics = SwitchMetrics(in_flight=switch.in_flight)
-            switch_runtime = NodeRuntime(switch, on_batch=metrics.on_batch)
+            switch_runtime = NodeRuntime(switch, on_batch=metrics.on_batch, ticks=[expire_stale_tick()])
             switch_runtime.dispatcher = HttpDispatcher(SWITCH_ADDRESS, switch_peers, switch_runtime.deliver, client)
             await switch_runtime.start()
             api = SwitchApi(switch, admin_key, runtime=switch_runtime, citizen_app_key=citizen_key, metrics=metrics)

@@ -32,6 +32,7 @@ from gateway.schemas import (
     RegisteredParticipant,
     TransferStatusOut,
 )
+from switch.clearing.service import EXPIRE_STALE_TIMER
 from switch.errors import AliasNotFound
 from switch.node import SwitchNode
 from switch.participants.schemas import Participant, Position
@@ -47,7 +48,7 @@ from switch.scheme.messages import (
     VerificationReport,
     VerificationRequest,
 )
-from switch.scheme.transport import CITIZEN_APP_ADDRESS, SWITCH_ADDRESS, Envelope
+from switch.scheme.transport import CITIZEN_APP_ADDRESS, SWITCH_ADDRESS, Envelope, TimerFired
 from switch.scheme.validation import parse_message
 
 API_KEY_HEADER = "Authorization"
@@ -74,6 +75,14 @@ class SwitchApi:
     metrics: SwitchMetrics | None = None
     citizen_app_key: str | None = None
     transfer_wait_s: float = TRANSFER_WAIT_S
+
+
+EXPIRE_STALE_EVERY_S = 10.0
+
+
+def expire_stale_tick() -> tuple[float, Envelope]:
+    """The switch's sweep for transfers a lost timer left waiting (see ClearingService.expire_stale)."""
+    return EXPIRE_STALE_EVERY_S, Envelope(SWITCH_ADDRESS, SWITCH_ADDRESS, TimerFired(EXPIRE_STALE_TIMER))
 
 
 def create_switch_app(api: SwitchApi) -> FastAPI:

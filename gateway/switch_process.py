@@ -25,7 +25,7 @@ from fastapi import FastAPI
 from gateway.dispatch import HttpDispatcher, Peer
 from gateway.observe import SwitchMetrics, configure_json_logging
 from gateway.runtime import NodeRuntime
-from gateway.switch_app import SwitchApi, create_switch_app
+from gateway.switch_app import SwitchApi, create_switch_app, expire_stale_tick
 from scenarios.storage import Storage
 from switch.node import SwitchNode
 from switch.scheme.transport import SWITCH_ADDRESS
@@ -36,7 +36,7 @@ def create_app() -> FastAPI:
     storage = Storage(url=os.environ["SWITCHYARD_DATABASE"], schema_prefix=os.environ["SWITCHYARD_SCHEMA_PREFIX"])
     switch = SwitchNode(storage.engine_for("switch"))
     metrics = SwitchMetrics(in_flight=switch.in_flight)
-    runtime = NodeRuntime(switch, on_batch=metrics.on_batch)
+    runtime = NodeRuntime(switch, on_batch=metrics.on_batch, ticks=[expire_stale_tick()])
     api = SwitchApi(
         switch,
         os.environ["SWITCHYARD_ADMIN_KEY"],

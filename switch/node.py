@@ -19,7 +19,7 @@ from ledger import repository as ledger_repository
 from ledger.schemas import BATCH_SIZE_MAX
 from switch.clearing import repository as clearing_repository
 from switch.clearing.schemas import CREDITOR_TIMEOUT_MS, TIMER_PREFIX, ClearingRecord
-from switch.clearing.service import ClearingService
+from switch.clearing.service import EXPIRE_STALE_TIMER, ClearingService
 from switch.directory import repository as directory_repository
 from switch.directory.schemas import AliasRecord
 from switch.directory.service import TIMER_PREFIX as REGISTRATION_TIMER_PREFIX
@@ -115,12 +115,15 @@ class SwitchNode:
         intake: list[tuple[str, CreditTransfer]] = []
         other: list[Envelope] = []
         refused: list[Envelope] = []
+        expire_stale = False
         for envelope in inbox:
             message = envelope.message
             if isinstance(message, StatusReport):
                 answers.append((envelope.sender, message))
             elif isinstance(message, CreditTransfer):
                 intake.append((envelope.sender, message))
+            elif isinstance(message, TimerFired) and message.key == EXPIRE_STALE_TIMER:
+                expire_stale = True
             elif isinstance(message, TimerFired) and message.key.startswith(TIMER_PREFIX):
                 timeouts.append(message.key.removeprefix(TIMER_PREFIX))
             elif isinstance(message, TimerFired) and message.key.startswith(REGISTRATION_TIMER_PREFIX):
@@ -145,6 +148,8 @@ class SwitchNode:
             out = self.clearing.on_answers(conn, answers, now_ms) if answers else []
             if timeouts:
                 out += self.clearing.on_timeouts(conn, timeouts, now_ms)
+            if expire_stale:
+                out += self.clearing.expire_stale(conn, now_ms)
             out += self._undeliverable(conn, undeliverable, now_ms)
             if intake:
                 out += self.clearing.intake(conn, intake, participants, now_ms)

@@ -44,6 +44,15 @@ _SELECT = Statement(f"SELECT {_COLUMNS} FROM switch_clearing_transfer WHERE key 
 _SELECT_PENDING = Statement(
     f"SELECT {_COLUMNS} FROM switch_clearing_transfer WHERE key = ANY(:ids) AND status = 'PDNG'"
 )
+# PostgreSQL, several workers: a record being released is locked, and another worker's sweep skips it.
+_SELECT_PENDING_LOCKED = Statement(
+    f"SELECT {_COLUMNS} FROM switch_clearing_transfer WHERE key = ANY(:ids) AND status = 'PDNG'"
+    " ORDER BY key FOR UPDATE SKIP LOCKED"
+)
+_STALE = Statement(
+    "SELECT key FROM switch_clearing_transfer WHERE status = 'PDNG' AND created_ms <= :before_ms"
+    " ORDER BY created_ms LIMIT :limit"
+)
 _INSERT = Statement(
     f"INSERT INTO switch_clearing_transfer ({_COLUMNS}) VALUES (:key, :debtor_agent, :transaction_id, :message_id,"
     " :end_to_end_id, :digest, :amount_vnd, :debtor_account, :creditor_agent, :creditor_account, :status, :reason,"
@@ -64,7 +73,13 @@ def load_pending(conn: Connection, keys: Iterable[str]) -> dict[str, ClearingRec
     wanted = list(set(keys))
     if not wanted:
         return {}
-    return {row[0]: _from_row(row) for row in _SELECT_PENDING.rows(conn, ids=wanted)}
+    statement = _SELECT_PENDING_LOCKED if conn.dialect.name == "postgresql" else _SELECT_PENDING
+    return {row[0]: _from_row(row) for row in statement.rows(conn, ids=wanted)}
+
+
+def stale_pending_keys(conn: Connection, before_ms: int, limit: int) -> list[str]:
+    """Transfers still waiting that were taken before `before_ms`: their timer should have fired."""
+    return [row[0] for row in _STALE.rows(conn, before_ms=before_ms, limit=limit)]
 
 
 def load(conn: Connection, keys: Iterable[str]) -> dict[str, ClearingRecord]:

@@ -29,6 +29,9 @@ from switch.scheme.messages import CreditTransfer, StatusReport, StatusRequest
 from switch.scheme.transport import SWITCH_ADDRESS, Envelope, TimerFired
 
 TRANSFER_CODE_CLEARING = 1
+STALE_AFTER_TIMEOUTS = 2
+STALE_BATCH_MAX = 1_000
+EXPIRE_STALE_TIMER = "expire-stale"
 
 
 class ClearingService:
@@ -142,6 +145,13 @@ class ClearingService:
         records = repository.load_pending(conn, keys)
         pending = [(r, StatusReason.AB05) for r in records.values()]
         return self._release(conn, pending, now_ms, notify_creditor=True)
+
+    def expire_stale(self, conn: Connection, now_ms: int) -> list[Envelope]:
+        """Release what a lost timer left waiting (a worker that died, a restart): anything PDNG
+        for twice the creditor timeout ends AB05, exactly as its own timer would have ended it."""
+        before_ms = now_ms - STALE_AFTER_TIMEOUTS * self.creditor_timeout_ms
+        keys = repository.stale_pending_keys(conn, before_ms, STALE_BATCH_MAX)
+        return self.on_timeouts(conn, keys, now_ms) if keys else []
 
     def on_undeliverable(self, conn: Connection, transfers: Sequence[CreditTransfer], now_ms: int) -> list[Envelope]:
         records = repository.load(conn, (clearing_key(t.debtor_agent, t.transaction_id) for t in transfers))
