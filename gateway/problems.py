@@ -9,6 +9,7 @@
     413     too-large               a body over the limit
     422     input-invalid           switch.errors.InputInvalid; FastAPI's request validation
     429     rate-limited            the alias look-up budget is spent
+    503     busy                    a bounded queue is full, or no answer came in time; ask again
 
 Every problem names the field and the rule in `errors`, so a client never guesses what to fix.
 """
@@ -93,12 +94,18 @@ def _http_error(request: Request, error: StarletteHTTPException) -> JSONResponse
     return problem(error.status_code, slug, str(error.detail), str(error.detail), request.url.path)
 
 
+def _overloaded(request: Request, error: OverflowError) -> JSONResponse:
+    """A bounded queue is full: the caller should come back, nothing was taken."""
+    return problem(503, "busy", "Too busy", str(error), request.url.path)
+
+
 def install(app: FastAPI) -> None:
     app.add_exception_handler(SwitchError, _switch_error)  # type: ignore[arg-type]
     app.add_exception_handler(MessageInvalid, _message_invalid)  # type: ignore[arg-type]
     app.add_exception_handler(RequestValidationError, _request_invalid)  # type: ignore[arg-type]
     app.add_exception_handler(ApiProblem, _api_problem)  # type: ignore[arg-type]
     app.add_exception_handler(StarletteHTTPException, _http_error)  # type: ignore[arg-type]
+    app.add_exception_handler(OverflowError, _overloaded)  # type: ignore[arg-type]
 
 
 __all__ = ["ApiProblem", "install", "problem", "problems_of"]
