@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import random
 from collections.abc import Sequence
-from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import Connection, Engine
@@ -31,6 +30,7 @@ from banks.schemas import (
 )
 from ledger import Account, AccountFlag, Ledger, LedgerInvariantViolation, Transfer, TransferKind, TransferResult
 from ledger import repository as ledger_repository
+from switch.scheme.calendar import month_of
 from switch.scheme.codes import StatusReason, TransactionStatus
 from switch.scheme.messages import (
     CreditTransfer,
@@ -47,15 +47,22 @@ SWEEP_TIMER = "sweep"
 STATUS_SWEEP_MS = 15_000  # longer than the switch waits for a creditor, so an answer is final
 SWEEP_BATCH_MAX = 1_000
 RESERVES = "reserves"
-VIETNAM_UTC_OFFSET_MS = 7 * 3600 * 1000
 
 
 def customer_account(account: str) -> str:
     return f"c:{account}"
 
 
-def month_of(now_ms: int) -> str:
-    return datetime.fromtimestamp((now_ms + VIETNAM_UTC_OFFSET_MS) / 1000, tz=UTC).strftime("%Y-%m")
+def _money(accounts: Sequence[Account]) -> tuple[int, int]:
+    """The settlement account mirrors the position at the switch (an asset: debits less credits);
+    every account but settlement and reserves is a customer's deposit."""
+    settlement_vnd = customers_vnd = 0
+    for account in accounts:
+        if account.id == SETTLEMENT:
+            settlement_vnd = account.debits_posted - account.credits_posted
+        elif account.id != RESERVES:
+            customers_vnd += account.balance_vnd
+    return settlement_vnd, customers_vnd
 
 
 class ParticipantNode:
@@ -333,10 +340,14 @@ class ParticipantNode:
             status_reason=(StatusReason(row["reason"]) if row["reason"] else StatusReason.AB05) if rejected else None,
             creditor_agent=self.bin,
         )
-        delay = max(1, int(self.behaviour.latency_ms * (0.5 + self.random.random())))
+        delay = self._latency_ms()
         if self.random.random() < self.behaviour.timeout_rate:
             delay += self.behaviour.late_answer_ms
         return Envelope(self.address, SWITCH_ADDRESS, report, delay)
+
+    def _latency_ms(self) -> int:
+        """How long the node takes to answer: its latency knob, give or take half, at least 1 ms."""
+        return max(1, int(self.behaviour.latency_ms * (0.5 + self.random.random())))
 
     def _on_reports(self, conn: Connection, reports: list[StatusReport], now_ms: int) -> None:
         """The switch's final status: for our payments (we are the debtor) and our credits."""
@@ -418,8 +429,7 @@ class ParticipantNode:
                 holder_name_masked=masked,
                 reason=reason,
             )
-            delay = max(1, int(self.behaviour.latency_ms * (0.5 + self.random.random())))
-            out.append(Envelope(self.address, SWITCH_ADDRESS, report, delay))
+            out.append(Envelope(self.address, SWITCH_ADDRESS, report, self._latency_ms()))
         return out
 
     # --- queries ----------------------------------------------------------------------------
@@ -463,15 +473,18 @@ class ParticipantNode:
                 balanced = True
             except LedgerInvariantViolation:
                 balanced = False
-            accounts = {a.id: a for a in self.ledger.accounts(conn)}
-            settlement = accounts[SETTLEMENT]
-            customers = sum(a.balance_vnd for key, a in accounts.items() if key not in (SETTLEMENT, RESERVES))
+            settlement_vnd, customers_vnd = _money(self.ledger.accounts(conn))
             return {
                 "balanced": balanced,
-                "settlement_vnd": settlement.debits_posted - settlement.credits_posted,
-                "customers_vnd": customers,
+                "settlement_vnd": settlement_vnd,
+                "customers_vnd": customers_vnd,
                 "open_items": repository.count_open(conn),
             }
+
+    def money(self) -> tuple[int, int]:
+        """(money at the switch as this node books it, money its customers hold), in VND."""
+        with self.engine.begin() as conn:
+            return _money(self.ledger.accounts(conn))
 
     @staticmethod
     def _expect_ok(results: Sequence[TransferResult]) -> None:

@@ -13,7 +13,6 @@ a valid one is refused with 401 and changes nothing.
 
 from __future__ import annotations
 
-import hmac
 import json
 from dataclasses import dataclass
 from typing import Annotated, Any
@@ -95,9 +94,7 @@ def create_node_app(api: NodeApi) -> FastAPI:
     @app.get("/v1/admin/books", tags=["admin"])
     def books(authorization: Annotated[str | None, Header()] = None) -> dict[str, int | bool]:
         """The bank's books for an auditor (admin key): its settlement account mirrors its position."""
-        expected = f"Bearer {api.admin_key}"
-        if api.admin_key is None or not hmac.compare_digest((authorization or "").encode(), expected.encode()):
-            raise problems.ApiProblem(401, "unauthenticated", "Unknown key", "this is not the admin key")
+        problems.require_key(authorization, api.admin_key, "the admin key")
         return api.node.books()
 
     @app.post("/v1/payments", status_code=202, tags=["customers"])

@@ -16,6 +16,7 @@ Every problem names the field and the rule in `errors`, so a client never guesse
 
 from __future__ import annotations
 
+import hmac
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -38,6 +39,23 @@ class ApiProblem(Exception):
         super().__init__(detail)
         self.status, self.slug, self.title, self.detail = status, slug, title, detail
         self.errors = [{"field": field, "rule": rule}] if field else []
+
+
+def bearer(authorization: str | None) -> str:
+    """The key in 'Authorization: Bearer <key>', or 401 naming the header and its form."""
+    if not authorization or not authorization.startswith("Bearer "):
+        raise ApiProblem(
+            401, "unauthenticated", "No key", "send the key as 'Authorization: Bearer <key>'", "Authorization",
+            "must be 'Bearer <key>'",
+        )  # fmt: skip
+    return authorization.removeprefix("Bearer ").strip()
+
+
+def require_key(authorization: str | None, expected: str | None, which: str) -> None:
+    """401 unless the bearer key is `expected` (compared in constant time); None opens nothing."""
+    given = bearer(authorization)
+    if expected is None or not hmac.compare_digest(given.encode(), expected.encode()):
+        raise ApiProblem(401, "unauthenticated", "Unknown key", f"this is not {which}")
 
 
 def problem(

@@ -27,16 +27,15 @@ from banks.node import ParticipantNode
 from banks.schemas import Customer
 from gateway.dispatch import HttpDispatcher, Peer
 from gateway.node_app import NodeApi, create_node_app
-from gateway.observe import SwitchMetrics, configure_json_logging
+from gateway.observe import configure_json_logging
 from gateway.runtime import NodeRuntime, wall_clock_ms
-from gateway.switch_app import SwitchApi, create_switch_app, expire_stale_tick
-from scenarios.sandbox import DEFAULT_PARTICIPANTS, ParticipantSpec
+from gateway.switch_app import connect, create_switch_app, networked_switch_api
+from scenarios.sandbox import DEFAULT_PARTICIPANTS, ParticipantSpec, sample_account
 from scenarios.storage import Storage
 from switch.errors import ParticipantExists
 from switch.node import SwitchNode
 from switch.participants.schemas import Participant
 from switch.scheme.codes import ParticipantKind
-from switch.scheme.transport import SWITCH_ADDRESS
 from wallets.node import WalletNode
 
 log = logging.getLogger("switchyard.serve")
@@ -71,21 +70,14 @@ async def serve(config: ServeConfig, ready: asyncio.Event | None = None) -> None
     switch_url = f"http://{config.host}:{config.port}"
     credentials = {spec.bin: _register(switch, spec, urls[spec.bin]) for spec in DEFAULT_PARTICIPANTS}
 
-    def switch_peers(bin_code: str) -> Peer | None:
-        participant = switch.all_participants().get(bin_code)
-        if participant is None or participant.base_url is None:
-            return None
-        return Peer(participant.base_url, signing_secret=switch.signing_secret(bin_code))
-
     async with httpx.AsyncClient(limits=httpx.Limits(max_connections=200, max_keepalive_connections=100)) as client:
         servers = []
         workers: subprocess.Popen[bytes] | None = None
         if config.workers == 1:
-            metrics = SwitchMetrics(in_flight=switch.in_flight)
-            switch_runtime = NodeRuntime(switch, on_batch=metrics.on_batch, ticks=[expire_stale_tick()])
-            switch_runtime.dispatcher = HttpDispatcher(SWITCH_ADDRESS, switch_peers, switch_runtime.deliver, client)
-            await switch_runtime.start()
-            api = SwitchApi(switch, admin_key, runtime=switch_runtime, citizen_app_key=citizen_key, metrics=metrics)
+            api = networked_switch_api(switch, admin_key, citizen_key)
+            connect(api, client)
+            assert api.runtime is not None
+            await api.runtime.start()
             servers.append(_server(create_switch_app(api), config.host, config.port))
         else:
             switch.engine.dispose()
@@ -184,10 +176,7 @@ def _open_sample_accounts(node: ParticipantNode, spec: ParticipantSpec, now_ms: 
     accounts = []
     wanted = []
     for number in range(CUSTOMERS_PER_PARTICIPANT):
-        if spec.kind == ParticipantKind.WALLET:
-            account = f"09{int(spec.bin) % 100:02d}{number:06d}"
-        else:
-            account = f"{spec.bin}{number:07d}"
+        account = sample_account(spec.bin, spec.kind, number)
         accounts.append(account)
         wanted.append((Customer(account, f"KHACH HANG {spec.bin} {number}", f"001090{number:06d}"), OPENING_VND))
     if not node.customers():

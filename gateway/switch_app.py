@@ -7,19 +7,20 @@ FastAPI's thread pool; the node does its own transactions.
 from __future__ import annotations
 
 import hmac
-import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Annotated, Any
 
+import httpx
 from fastapi import APIRouter, Depends, FastAPI, Header
 from fastapi.responses import JSONResponse
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from gateway import problems
+from gateway.dispatch import HttpDispatcher, Peer
 from gateway.observe import SwitchMetrics, TimingMiddleware
 from gateway.ratelimit import AliasLookupLimiter
-from gateway.runtime import Matcher, NodeRuntime, matcher_for
+from gateway.runtime import Matcher, NodeRuntime, matcher_for, wall_clock_ms
 from gateway.schemas import (
     AliasChange,
     AliasOut,
@@ -54,10 +55,6 @@ from switch.scheme.validation import parse_message
 API_KEY_HEADER = "Authorization"
 
 
-def wall_clock_ms() -> int:
-    return time.time_ns() // 1_000_000
-
-
 BODY_BYTES_MAX = 64 * 1024
 TRANSFER_WAIT_S = 6.0  # a little longer than the switch waits for a creditor (5 s)
 REGISTRATION_WAIT_S = 12.0  # longer than the switch waits for a verification (10 s)
@@ -83,6 +80,28 @@ EXPIRE_STALE_EVERY_S = 10.0
 def expire_stale_tick() -> tuple[float, Envelope]:
     """The switch's sweep for transfers a lost timer left waiting (see ClearingService.expire_stale)."""
     return EXPIRE_STALE_EVERY_S, Envelope(SWITCH_ADDRESS, SWITCH_ADDRESS, TimerFired(EXPIRE_STALE_TIMER))
+
+
+def networked_switch_api(node: SwitchNode, admin_key: str, citizen_app_key: str | None) -> SwitchApi:
+    """The switch as `serve` and its workers run it: metrics, a runtime with the stale sweep; the
+    HTTP client comes later (`connect`), when an event loop has one."""
+    metrics = SwitchMetrics(in_flight=node.in_flight)
+    runtime = NodeRuntime(node, on_batch=metrics.on_batch, ticks=[expire_stale_tick()])
+    return SwitchApi(node, admin_key, runtime=runtime, citizen_app_key=citizen_app_key, metrics=metrics)
+
+
+def connect(api: SwitchApi, client: httpx.AsyncClient) -> None:
+    """Calls to participants go to their registered base URL, signed with their secret."""
+    node = api.node
+
+    def peers(bin_code: str) -> Peer | None:
+        participant = node.all_participants().get(bin_code)
+        if participant is None or participant.base_url is None:
+            return None
+        return Peer(participant.base_url, signing_secret=node.signing_secret(bin_code))
+
+    runtime = _runtime(api)
+    runtime.dispatcher = HttpDispatcher(SWITCH_ADDRESS, peers, runtime.deliver, client)
 
 
 def create_switch_app(api: SwitchApi) -> FastAPI:
@@ -162,19 +181,9 @@ def _runtime(api: SwitchApi) -> NodeRuntime:
     return api.runtime
 
 
-def _bearer(authorization: str | None) -> str:
-    if not authorization or not authorization.startswith("Bearer "):
-        raise problems.ApiProblem(
-            401, "unauthenticated", "No key", "send the key as 'Authorization: Bearer <key>'", "Authorization",
-            "must be 'Bearer <key>'",
-        )  # fmt: skip
-    return authorization.removeprefix("Bearer ").strip()
-
-
 def _admin_router(api: SwitchApi) -> APIRouter:
     def require_admin(authorization: Annotated[str | None, Header()] = None) -> None:
-        if not hmac.compare_digest(_bearer(authorization).encode(), api.admin_key.encode()):
-            raise problems.ApiProblem(401, "unauthenticated", "Unknown key", "this is not the admin key")
+        problems.require_key(authorization, api.admin_key, "the admin key")
 
     router = APIRouter(dependencies=[Depends(require_admin)])
 
@@ -227,7 +236,7 @@ def _admin_router(api: SwitchApi) -> APIRouter:
 
 def _participant_router(api: SwitchApi) -> APIRouter:
     def caller(authorization: Annotated[str | None, Header()] = None) -> str:
-        found = api.node.authenticate(_bearer(authorization))
+        found = api.node.authenticate(problems.bearer(authorization))
         if found is None:
             raise problems.ApiProblem(401, "unauthenticated", "Unknown key", "no participant has this key")
         return found
@@ -302,9 +311,7 @@ def _participant_router(api: SwitchApi) -> APIRouter:
 
 def _citizen_router(api: SwitchApi) -> APIRouter:
     def require_citizen_app(authorization: Annotated[str | None, Header()] = None) -> None:
-        key = api.citizen_app_key
-        if key is None or not hmac.compare_digest(_bearer(authorization).encode(), key.encode()):
-            raise problems.ApiProblem(401, "unauthenticated", "Unknown key", "this is not the citizen app's key")
+        problems.require_key(authorization, api.citizen_app_key, "the citizen app's key")
 
     router = APIRouter(dependencies=[Depends(require_citizen_app)])
 

@@ -22,43 +22,27 @@ from contextlib import asynccontextmanager
 import httpx
 from fastapi import FastAPI
 
-from gateway.dispatch import HttpDispatcher, Peer
-from gateway.observe import SwitchMetrics, configure_json_logging
-from gateway.runtime import NodeRuntime
-from gateway.switch_app import SwitchApi, create_switch_app, expire_stale_tick
+from gateway.observe import configure_json_logging
+from gateway.switch_app import connect, create_switch_app, networked_switch_api
 from scenarios.storage import Storage
 from switch.node import SwitchNode
-from switch.scheme.transport import SWITCH_ADDRESS
 
 
 def create_app() -> FastAPI:
     configure_json_logging()
     storage = Storage(url=os.environ["SWITCHYARD_DATABASE"], schema_prefix=os.environ["SWITCHYARD_SCHEMA_PREFIX"])
     switch = SwitchNode(storage.engine_for("switch"))
-    metrics = SwitchMetrics(in_flight=switch.in_flight)
-    runtime = NodeRuntime(switch, on_batch=metrics.on_batch, ticks=[expire_stale_tick()])
-    api = SwitchApi(
-        switch,
-        os.environ["SWITCHYARD_ADMIN_KEY"],
-        runtime=runtime,
-        citizen_app_key=os.environ.get("SWITCHYARD_CITIZEN_KEY"),
-        metrics=metrics,
-    )
+    api = networked_switch_api(switch, os.environ["SWITCHYARD_ADMIN_KEY"], os.environ.get("SWITCHYARD_CITIZEN_KEY"))
     app = create_switch_app(api)
-
-    def peers(bin_code: str) -> Peer | None:
-        participant = switch.all_participants().get(bin_code)
-        if participant is None or participant.base_url is None:
-            return None
-        return Peer(participant.base_url, signing_secret=switch.signing_secret(bin_code))
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         async with httpx.AsyncClient(limits=httpx.Limits(max_connections=200)) as client:
-            runtime.dispatcher = HttpDispatcher(SWITCH_ADDRESS, peers, runtime.deliver, client)
-            await runtime.start()
+            connect(api, client)
+            assert api.runtime is not None
+            await api.runtime.start()
             yield
-            await runtime.stop()
+            await api.runtime.stop()
 
     app.router.lifespan_context = lifespan
     return app

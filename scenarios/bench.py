@@ -28,7 +28,7 @@ from typing import Any
 from banks.schemas import Customer, PaymentOrder
 from scenarios.checks import check_invariants
 from scenarios.network import InProcessNetwork
-from scenarios.sandbox import DEFAULT_PARTICIPANTS, Sandbox
+from scenarios.sandbox import DEFAULT_PARTICIPANTS, Sandbox, sample_account
 from scenarios.storage import Storage
 from switch.node import SwitchNode
 from switch.participants.schemas import Participant
@@ -178,10 +178,7 @@ def _open_accounts(sandbox: Sandbox) -> list[tuple[str, str]]:
     for spec in DEFAULT_PARTICIPANTS:
         customers = []
         for number in range(CUSTOMERS_PER_PARTICIPANT):
-            if spec.kind == ParticipantKind.WALLET:
-                account = f"09{int(spec.bin) % 100:02d}{number:06d}"
-            else:
-                account = f"{spec.bin}{number:07d}"
+            account = sample_account(spec.bin, spec.kind, number)
             citizen_id = f"001090{number:06d}"
             customers.append((Customer(account, f"KHACH HANG {number}", citizen_id), OPENING_VND))
             accounts.append((spec.bin, account))

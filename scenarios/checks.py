@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from banks.node import RESERVES, SETTLEMENT
 from banks.schemas import InboundStatus, OutboundStatus
 from scenarios.sandbox import Sandbox
 from switch.scheme.codes import TransactionStatus
@@ -89,8 +88,7 @@ def _check_positions(sandbox: Sandbox, report: InvariantReport) -> None:
     """Each participant's settlement account mirrors its position at the switch, to the dong."""
     positions = sandbox.switch.positions()
     for bin_code, node in sandbox.nodes.items():
-        settlement = node.balances()[SETTLEMENT]
-        mirror = settlement.debits_posted - settlement.credits_posted
+        mirror, _customers = node.money()
         held = positions[bin_code].liquidity_vnd
         if mirror != held:
             report.failures.append(f"conservation: {bin_code} books {mirror} VND at the switch, which holds {held}")
@@ -100,11 +98,7 @@ def _check_positions(sandbox: Sandbox, report: InvariantReport) -> None:
 
 def _check_customer_money(sandbox: Sandbox, report: InvariantReport) -> None:
     """Payments move money between customers; none is made or lost: the total is the opening total."""
-    total = 0
-    for node in sandbox.nodes.values():
-        for account_id, account in node.balances().items():
-            if account_id not in (SETTLEMENT, RESERVES):
-                total += account.balance_vnd
+    total = sum(node.money()[1] for node in sandbox.nodes.values())
     report.customer_money_vnd = total
     if total != sandbox.opening_deposits_vnd:
         report.failures.append(

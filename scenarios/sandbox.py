@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import datetime
 
 from banks.node import ParticipantNode
 from banks.schemas import Behaviour, Customer, Limits, PaymentOrder
@@ -18,12 +18,12 @@ from scenarios.storage import Storage
 from switch.clearing.schemas import CREDITOR_TIMEOUT_MS
 from switch.node import SwitchNode
 from switch.participants.schemas import Participant
+from switch.scheme.calendar import VIETNAM
 from switch.scheme.codes import ParticipantKind
 from switch.scheme.messages import AliasRegistration, AliasRegistrationReport
 from switch.scheme.transport import CITIZEN_APP_ADDRESS, SWITCH_ADDRESS, Envelope
 from wallets.node import WalletNode, wallet_limits
 
-VIETNAM = timezone(timedelta(hours=7))
 DEFAULT_START = datetime(2026, 12, 1, 8, 0, tzinfo=VIETNAM)
 CUSTOMER_CHANNEL = "customers"
 
@@ -51,6 +51,14 @@ DEFAULT_PARTICIPANTS: tuple[ParticipantSpec, ...] = (
     ParticipantSpec("971011", "VNPT Money", ParticipantKind.WALLET, 5_000_000_000, 20_000_000_000),
     ParticipantSpec("971025", "MobiFone Money", ParticipantKind.WALLET, 5_000_000_000, 20_000_000_000),
 )
+
+
+def sample_account(bin_code: str, kind: ParticipantKind, number: int) -> str:
+    """Numbered sample accounts for benchmarks and `serve`: <BIN><7 digits> at a bank, a mobile number
+    (09<last two BIN digits><6 digits>) at a wallet provider."""
+    if kind == ParticipantKind.WALLET:
+        return f"09{int(bin_code) % 100:02d}{number:06d}"
+    return f"{bin_code}{number:07d}"
 
 
 class Sandbox:

@@ -40,15 +40,19 @@ class Storage:
         self.opened.clear()
 
     def drop(self) -> None:
-        """Remove what this storage created on a PostgreSQL server (its schemas); files stay."""
+        """Remove what this storage created on a PostgreSQL server (its schemas: `<prefix>_<node>`, or
+        the schema named by the prefix itself); files stay."""
         self.close()
         if self.url is None or not self.url.startswith("postgresql"):
             return
         engine = open_engine(self.url)
         with engine.begin() as conn:
             names = conn.execute(
-                text("SELECT schema_name FROM information_schema.schemata WHERE schema_name LIKE :prefix"),
-                {"prefix": self.schema_prefix + "\\_%"},
+                text(
+                    "SELECT schema_name FROM information_schema.schemata"
+                    " WHERE schema_name = :exact OR schema_name LIKE :prefix"
+                ),
+                {"exact": self.schema_prefix, "prefix": self.schema_prefix + "\\_%"},
             ).scalars()
             for name in list(names):
                 conn.execute(text(f'DROP SCHEMA "{name}" CASCADE'))

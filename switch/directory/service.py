@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterable
-from datetime import UTC, datetime
 
 from sqlalchemy import Connection
 
@@ -16,6 +15,7 @@ from switch.directory import repository
 from switch.directory.schemas import AliasAction, AliasRecord, PendingRegistration
 from switch.errors import AliasNotFound
 from switch.participants.schemas import Participant
+from switch.scheme.calendar import local_time
 from switch.scheme.codes import AliasType, RegistrationOutcome, StatusReason, VerificationOutcome
 from switch.scheme.identifiers import check_citizen_id
 from switch.scheme.messages import (
@@ -32,11 +32,6 @@ from switch.scheme.transport import CITIZEN_APP_ADDRESS, SWITCH_ADDRESS, Envelop
 VERIFICATION_TIMEOUT_MS = 10_000
 TIMER_PREFIX = "registration:"
 RELAY_PREFIX = "VOP"  # ids the switch gives the verifications it passes on for participants
-VIETNAM_UTC_OFFSET_MS = 7 * 3600 * 1000
-
-
-def year_of(now_ms: int) -> int:
-    return datetime.fromtimestamp((now_ms + VIETNAM_UTC_OFFSET_MS) / 1000, tz=UTC).year
 
 
 class DirectoryService:
@@ -204,7 +199,7 @@ class DirectoryService:
     def _refusal(
         self, conn: Connection, request: AliasRegistration, participants: dict[str, Participant], now_ms: int
     ) -> StatusReason | None:
-        if check_citizen_id(request.citizen_id, year_of(now_ms)) is not None:
+        if check_citizen_id(request.citizen_id, local_time(now_ms).year) is not None:
             return StatusReason.FF01
         if request.alias.type == AliasType.CITIZEN_ID and request.alias.value != request.citizen_id:
             return StatusReason.BE01  # a citizen id alias is one's own id, nobody else's
