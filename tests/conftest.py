@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from sqlalchemy import Engine, create_engine, text
+from sqlalchemy import Engine, text
 
 from ledger.storage import open_engine
 from scenarios.storage import Storage
@@ -30,7 +30,7 @@ def postgres_problem() -> str | None:
     if not _postgres_checked:
         _postgres_checked = True
         try:
-            engine = create_engine(POSTGRES_URL.replace("postgresql://", "postgresql+psycopg://"))
+            engine = open_engine(POSTGRES_URL)
             with engine.connect() as conn:
                 conn.execute(text("select 1"))
             engine.dispose()
@@ -48,15 +48,11 @@ def need_postgres() -> None:
     pytest.skip(f"{problem} (set SWITCHYARD_TEST_POSTGRES_URL to a server to run these)")
 
 
-def _drop_schemas(prefix: str) -> None:
-    engine = create_engine(POSTGRES_URL.replace("postgresql://", "postgresql+psycopg://"))
-    with engine.begin() as conn:
-        names = conn.execute(
-            text("select schema_name from information_schema.schemata where schema_name like :p"), {"p": prefix + "%"}
-        ).scalars()
-        for name in list(names):
-            conn.execute(text(f'DROP SCHEMA "{name}" CASCADE'))
-    engine.dispose()
+@pytest.fixture(scope="session")
+def postgres_url() -> str:
+    """The test server's URL, once it is known to answer (skips or fails as need_postgres says)."""
+    need_postgres()
+    return POSTGRES_URL
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
@@ -72,7 +68,7 @@ def engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
     engine = open_engine(POSTGRES_URL, schema=schema)
     yield engine
     engine.dispose()
-    _drop_schemas(schema)
+    Storage(url=POSTGRES_URL, schema_prefix=schema).drop()
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
@@ -85,8 +81,7 @@ def storage(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Storage]
     prefix = f"t_{uuid.uuid4().hex[:12]}"
     storage = Storage(url=POSTGRES_URL, schema_prefix=prefix)
     yield storage
-    storage.close()  # idle pools of nine nodes a test would exhaust the server's connections
-    _drop_schemas(prefix)
+    storage.drop()  # closes the pools first: idle pools of nine nodes a test would exhaust the server
 
 
 @pytest.fixture

@@ -2,9 +2,16 @@
 
 from __future__ import annotations
 
+import contextlib
+import json
 import os
+import signal
 import socket
+import subprocess
+import sys
 import time
+from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -95,3 +102,27 @@ def _book_problems(sandbox: dict[str, Any]) -> list[str]:
         if books["settlement_vnd"] != position["liquidity_vnd"]:
             problems.append(f"{bin_code}: books {books['settlement_vnd']}, switch {position['liquidity_vnd']}")
     return problems
+
+
+@contextlib.contextmanager
+def running_serve(out: Path, *options: str) -> Iterator[dict[str, Any]]:
+    """`switchyard serve` as a subprocess on free ports: yields its credentials.json once the switch
+    answers, and stops it (SIGINT, then kill) afterwards."""
+    port = free_port_range(PARTICIPANTS + 1)
+    command = [sys.executable, "-m", "scenarios.cli", "serve", "--port", str(port), "--out", str(out), *options]
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    credentials = out / "credentials.json"
+    deadline = time.monotonic() + START_TIMEOUT_S
+    while not (credentials.exists() and healthy(f"http://127.0.0.1:{port}")):
+        if process.poll() is not None or time.monotonic() > deadline:
+            process.kill()
+            raise AssertionError(f"serve did not start: {process.stdout.read() if process.stdout else ''}")
+        time.sleep(0.2)
+    try:
+        yield json.loads(credentials.read_text())
+    finally:
+        process.send_signal(signal.SIGINT)
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            process.kill()

@@ -3,70 +3,26 @@
 from __future__ import annotations
 
 import concurrent.futures
-import json
-import os
-import signal
-import subprocess
-import sys
-import time
 import uuid
 from collections.abc import Iterator
 from typing import Any
 
 import httpx
 import pytest
-from serve_helpers import PARTICIPANTS, START_TIMEOUT_S, bearer, free_port_range, healthy
-from sqlalchemy import create_engine, text
+from serve_helpers import bearer, running_serve
 
-POSTGRES_URL = os.environ.get("SWITCHYARD_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
+from scenarios.storage import Storage
+
 WORKERS = 4
 
 
-def _postgres_or_skip() -> None:
-    try:
-        engine = create_engine(POSTGRES_URL.replace("postgresql://", "postgresql+psycopg://"))
-        with engine.connect() as conn:
-            conn.execute(text("select 1"))
-        engine.dispose()
-    except Exception as error:  # noqa: BLE001 - any failure means "not reachable"
-        message = f"PostgreSQL at {POSTGRES_URL} is not reachable: {error}"
-        if os.environ.get("SWITCHYARD_REQUIRE_POSTGRES") == "1":
-            pytest.fail(f"SWITCHYARD_REQUIRE_POSTGRES=1 but {message}")
-        pytest.skip(message)
-
-
 @pytest.fixture(scope="module")
-def workers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
-    _postgres_or_skip()
-    out = tmp_path_factory.mktemp("serve-pg")
+def workers(tmp_path_factory: pytest.TempPathFactory, postgres_url: str) -> Iterator[dict[str, Any]]:
     prefix = f"e2e_{uuid.uuid4().hex[:10]}"
-    port = free_port_range(PARTICIPANTS + 1)
-    command = [
-        sys.executable, "-m", "scenarios.cli", "serve", "--port", str(port), "--out", str(out),
-        "--database", POSTGRES_URL, "--workers", str(WORKERS), "--schema-prefix", prefix,
-    ]  # fmt: skip
-    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    credentials = out / "credentials.json"
-    deadline = time.monotonic() + START_TIMEOUT_S
-    while not (credentials.exists() and healthy(f"http://127.0.0.1:{port}")):
-        if process.poll() is not None or time.monotonic() > deadline:
-            process.kill()
-            raise AssertionError(f"serve did not start: {process.stdout.read() if process.stdout else ''}")
-        time.sleep(0.2)
-    yield json.loads(credentials.read_text())
-    process.send_signal(signal.SIGINT)
-    try:
-        process.wait(timeout=20)
-    except subprocess.TimeoutExpired:
-        process.kill()
-    engine = create_engine(POSTGRES_URL.replace("postgresql://", "postgresql+psycopg://"))
-    with engine.begin() as conn:
-        names = conn.execute(
-            text("select schema_name from information_schema.schemata where schema_name like :p"), {"p": prefix + "%"}
-        ).scalars()
-        for name in list(names):
-            conn.execute(text(f'DROP SCHEMA "{name}" CASCADE'))
-    engine.dispose()
+    options = ("--database", postgres_url, "--workers", str(WORKERS), "--schema-prefix", prefix)
+    with running_serve(tmp_path_factory.mktemp("serve-pg"), *options) as credentials:
+        yield credentials
+    Storage(url=postgres_url, schema_prefix=prefix).drop()
 
 
 def positions(sandbox: dict[str, Any]) -> dict[str, int]:
