@@ -9,6 +9,8 @@ reversed by voiding, and a repeated delivery finds its row and changes nothing.
 
 from __future__ import annotations
 
+import dataclasses
+
 import random
 from collections.abc import Sequence
 from typing import Any
@@ -129,6 +131,21 @@ class ParticipantNode:
             transfer = Transfer(f"fund:{now_ms}:{self._sequence}", SETTLEMENT, RESERVES, amount_vnd)
             self._expect_ok(self.ledger.create_transfers(conn, [transfer], now_ms))
 
+    def record_inflows(self, inflows: Sequence[tuple[str, str, int]]) -> None:
+        """(account, month, VND received that month so far): what a capped wallet counts against its cap."""
+        with self.engine.begin() as conn:
+            customers = repository.load_customers(conn, [account for account, _m, _v in inflows])
+            updated = [
+                dataclasses.replace(customers[account], inflow_month=month, inflow_vnd=vnd)
+                for account, month, vnd in inflows
+            ]
+            repository.save_inflows(conn, updated)
+
+    def settled_credits(self, key_prefix: str) -> tuple[int, int]:
+        """Count and VND of the credits settled for transfers whose key starts with the prefix."""
+        with self.engine.begin() as conn:
+            return repository.settled_credits(conn, key_prefix)
+
     def set_account_status(self, account: str, status: AccountStatus) -> None:
         with self.engine.begin() as conn:
             if not repository.set_customer_status(conn, account, status):
@@ -173,6 +190,11 @@ class ParticipantNode:
                 self._sweep_armed = True
             self._resumed = True
         return out
+
+    def resume(self) -> list[Envelope]:
+        """After a restart: the status sweep armed again, for whatever was open when it went down."""
+        self._sweep_armed = True
+        return [Envelope(self.address, self.address, TimerFired(SWEEP_TIMER), STATUS_SWEEP_MS)]
 
     def _sweep(self, conn: Connection, now_ms: int) -> list[Envelope]:
         """Ask the switch (pacs.028) about every payment and credit still open after STATUS_SWEEP_MS.

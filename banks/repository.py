@@ -102,6 +102,19 @@ def save_inflows(conn: Connection, customers: Iterable[Customer]) -> None:
     _SAVE_INFLOW.execute_many(conn, [(c.inflow_month, c.inflow_vnd, c.account) for c in customers])
 
 
+_SETTLED_CREDITS = Statement(
+    "SELECT count(*), coalesce(sum(amount_vnd), 0) FROM node_inbound WHERE status = 'settled' AND key LIKE :prefix"
+)
+
+
+def settled_credits(conn: Connection, key_prefix: str) -> tuple[int, int]:
+    """Credits settled for transfers whose key (debtor agent:transaction id) starts with the prefix."""
+    escaped = key_prefix.replace("%", "").replace("_", "")
+    assert escaped == key_prefix, "a key prefix is digits, letters, ':' and '-': nothing LIKE treats specially"
+    [(count, amount)] = _SETTLED_CREDITS.rows(conn, prefix=key_prefix + "%")
+    return int(count), int(amount)
+
+
 def load_inbound(conn: Connection, keys: Iterable[str]) -> dict[str, dict[str, Any]]:
     return _load_moves(conn, _SELECT_INBOUND, "key", keys)
 

@@ -8,13 +8,14 @@ code, century-and-gender digit, two birth-year digits, six serial digits).
 from __future__ import annotations
 
 import random
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 
 from faker import Faker
 
 from switch.scheme.identifiers import MOBILE_PREFIXES, PROVINCE_NAMES, check_citizen_id
+from switch.scheme.identity import IdentityRecord
 
 POPULATION_MAX = 2_000_000
 # Faker's vi_VN middle names do not follow sex; "Thị" is a woman's middle name, "Văn" a man's.
@@ -85,3 +86,35 @@ def generate_population(
         name = vietnamese_name(fake, female)
         people.append(Person(citizen_id, name, birth_date, province, female, phone))
     return people
+
+
+class PopulationRegistry:
+    """The registry as the switch asks it (`switch.scheme.identity.IdentityRegistry`): citizen id to
+    name and whether the person is alive. Deaths are recorded as they are reported."""
+
+    def __init__(self, people: Sequence[Person]) -> None:
+        self._people = {p.citizen_id: p for p in people}
+        self._deceased: set[str] = set()
+
+    def __len__(self) -> int:
+        return len(self._people)
+
+    def person(self, citizen_id: str) -> Person | None:
+        return self._people.get(citizen_id)
+
+    def record_death(self, citizen_id: str) -> None:
+        if citizen_id not in self._people:
+            raise KeyError(f"citizen_id: {citizen_id} is not in the registry")
+        self._deceased.add(citizen_id)
+
+    def alive(self, citizen_id: str) -> bool:
+        person = self._people.get(citizen_id)
+        return person is not None and person.alive and citizen_id not in self._deceased
+
+    def lookup(self, citizen_ids: Collection[str]) -> dict[str, IdentityRecord]:
+        found = {}
+        for citizen_id in citizen_ids:
+            person = self._people.get(citizen_id)
+            if person is not None:
+                found[citizen_id] = IdentityRecord(citizen_id, person.name, self.alive(citizen_id))
+        return found

@@ -11,13 +11,15 @@ from dataclasses import dataclass, field
 
 from banks.schemas import InboundStatus, OutboundStatus
 from scenarios.sandbox import Sandbox
-from switch.scheme.codes import TransactionStatus
+from switch.scheme.codes import DisbursementStatus, TransactionStatus
 
 
 @dataclass(slots=True)
 class InvariantReport:
     customer_money_vnd: int = 0
     opening_deposits_vnd: int = 0
+    payroll_paid_count: int = 0
+    payroll_paid_vnd: int = 0
     settled_count: int = 0
     settled_vnd: int = 0
     failures: list[str] = field(default_factory=list)
@@ -32,6 +34,7 @@ def check_invariants(sandbox: Sandbox) -> InvariantReport:
     if sandbox.network.pending():
         report.failures.append(f"quiescence: {sandbox.network.pending()} messages still in flight")
     _check_ledgers(sandbox, report)
+    _check_disbursements(sandbox, report)
     _check_final_states(sandbox, report)
     _check_positions(sandbox, report)
     _check_customer_money(sandbox, report)
@@ -80,8 +83,12 @@ def _check_final_states(sandbox: Sandbox, report: InvariantReport) -> None:
         report.failures.append(
             f"paid once: creditors credited {credited}, the switch settled {(settled_count, settled_vnd)}"
         )
+    # The Treasury's payroll items settle at the switch without a simulated debtor node behind them.
+    paid = (paid[0] + report.payroll_paid_count, paid[1] + report.payroll_paid_vnd)
     if paid != (settled_count, settled_vnd):
-        report.failures.append(f"paid once: debtors paid {paid}, the switch settled {(settled_count, settled_vnd)}")
+        report.failures.append(
+            f"paid once: debtors and the payroll paid {paid}, the switch settled {(settled_count, settled_vnd)}"
+        )
 
 
 def _check_positions(sandbox: Sandbox, report: InvariantReport) -> None:
@@ -100,7 +107,32 @@ def _check_customer_money(sandbox: Sandbox, report: InvariantReport) -> None:
     """Payments move money between customers; none is made or lost: the total is the opening total."""
     total = sum(node.money()[1] for node in sandbox.nodes.values())
     report.customer_money_vnd = total
-    if total != sandbox.opening_deposits_vnd:
+    expected = sandbox.opening_deposits_vnd + report.payroll_paid_vnd
+    if total != expected:
         report.failures.append(
-            f"conservation: customers hold {total} VND, they were given {sandbox.opening_deposits_vnd}"
+            f"conservation: customers hold {total} VND; they were given {sandbox.opening_deposits_vnd}"
+            f" and paid {report.payroll_paid_vnd} of payroll"
         )
+
+
+def _check_disbursements(sandbox: Sandbox, report: InvariantReport) -> None:
+    """Every payroll item ended paid, on the cash list or held; paid + cash + held = submitted; and
+    what the switch counts as paid is what the banks and wallets credited for the batch."""
+    for batch in sandbox.switch.disbursements():
+        if batch.status == DisbursementStatus.RUNNING:
+            report.failures.append(f"final state: disbursement {batch.id} is still running")
+            continue
+        reconciliation = sandbox.switch.disbursement_summary(None, batch.id)["reconciliation"]
+        if batch.status == DisbursementStatus.COMPLETED and not reconciliation["balanced"]:
+            report.failures.append(f"reconciliation: disbursement {batch.id} does not balance: {reconciliation}")
+        paid = (reconciliation["paid"]["count"], reconciliation["paid"]["amount_vnd"])
+        credited = (0, 0)
+        for node in sandbox.nodes.values():
+            count, amount = node.settled_credits(f"{batch.debtor_agent}:PR{batch.id:07d}-")
+            credited = (credited[0] + count, credited[1] + amount)
+        if credited != paid:
+            report.failures.append(
+                f"reconciliation: disbursement {batch.id} paid {paid}, banks and wallets credited {credited}"
+            )
+        report.payroll_paid_count += paid[0]
+        report.payroll_paid_vnd += paid[1]

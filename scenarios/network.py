@@ -69,6 +69,11 @@ class InProcessNetwork:
         for envelope in envelopes:
             self._push(when + envelope.delay_ms, envelope)
 
+    def dispatch(self, envelopes: Iterable[Envelope]) -> None:
+        """What a node decided outside a delivery (an admin call, a restart), sent as it would be."""
+        for envelope in envelopes:
+            self._send(envelope)
+
     def pending(self) -> int:
         return len(self._queue)
 

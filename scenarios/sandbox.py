@@ -16,10 +16,13 @@ from banks.schemas import Behaviour, Customer, Limits, PaymentOrder
 from scenarios.network import InProcessNetwork, LinkFaults
 from scenarios.storage import Storage
 from switch.clearing.schemas import CREDITOR_TIMEOUT_MS
+from switch.bulk.schemas import BatchRecord
 from switch.node import SwitchNode
 from switch.participants.schemas import Participant
 from switch.scheme.calendar import VIETNAM
 from switch.scheme.codes import ParticipantKind
+from switch.scheme.disbursement import DisbursementFile
+from switch.scheme.identity import IdentityRegistry
 from switch.scheme.messages import AliasRegistration, AliasRegistrationReport
 from switch.scheme.transport import CITIZEN_APP_ADDRESS, SWITCH_ADDRESS, Envelope
 from wallets.node import WalletNode, wallet_limits
@@ -51,6 +54,9 @@ DEFAULT_PARTICIPANTS: tuple[ParticipantSpec, ...] = (
     ParticipantSpec("971011", "VNPT Money", ParticipantKind.WALLET, 5_000_000_000, 20_000_000_000),
     ParticipantSpec("971025", "MobiFone Money", ParticipantKind.WALLET, 5_000_000_000, 20_000_000_000),
 )
+# The State Treasury (Kho bạc Nhà nước) has no NAPAS BIN we know of: 999999 is the sandbox's.
+TREASURY_BIN = "999999"
+TREASURY = ParticipantSpec(TREASURY_BIN, "Kho bạc Nhà nước", ParticipantKind.TREASURY, 0, 0)
 
 
 def sample_account(bin_code: str, kind: ParticipantKind, number: int) -> str:
@@ -70,13 +76,17 @@ class Sandbox:
         start: datetime = DEFAULT_START,
         faults: LinkFaults | None = None,
         creditor_timeout_ms: int = CREDITOR_TIMEOUT_MS,
+        identities: IdentityRegistry | None = None,
     ) -> None:
         self.network = InProcessNetwork(int(start.timestamp() * 1000), seed, faults)
-        self.switch = SwitchNode(storage.engine_for("switch"), creditor_timeout_ms)
+        self.switch = SwitchNode(storage.engine_for("switch"), creditor_timeout_ms, identities)
         self.switch.setup()
         self.network.add(self.switch)
         self.nodes: dict[str, ParticipantNode] = {}
+        self.treasuries: list[str] = []
         self.opening_deposits_vnd = 0
+        # Reopened storage (a restart after a crash): the participants are known, their money is in.
+        self.reopened = bool(self.switch.positions())
         for spec in participants:
             self._add_participant(storage, spec, seed)
 
@@ -85,6 +95,15 @@ class Sandbox:
         return self.network.now_ms
 
     def _add_participant(self, storage: Storage, spec: ParticipantSpec, seed: int) -> None:
+        if spec.kind == ParticipantKind.TREASURY:
+            # The Treasury's own core banking is outside the sandbox: it is a participant at the
+            # switch, funded there, and the payer's files come in through it.
+            self.treasuries.append(spec.bin)
+            if not self.reopened:
+                self.switch.register_participant(Participant(spec.bin, spec.name, spec.kind), self.now_ms)
+                if spec.prefund_vnd:
+                    self.switch.fund_in(spec.bin, spec.prefund_vnd, self.now_ms)
+            return
         engine = storage.engine_for(f"{spec.kind.value}_{spec.bin}")
         node: ParticipantNode
         if spec.kind == ParticipantKind.WALLET:
@@ -94,6 +113,8 @@ class Sandbox:
         node.setup()
         self.nodes[spec.bin] = node
         self.network.add(node)
+        if self.reopened:
+            return
         participant = Participant(spec.bin, spec.name, spec.kind, net_debit_cap_vnd=spec.net_debit_cap_vnd)
         self.switch.register_participant(participant, self.now_ms)
         if spec.prefund_vnd:
@@ -113,6 +134,18 @@ class Sandbox:
 
     def pay(self, bin_code: str, orders: Sequence[PaymentOrder], at_ms: int | None = None) -> None:
         self.network.inject((Envelope(CUSTOMER_CHANNEL, bin_code, o) for o in orders), at_ms)
+
+    def submit_disbursement(self, sender: str, file: DisbursementFile) -> BatchRecord:
+        """A payroll file in through the Treasury participant `sender`; the network carries it out."""
+        batch, out = self.switch.submit_disbursement(sender, file, self.now_ms)
+        self.network.dispatch(out)
+        return batch
+
+    def resume(self) -> None:
+        """After a restart on the same storage: the timers the crash lost, armed again."""
+        self.network.dispatch(self.switch.resume())
+        for node in self.nodes.values():
+            self.network.dispatch(node.resume())
 
     def run(self, until_ms: int | None = None) -> None:
         self.network.run(until_ms)

@@ -17,6 +17,11 @@ from sqlmodel import SQLModel
 from ledger import Ledger, LedgerTotals
 from ledger import repository as ledger_repository
 from ledger.schemas import BATCH_SIZE_MAX
+from switch.bulk import reports as bulk_reports
+from switch.bulk import repository as bulk_repository
+from switch.bulk.schemas import TIMER_PREFIX as BULK_TIMER_PREFIX
+from switch.bulk.schemas import BatchRecord, ItemRecord
+from switch.bulk.service import BulkService
 from switch.clearing import repository as clearing_repository
 from switch.clearing.schemas import CREDITOR_TIMEOUT_MS, TIMER_PREFIX, ClearingRecord
 from switch.clearing.service import EXPIRE_STALE_TIMER, ClearingService
@@ -27,7 +32,10 @@ from switch.directory.service import DirectoryService
 from switch.participants import repository as participants_repository
 from switch.participants.schemas import Credentials, Participant, Position
 from switch.participants.service import ParticipantService
-from switch.scheme.codes import ParticipantStatus, StatusReason, TransactionStatus
+from switch.scheme.calendar import local_time
+from switch.scheme.codes import ItemStatus, ParticipantStatus, StatusReason, TransactionStatus
+from switch.scheme.disbursement import DisbursementFile, RowError
+from switch.scheme.identity import IdentityRegistry
 from switch.scheme.messages import (
     Alias,
     AliasRegistration,
@@ -67,12 +75,18 @@ class SwitchNode:
     address = SWITCH_ADDRESS
     offline = False
 
-    def __init__(self, engine: Engine, creditor_timeout_ms: int = CREDITOR_TIMEOUT_MS) -> None:
+    def __init__(
+        self,
+        engine: Engine,
+        creditor_timeout_ms: int = CREDITOR_TIMEOUT_MS,
+        identities: IdentityRegistry | None = None,
+    ) -> None:
         self.engine = engine
         self.ledger = Ledger(engine)
         self.participants = ParticipantService(self.ledger)
         self.directory = DirectoryService()
         self.clearing = ClearingService(self.ledger, self.directory, creditor_timeout_ms)
+        self.bulk = BulkService(self.ledger, self.clearing, identities, creditor_timeout_ms)
         self._participants_cache: tuple[int, dict[str, Participant]] | None = None
 
     def setup(self) -> None:
@@ -81,6 +95,7 @@ class SwitchNode:
             + participants_repository.TABLES
             + directory_repository.TABLES
             + clearing_repository.TABLES
+            + bulk_repository.TABLES
         )
         SQLModel.metadata.create_all(self.engine, tables=tables)
         self._in_transaction(self.participants.setup)
@@ -116,6 +131,7 @@ class SwitchNode:
         other: list[Envelope] = []
         refused: list[Envelope] = []
         expire_stale = False
+        bulk_timers: list[str] = []
         for envelope in inbox:
             message = envelope.message
             if isinstance(message, StatusReport):
@@ -124,6 +140,8 @@ class SwitchNode:
                 intake.append((envelope.sender, message))
             elif isinstance(message, TimerFired) and message.key == EXPIRE_STALE_TIMER:
                 expire_stale = True
+            elif isinstance(message, TimerFired) and message.key.startswith(BULK_TIMER_PREFIX):
+                bulk_timers.append(message.key)
             elif isinstance(message, TimerFired) and message.key.startswith(TIMER_PREFIX):
                 timeouts.append(message.key.removeprefix(TIMER_PREFIX))
             elif isinstance(message, TimerFired) and message.key.startswith(REGISTRATION_TIMER_PREFIX):
@@ -157,6 +175,9 @@ class SwitchNode:
                 out += self.directory.fail_registration(conn, request_id, StatusReason.AB05)
             for envelope in other:
                 out += self._other(conn, envelope, participants, now_ms)
+            out = self.bulk.intercept(conn, out, participants, now_ms)
+            for key in sorted(set(bulk_timers)):
+                out += self.bulk.on_timer(conn, key, participants, now_ms)
         return refused + out
 
     def _parse_raw(self, sender: str, raw: RawMessage) -> CreditTransfer | Envelope:
@@ -215,6 +236,53 @@ class SwitchNode:
         participants = self.participants.all(conn)
         self._participants_cache = (now_ms, participants)
         return participants
+
+    # --- bulk disbursements --------------------------------------------------------------------
+
+    def submit_disbursement(self, sender: str, file: DisbursementFile, now_ms: int) -> tuple[BatchRecord, list[Envelope]]:
+        """A payroll file from a Treasury participant: the batch, and what to send to start it."""
+
+        def submit(conn: Connection) -> tuple[BatchRecord, list[Envelope]]:
+            participants = self._participants(conn, now_ms, {sender})
+            return self.bulk.submit(conn, sender, file, participants, now_ms)
+
+        return self._in_transaction(submit)
+
+    def resume(self) -> list[Envelope]:
+        """After a restart: the timers of every running disbursement, and the stale sweep's."""
+        return self._in_transaction(self.bulk.resume)
+
+    def disbursement(self, debtor_agent: str | None, batch_id: int) -> BatchRecord:
+        return self._in_transaction(lambda c: self.bulk.batch(c, debtor_agent, batch_id))
+
+    def disbursements(self, debtor_agent: str | None = None) -> list[BatchRecord]:
+        return self._in_transaction(lambda c: self.bulk.batches(c, debtor_agent))
+
+    def disbursement_summary(self, debtor_agent: str | None, batch_id: int) -> dict[str, Any]:
+        return self._in_transaction(lambda c: self.bulk.summary(c, debtor_agent, batch_id))
+
+    def disbursement_row_errors(self, debtor_agent: str | None, batch_id: int) -> list[RowError]:
+        return self._in_transaction(lambda c: self.bulk.row_errors(c, debtor_agent, batch_id))
+
+    def disbursement_items(
+        self, debtor_agent: str | None, batch_id: int, after_seq: int, limit: int, status: ItemStatus | None = None
+    ) -> list[ItemRecord]:
+        return self._in_transaction(lambda c: self.bulk.items(c, debtor_agent, batch_id, after_seq, limit, status))
+
+    def disbursement_export(self, debtor_agent: str | None, batch_id: int, kind: str, now_ms: int) -> bytes:
+        """`items` (CSV), `cash-list` (CSV) or `pain.002` (XML) of one disbursement."""
+
+        def export(conn: Connection) -> bytes:
+            batch = self.bulk.batch(conn, debtor_agent, batch_id)
+            items = self.bulk.all_items(conn, debtor_agent, batch_id)
+            if kind == "items":
+                return bulk_reports.items_csv(items)
+            if kind == "cash-list":
+                return bulk_reports.cash_list_csv(items)
+            assert kind == "pain.002", f"no export named {kind}"
+            return bulk_reports.pain002(batch, items, local_time(now_ms))
+
+        return self._in_transaction(export)
 
     # --- admin and queries --------------------------------------------------------------------
 

@@ -1,0 +1,206 @@
+"""A month's welfare payroll on the default network, end to end: population registry, rolls,
+accounts and registrations, files submitted through the Treasury, the switch's bulk processing,
+and the reconciliation against the banks' and wallets' own ledgers.
+
+Used by `switchyard demo`, `switchyard bench payroll` and the tests; crash-safe runs reopen the same
+storage with `resume=True`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import random
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from banks.schemas import AccountStatus, Behaviour, Customer
+from payer.payroll import build_payroll, split, write_file
+from payer.registry import Person, PopulationRegistry, generate_population
+from payer.rolls import Beneficiary, build_rolls
+from scenarios.checks import InvariantReport, check_invariants
+from scenarios.population import Holding, open_population_accounts
+from scenarios.sandbox import DEFAULT_PARTICIPANTS, DEFAULT_START, TREASURY, TREASURY_BIN, ParticipantSpec, Sandbox
+from scenarios.storage import Storage
+from switch.bulk.schemas import BatchRecord
+from switch.scheme.calendar import local_time
+from switch.scheme.codes import AliasType, DisbursementStatus, ParticipantKind, RegistrationOutcome, StatusReason
+from switch.scheme.disbursement import ITEMS_PER_FILE_MAX, DisbursementFile, parse_csv, parse_json
+from switch.scheme.messages import Alias, AliasRegistration
+from switch.scheme.pain import parse_pain001
+from wallets.node import wallet_limits
+
+PROVINCES = ("001", "079", "048", "092", "038", "040", "075", "089")  # eight provinces, north to south
+RUN_STEP_MS = 1_000
+RUN_STEPS_MAX = 100_000  # a payroll that is not done in a simulated day is stuck
+REGISTRATION_CHUNK = 20_000
+Progress = Callable[[str, float], None]
+
+
+@dataclass(slots=True, frozen=True)
+class PayrollConfig:
+    beneficiaries: int = 100_000
+    seed: int = 2026
+    cycle: str = "2026-12"
+    registration_share: float = 0.30  # who registered an account for welfare through VNeID
+    deceased_share: float = 0.004  # died since the roll was written: the registry knows
+    name_typo_share: float = 0.003  # the roll has another given name
+    closed_after_registration_share: float = 0.01
+    blocked_after_registration_share: float = 0.01
+    near_cap_share: float = 0.3  # of the pilot-cap wallet's customers, those already near the cap
+    file_format: str = "json"
+    items_per_file: int = ITEMS_PER_FILE_MAX
+    provinces: tuple[str, ...] = PROVINCES
+    database: str | None = None
+    folder: Path | None = None  # SQLite files; None with no database means in memory
+    participants: tuple[ParticipantSpec, ...] = field(default_factory=lambda: payroll_participants())
+
+
+@dataclass(slots=True)
+class PayrollRun:
+    config: PayrollConfig
+    sandbox: Sandbox
+    registry: PopulationRegistry
+    rolls: list[Beneficiary]
+    batches: list[BatchRecord] = field(default_factory=list)
+    timings_s: dict[str, float] = field(default_factory=dict)
+
+
+def payroll_participants() -> tuple[ParticipantSpec, ...]:
+    """The default network and the Treasury: Agribank answers late now and then (AB05, retried),
+    MobiFone Money keeps the 2021 pilot's 10,000,000 VND monthly cap (AM02)."""
+    tuned: dict[str, dict[str, Any]] = {
+        "970405": {"behaviour": Behaviour(latency_ms=40, timeout_rate=0.02, late_answer_ms=8_000)},
+        "971025": {"limits": wallet_limits(pilot_2021=True)},
+    }
+    return (*(dataclasses.replace(s, **tuned.get(s.bin, {})) for s in DEFAULT_PARTICIPANTS), TREASURY)
+
+
+def prepare(config: PayrollConfig, progress: Progress | None = None, resume: bool = False) -> PayrollRun:
+    """Everything before the payroll: the same config and seed give the same people and accounts."""
+    clock = time.perf_counter()
+    rng = random.Random(config.seed)
+    today = DEFAULT_START.date()
+    people = generate_population(config.beneficiaries, config.seed, today, config.provinces)
+    registry = PopulationRegistry(people)
+    rolls = build_rolls(people, rng, today, config.name_typo_share)
+    for person in people:
+        if rng.random() < config.deceased_share:
+            registry.record_death(person.citizen_id)
+    storage = Storage(folder=config.folder) if config.database is None else Storage(url=config.database)
+    budget = sum(b.amount_vnd for b in rolls)
+    participants = tuple(
+        dataclasses.replace(s, prefund_vnd=budget) if s.kind == ParticipantKind.TREASURY else s
+        for s in config.participants
+    )
+    sandbox = Sandbox(storage, participants, seed=config.seed, identities=registry)
+    run = PayrollRun(config, sandbox, registry, rolls)
+    _report(progress, "population", 1.0)
+    if not resume:
+        _open_and_register(sandbox, people, rng, config, progress)
+    run.timings_s["prepare"] = time.perf_counter() - clock
+    return run
+
+
+def _open_and_register(
+    sandbox: Sandbox, people: list[Person], rng: random.Random, config: PayrollConfig, progress: Progress | None
+) -> None:
+    chosen = [p for p in people if rng.random() < config.registration_share]
+    holdings = open_population_accounts(sandbox, chosen, rng)
+    _near_cap(sandbox, holdings, rng, config)
+    requests = [
+        AliasRegistration(
+            request_id=f"VNEID{number:09d}",
+            alias=Alias(type=AliasType.CITIZEN_ID, value=h.person.citizen_id),
+            name=h.person.name,
+            citizen_id=h.person.citizen_id,
+            agent=h.bin,
+            account=h.account,
+        )
+        for number, h in enumerate(holdings)
+    ]
+    for start in range(0, len(requests), REGISTRATION_CHUNK):
+        sandbox.register(requests[start : start + REGISTRATION_CHUNK])
+        sandbox.run()
+        _report(progress, "registrations", min(1.0, (start + REGISTRATION_CHUNK) / max(len(requests), 1)))
+    registered = {
+        r.original_request_id for r in sandbox.registration_reports() if r.outcome == RegistrationOutcome.REGISTERED
+    }
+    # Life goes on after registering: some accounts are closed or blocked before payday.
+    for request, holding in zip(requests, holdings, strict=True):
+        if request.request_id not in registered:
+            continue
+        roll = rng.random()
+        if roll < config.closed_after_registration_share:
+            sandbox.nodes[holding.bin].set_account_status(holding.account, AccountStatus.CLOSED)
+        elif roll < config.closed_after_registration_share + config.blocked_after_registration_share:
+            sandbox.nodes[holding.bin].set_account_status(holding.account, AccountStatus.BLOCKED)
+
+
+def _near_cap(sandbox: Sandbox, holdings: list[Holding], rng: random.Random, config: PayrollConfig) -> None:
+    """Customers of a capped wallet who already received most of this month's cap."""
+    month = config.cycle
+    for bin_code, node in sandbox.nodes.items():
+        cap = node.limits.monthly_inflow_cap_vnd
+        if cap is None or cap > 10_000_000:
+            continue
+        near = [h for h in holdings if h.bin == bin_code and rng.random() < config.near_cap_share]
+        node.record_inflows([(h.account, month, cap - rng.randrange(0, 20) * 100_000) for h in near])
+
+
+def submit(run: PayrollRun, progress: Progress | None = None) -> list[BatchRecord]:
+    """The payroll as files of the configured format, each parsed as the switch's API would."""
+    clock = time.perf_counter()
+    items = build_payroll(run.rolls, run.config.cycle)
+    created = local_time(run.sandbox.now_ms)
+    files = split(items, run.config.items_per_file)
+    for number, chunk in enumerate(files, start=1):
+        message_id = f"MOLISA-{run.config.cycle}-{number:03d}"
+        data = write_file(run.config.file_format, message_id, chunk, TREASURY_BIN, created)
+        run.batches.append(run.sandbox.submit_disbursement(TREASURY_BIN, parse_file(run.config.file_format, data, message_id)))
+        _report(progress, "submission", number / len(files))
+    run.timings_s["submit"] = time.perf_counter() - clock
+    return run.batches
+
+
+def parse_file(format_name: str, data: bytes, message_id: str | None = None) -> DisbursementFile:
+    if format_name == "json":
+        return parse_json(data)
+    if format_name == "csv":
+        return parse_csv(data, message_id)
+    return parse_pain001(data)
+
+
+def run_until_complete(run: PayrollRun, progress: Progress | None = None) -> None:
+    """Deliver until every batch is complete, reporting progress each simulated second."""
+    clock = time.perf_counter()
+    sandbox = run.sandbox
+    for _step in range(RUN_STEPS_MAX):
+        sandbox.run(until_ms=sandbox.now_ms + RUN_STEP_MS)
+        batches = sandbox.switch.disbursements(TREASURY_BIN)
+        running = [b for b in batches if b.status == DisbursementStatus.RUNNING]
+        if progress is not None and batches:
+            done = sum(sandbox.switch.disbursement_summary(None, b.id)["progress_percent"] for b in batches)
+            progress("payroll", done / 100 / len(batches))
+        if not running and sandbox.network.pending() == 0:
+            break
+        if not running:
+            sandbox.run()  # the last confirmations and the banks' sweeps
+    else:
+        raise AssertionError(f"the payroll did not complete in {RUN_STEPS_MAX} simulated seconds")
+    run.timings_s["pay"] = time.perf_counter() - clock
+
+
+def reconcile(run: PayrollRun) -> InvariantReport:
+    """The network's invariants, the payroll's among them (`scenarios.checks`)."""
+    return check_invariants(run.sandbox)
+
+
+def _report(progress: Progress | None, phase: str, fraction: float) -> None:
+    if progress is not None:
+        progress(phase, fraction)
+
+
+__all__ = ["PayrollConfig", "PayrollRun", "StatusReason", "prepare", "reconcile", "run_until_complete", "submit"]

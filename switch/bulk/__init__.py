@@ -1,0 +1,1 @@
+"""Bulk disbursements: a payer's payroll file, screened, paid through clearing, reported."""

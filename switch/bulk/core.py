@@ -1,0 +1,152 @@
+"""The bulk core: pure decisions on a payroll's items and on the answers to their transfers.
+
+No database, no clock: the shell loads the registry records, the directory's aliases and what
+earlier files hold, and acts on what comes back.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from switch.bulk.schemas import ATTEMPTS_MAX, RETRY_DELAY_MS, RETRYABLE_REASONS, BatchRecord, ItemRecord
+from switch.directory.schemas import AliasRecord
+from switch.scheme.codes import AliasType, ItemStatus, StatusReason, TransactionStatus, VerificationOutcome
+from switch.scheme.disbursement import DisbursementItem
+from switch.scheme.identity import IdentityRecord
+from switch.scheme.messages import Alias
+from switch.scheme.names import compare_names
+
+
+@dataclass(slots=True, frozen=True)
+class Screened:
+    status: ItemStatus  # QUEUED to pay, CASH for the post office, HELD not to pay
+    reason: StatusReason | None
+    creditor_agent: str | None
+
+
+def alias_key(citizen_id: str) -> str:
+    return Alias(type=AliasType.CITIZEN_ID, value=citizen_id).key
+
+
+def screen(
+    item: DisbursementItem,
+    identity: IdentityRecord | None,
+    alias: AliasRecord | None,
+) -> Screened:
+    """The identity check against the population registry, then where the money can go."""
+    if identity is None:
+        return Screened(ItemStatus.HELD, StatusReason.BE16, None)
+    if not identity.alive:
+        return Screened(ItemStatus.HELD, StatusReason.MD07, None)
+    if compare_names(item.name, identity.name) == VerificationOutcome.NMTC:
+        return Screened(ItemStatus.HELD, StatusReason.BE01, None)
+    if alias is None:
+        return Screened(ItemStatus.CASH, StatusReason.BE23, None)
+    return Screened(ItemStatus.QUEUED, None, alias.agent)
+
+
+@dataclass(slots=True, frozen=True)
+class Outcome:
+    status: ItemStatus
+    reason: StatusReason | None
+    due_ms: int
+
+
+def decide_answer(item: ItemRecord, status: TransactionStatus, reason: StatusReason | None, now_ms: int) -> Outcome:
+    """A final status of the item's current attempt: paid, retried later, or the cash list."""
+    assert item.status == ItemStatus.SENT, f"an answer for item {item.seq} in state {item.status}"
+    assert status.is_final, f"only a final status decides an item, not {status}"
+    if status == TransactionStatus.ACSC:
+        return Outcome(ItemStatus.PAID, None, now_ms)
+    reason = reason or StatusReason.FF01
+    if reason in RETRYABLE_REASONS and item.attempts < ATTEMPTS_MAX:
+        return Outcome(ItemStatus.RETRY, reason, now_ms + RETRY_DELAY_MS * item.attempts)
+    return Outcome(ItemStatus.CASH, reason, now_ms)
+
+
+def take_for_sending(items: Sequence[ItemRecord], room: int) -> list[ItemRecord]:
+    """Up to `room` items, grouped by creditor agent so each agent gets its chunk in one delivery."""
+    chosen = sorted(items, key=lambda i: (i.creditor_agent or "", i.seq))[: max(room, 0)]
+    return chosen
+
+
+def check_totals(counts: Mapping[ItemStatus, tuple[int, int]], items_total: int, amount_total_vnd: int) -> None:
+    """Every item is in exactly one state, and the amounts add up to what was accepted."""
+    count = sum(c for c, _ in counts.values())
+    amount = sum(a for _, a in counts.values())
+    assert count == items_total, f"items by state add up to {count}, the batch accepted {items_total}"
+    assert amount == amount_total_vnd, f"amounts by state add up to {amount}, the batch accepted {amount_total_vnd}"
+
+
+CASHLESS_TARGET_SHARE = 0.30  # the government's target for welfare paid without cash
+
+
+def summarize(batch: BatchRecord, groups: Sequence[tuple[Any, ...]], row_errors: int) -> dict[str, Any]:
+    """Counts and sums by status, reason, participant, program and province; progress; the cashless
+    share against the target; and the reconciliation paid + cash + held (+ in process) = accepted."""
+    by: dict[str, dict[str, list[int]]] = {k: {} for k in ("status", "reason", "participant", "program", "province")}
+    for status, reason, agent, program, province, count, amount in groups:
+        keys = {
+            "status": status,
+            "reason": reason or "",
+            "participant": agent or "",
+            "program": program,
+            "province": province,
+        }
+        for dimension, key in keys.items():
+            if dimension == "participant" and status != ItemStatus.PAID.value:
+                continue  # by participant: what each creditor agent was paid
+            if dimension == "reason" and not reason:
+                continue
+            cell = by[dimension].setdefault(key, [0, 0])
+            cell[0] += int(count)
+            cell[1] += int(amount)
+    totals = {s.value: tuple(by["status"].get(s.value, [0, 0])) for s in ItemStatus}
+    paid, cash, held = totals[ItemStatus.PAID.value], totals[ItemStatus.CASH.value], totals[ItemStatus.HELD.value]
+    final = paid[0] + cash[0] + held[0]
+    payable = batch.items_total - held[0]
+    reconciliation = {
+        "submitted": {"count": batch.items_total, "amount_vnd": batch.amount_total_vnd},
+        "paid": _cell(paid),
+        "cash": _cell(cash),
+        "held": _cell(held),
+        "in_process": {
+            "count": batch.items_total - final,
+            "amount_vnd": batch.amount_total_vnd - paid[1] - cash[1] - held[1],
+        },
+        "balanced": final == batch.items_total and paid[1] + cash[1] + held[1] == batch.amount_total_vnd,
+    }
+    return {
+        "disbursement_id": batch.id,
+        "message_id": batch.message_id,
+        "debtor_agent": batch.debtor_agent,
+        "format": batch.source_format,
+        "status": batch.status.value,
+        "reason": batch.reason.value if batch.reason else None,
+        "rows_total": batch.rows_total,
+        "rows_rejected": batch.rows_rejected,
+        "row_errors": row_errors,
+        "items_total": batch.items_total,
+        "amount_total_vnd": batch.amount_total_vnd,
+        "progress_percent": round(100 * final / batch.items_total, 1) if batch.items_total else 100.0,
+        "cashless_share": round(paid[0] / payable, 4) if payable else 0.0,
+        "cashless_target_share": CASHLESS_TARGET_SHARE,
+        "by_status": _cells(by["status"]),
+        "by_reason": _cells(by["reason"]),
+        "by_participant": _cells(by["participant"]),
+        "by_program": _cells(by["program"]),
+        "by_province": _cells(by["province"]),
+        "reconciliation": reconciliation,
+        "received_ms": batch.received_ms,
+        "completed_ms": batch.completed_ms,
+    }
+
+
+def _cell(pair: tuple[int, ...] | list[int]) -> dict[str, int]:
+    return {"count": pair[0], "amount_vnd": pair[1]}
+
+
+def _cells(table: dict[str, list[int]]) -> dict[str, dict[str, int]]:
+    return {key: _cell(table[key]) for key in sorted(table)}

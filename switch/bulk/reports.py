@@ -1,0 +1,94 @@
+"""What a payer takes away from a disbursement: the items as CSV, the cash list for the post
+offices, and the pain.002 status report."""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Sequence
+from datetime import datetime
+
+from switch.bulk.schemas import BatchRecord, ItemRecord
+from switch.scheme.codes import DisbursementStatus, ItemStatus
+from switch.scheme.identifiers import PROVINCE_NAMES
+from switch.scheme.pain import ItemReport, write_pain002
+
+ITEM_COLUMNS = (
+    "row", "end_to_end_id", "citizen_id", "name", "province_code", "program", "cycle", "amount_vnd", "status",
+    "reason", "creditor_agent", "attempts",
+)  # fmt: skip
+CASH_LIST_COLUMNS = (
+    "name", "citizen_id", "province", "amount_vnd", "program", "reason", "reason_text", "end_to_end_id", "cycle",
+)  # fmt: skip
+TRANSACTION_STATUS = {
+    ItemStatus.PAID: "ACSC",
+    ItemStatus.CASH: "RJCT",
+    ItemStatus.HELD: "RJCT",
+    ItemStatus.QUEUED: "ACSP",
+    ItemStatus.SENT: "ACSP",
+    ItemStatus.RETRY: "ACSP",
+}
+
+
+def items_csv(items: Sequence[ItemRecord]) -> bytes:
+    return _csv(
+        ITEM_COLUMNS,
+        (
+            (
+                i.seq, i.end_to_end_id, i.citizen_id, i.name, i.province_code, i.program.value, i.cycle,
+                i.amount_vnd, i.status.value, i.reason.value if i.reason else "", i.creditor_agent or "", i.attempts,
+            )  # fmt: skip
+            for i in items
+        ),
+    )
+
+
+def cash_list_csv(items: Sequence[ItemRecord]) -> bytes:
+    """The post offices' list: who to pay in cash, where, how much, and why not by transfer."""
+    cash = sorted((i for i in items if i.status == ItemStatus.CASH), key=lambda i: (i.province_code, i.seq))
+    return _csv(
+        CASH_LIST_COLUMNS,
+        (
+            (
+                i.name, i.citizen_id, PROVINCE_NAMES.get(i.province_code, i.province_code), i.amount_vnd,
+                i.program.value, i.reason.value if i.reason else "", i.reason.description if i.reason else "",
+                i.end_to_end_id, i.cycle,
+            )  # fmt: skip
+            for i in cash
+        ),
+    )
+
+
+def pain002(batch: BatchRecord, items: Sequence[ItemRecord], created: datetime) -> bytes:
+    reports = [
+        ItemReport(
+            i.end_to_end_id,
+            f"{i.cycle}/{i.program.value}",
+            i.amount_vnd,
+            TRANSACTION_STATUS[i.status],
+            i.reason,
+            {ItemStatus.CASH: "cash list", ItemStatus.HELD: "held"}.get(i.status),
+        )
+        for i in items
+    ]
+    return write_pain002(f"PR{batch.id:07d}-STATUS", created, batch.message_id, group_status(batch, items), reports)
+
+
+def group_status(batch: BatchRecord, items: Sequence[ItemRecord]) -> str:
+    """RJCT nothing accepted or nothing paid; ACSC all paid; PART some; ACSP while it runs."""
+    if batch.status == DisbursementStatus.REJECTED:
+        return "RJCT"
+    if batch.status == DisbursementStatus.RUNNING:
+        return "ACSP"
+    paid = sum(1 for i in items if i.status == ItemStatus.PAID)
+    if paid == len(items):
+        return "ACSC"
+    return "PART" if paid else "RJCT"
+
+
+def _csv(header: Sequence[str], rows: object) -> bytes:
+    out = io.StringIO(newline="")
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(header)
+    writer.writerows(rows)  # type: ignore[arg-type]
+    return out.getvalue().encode()
