@@ -10,7 +10,6 @@ reversed by voiding, and a repeated delivery finds its row and changes nothing.
 from __future__ import annotations
 
 import dataclasses
-
 import random
 from collections.abc import Sequence
 from typing import Any

@@ -24,7 +24,9 @@ class ProgramRule:
 
 RULES: dict[Program, ProgramRule] = {
     # Merit persons: the standard, with higher categories (war invalids by loss of capacity) above it.
-    Program.MERIT_PERSON: ProgramRule(Program.MERIT_PERSON, MERIT_PERSON_STANDARD_VND, (10, 10, 10, 15, 20), "Người có công"),
+    Program.MERIT_PERSON: ProgramRule(
+        Program.MERIT_PERSON, MERIT_PERSON_STANDARD_VND, (10, 10, 10, 15, 20), "Người có công"
+    ),
     # Social assistance: orphans, single parents in poor households, and others; coefficient 1.0 to 3.0.
     Program.SOCIAL_ASSISTANCE: ProgramRule(
         Program.SOCIAL_ASSISTANCE, SOCIAL_ASSISTANCE_STANDARD_VND, (10, 10, 15, 25, 30), "Trợ cấp xã hội"
@@ -32,7 +34,9 @@ RULES: dict[Program, ProgramRule] = {
     # The elderly: 80 and over without a pension (1.0); 75 to 80 in poor households (1.5).
     Program.ELDERLY: ProgramRule(Program.ELDERLY, SOCIAL_ASSISTANCE_STANDARD_VND, (10, 10, 10, 15), "Người cao tuổi"),
     # Disability: severe (2.0) and especially severe (2.5).
-    Program.DISABILITY: ProgramRule(Program.DISABILITY, SOCIAL_ASSISTANCE_STANDARD_VND, (20, 20, 25), "Người khuyết tật"),
+    Program.DISABILITY: ProgramRule(
+        Program.DISABILITY, SOCIAL_ASSISTANCE_STANDARD_VND, (20, 20, 25), "Người khuyết tật"
+    ),
 }
 
 

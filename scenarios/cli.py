@@ -17,10 +17,9 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from payer.programs import RULES
 from scenarios.demo import DemoConfig, DemoResult, run_demo
 from switch.scheme.codes import StatusReason
-
-DEMO_STEPS = 3 + 20  # population, accounts, registrations, then 20 slices of the payment window
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -28,10 +27,10 @@ def main(argv: list[str] | None = None) -> int:
     commands = parser.add_subparsers(dest="command", required=True)
     defaults = DemoConfig()
     demo = commands.add_parser("demo", help="run the default scenario and print its summary")
-    demo.add_argument("--people", type=_positive, default=defaults.people, help="population size")
-    demo.add_argument("--transfers", type=_positive, default=defaults.transfers, help="payments to make")
+    demo.add_argument("--beneficiaries", type=_positive, default=defaults.beneficiaries, help="people on the rolls")
     demo.add_argument("--seed", type=int, default=defaults.seed)
-    demo.add_argument("--out", type=Path, default=defaults.out, help="folder for databases and summary.json")
+    demo.add_argument("--format", choices=["pain.001", "json", "csv"], default=defaults.file_format)
+    demo.add_argument("--out", type=Path, default=defaults.out, help="folder for databases and the reports")
     demo.add_argument(
         "--database", type=_database_url, default=None, help="postgresql://... (default: SQLite files under --out)"
     )
@@ -96,14 +95,14 @@ def _positive(text: str) -> int:
 def _demo(args: argparse.Namespace) -> int:
     console = Console()
     config = DemoConfig(
-        people=args.people, transfers=args.transfers, seed=args.seed, out=args.out, database=args.database
+        beneficiaries=args.beneficiaries, seed=args.seed, out=args.out, database=args.database, file_format=args.format
     )
-    with Progress(TextColumn("{task.description}"), BarColumn(), TextColumn("{task.percentage:>3.0f}%"),
+    with Progress(TextColumn("{task.description:<14}"), BarColumn(), TextColumn("{task.percentage:>3.0f}%"),
                   TimeElapsedColumn(), console=console, transient=True) as progress:  # fmt: skip
-        task = progress.add_task("building the network", total=DEMO_STEPS)
+        task = progress.add_task("population", total=100)
 
-        def advance(label: str, amount: int) -> None:
-            progress.update(task, advance=amount, description=label)
+        def advance(phase: str, fraction: float) -> None:
+            progress.update(task, completed=100 * fraction, description=phase)
 
         result = run_demo(config, advance)
     _print_demo(console, result)
@@ -111,49 +110,63 @@ def _demo(args: argparse.Namespace) -> int:
 
 
 def _print_demo(console: Console, result: DemoResult) -> None:
-    registrations = Table(title="Welfare account registrations (citizen app → switch → bank)")
-    registrations.add_column("outcome")
-    registrations.add_column("count", justify="right")
-    for outcome, count in sorted(result.registrations.items()):
-        registrations.add_row(outcome, f"{count:,}")
-    console.print(registrations)
-    console.print(_status_table("Transfers at the switch by status and reason", _group(result.transfers)))
+    summary = result.summary
+    console.print(_cells_table("Payroll items by final state", summary["by_status"], _STATE_MEANINGS))
+    reasons = {r.value: r.description for r in StatusReason}
     console.print(
-        _status_table("Payments as customers saw them (refusals by their own bank included)", result.payments)
+        _cells_table("Not paid by transfer, by reason (held or on the cash list)", summary["by_reason"], reasons)
     )
-    participants = Table(title="Participants")
-    for column in (
-        "BIN",
-        "name",
-        "customers",
-        "sent",
-        "sent VND",
-        "received",
-        "received VND",
-        "liquidity at switch VND",
-    ):
-        participants.add_column(column, justify="left" if column in ("BIN", "name") else "right")
-    for row in result.participants:
-        participants.add_row(
-            row["bin"], row["name"], f"{row['customers']:,}", f"{row['sent']:,}", f"{row['sent_vnd']:,}",
-            f"{row['received']:,}", f"{row['received_vnd']:,}", f"{row['liquidity_vnd']:,}",
-        )  # fmt: skip
-    console.print(participants)
+    labels = {program.value: rule.label for program, rule in RULES.items()}
+    console.print(_cells_table("By program", summary["by_program"], labels))
+    console.print(_cells_table("Paid, by creditor agent", summary["by_participant"], {}))
+    provinces = Table(title=f"Cashless share by province (target {summary['cashless_target_share']:.0%})")
+    for column in ("code", "province", "paid", "payable", "share"):
+        provinces.add_column(column, justify="right" if column in ("paid", "payable", "share") else "left")
+    for code, row in summary["cashless_share_by_province"].items():
+        mark = "green" if row["share"] >= summary["cashless_target_share"] else "yellow"
+        provinces.add_row(
+            code, row["province"], f"{row['paid']:,}", f"{row['payable']:,}", f"[{mark}]{row['share']:.1%}"
+        )
+    console.print(provinces)
+    r = summary["reconciliation"]
     console.print(
-        f"Late acceptances refused by the switch (creditor reversed its credit): {result.late_acceptances_refused}"
+        f"Reconciliation: paid {r['paid']['count']:,} ({r['paid']['amount_vnd']:,} VND) + cash {r['cash']['count']:,}"
+        f" ({r['cash']['amount_vnd']:,} VND) + held {r['held']['count']:,} ({r['held']['amount_vnd']:,} VND)"
+        f" = submitted {r['submitted']['count']:,} ({r['submitted']['amount_vnd']:,} VND):"
+        f" {'[green]balanced[/green]' if r['balanced'] else '[red]NOT balanced[/red]'}."
+        f" Cashless share {summary['cashless_share']:.1%} against the {summary['cashless_target_share']:.0%} target."
     )
     report = result.invariants
     if report.ok:
         console.print(
-            f"[green]Conservation check passed[/green]: customers hold {report.customer_money_vnd:,} VND, "
-            f"exactly what they were given; {report.settled_count:,} transfers settled ({report.settled_vnd:,} VND), "
-            "each credited once and debited once; every transfer is final; every ledger balances."
+            f"[green]Checks passed[/green]: the banks and wallets credited exactly what the switch paid"
+            f" ({report.payroll_paid_count:,} items, {report.payroll_paid_vnd:,} VND); customers hold"
+            f" {report.customer_money_vnd:,} VND, their deposits plus the payroll; every item and transfer is final;"
+            " every ledger balances."
         )
     else:
         console.print("[red]Invariant failures:[/red]")
         for failure in report.failures:
             console.print(f"  - {failure}")
-    console.print(f"Summary written to {(result.out / 'summary.json').resolve()}")
+    console.print(f"Reports written to {result.out.resolve()}:")
+    for path in result.files:
+        console.print(f"  {path.name}")
+
+
+_STATE_MEANINGS = {
+    "paid": "credited to the registered account",
+    "cash": "on the cash list for the post office",
+    "held": "not paid: identity check failed",
+}
+
+
+def _cells_table(title: str, cells: dict[str, dict[str, int]], meanings: dict[str, str]) -> Table:
+    table = Table(title=title)
+    for column in ("", "meaning", "count", "VND"):
+        table.add_column(column, justify="right" if column in ("count", "VND") else "left")
+    for key, cell in cells.items():
+        table.add_row(key, meanings.get(key, ""), f"{cell['count']:,}", f"{cell['amount_vnd']:,}")
+    return table
 
 
 def _group(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:

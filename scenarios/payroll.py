@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from banks.schemas import AccountStatus, Behaviour, Customer
+from banks.schemas import AccountStatus, Behaviour
 from payer.payroll import build_payroll, split, write_file
 from payer.registry import Person, PopulationRegistry, generate_population
 from payer.rolls import Beneficiary, build_rolls
@@ -159,7 +159,9 @@ def submit(run: PayrollRun, progress: Progress | None = None) -> list[BatchRecor
     for number, chunk in enumerate(files, start=1):
         message_id = f"MOLISA-{run.config.cycle}-{number:03d}"
         data = write_file(run.config.file_format, message_id, chunk, TREASURY_BIN, created)
-        run.batches.append(run.sandbox.submit_disbursement(TREASURY_BIN, parse_file(run.config.file_format, data, message_id)))
+        run.batches.append(
+            run.sandbox.submit_disbursement(TREASURY_BIN, parse_file(run.config.file_format, data, message_id))
+        )
         _report(progress, "submission", number / len(files))
     run.timings_s["submit"] = time.perf_counter() - clock
     return run.batches

@@ -15,8 +15,8 @@ from banks.node import ParticipantNode
 from banks.schemas import Behaviour, Customer, Limits, PaymentOrder
 from scenarios.network import InProcessNetwork, LinkFaults
 from scenarios.storage import Storage
-from switch.clearing.schemas import CREDITOR_TIMEOUT_MS
 from switch.bulk.schemas import BatchRecord
+from switch.clearing.schemas import CREDITOR_TIMEOUT_MS
 from switch.node import SwitchNode
 from switch.participants.schemas import Participant
 from switch.scheme.calendar import VIETNAM

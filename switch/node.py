@@ -239,7 +239,9 @@ class SwitchNode:
 
     # --- bulk disbursements --------------------------------------------------------------------
 
-    def submit_disbursement(self, sender: str, file: DisbursementFile, now_ms: int) -> tuple[BatchRecord, list[Envelope]]:
+    def submit_disbursement(
+        self, sender: str, file: DisbursementFile, now_ms: int
+    ) -> tuple[BatchRecord, list[Envelope]]:
         """A payroll file from a Treasury participant: the batch, and what to send to start it."""
 
         def submit(conn: Connection) -> tuple[BatchRecord, list[Envelope]]:

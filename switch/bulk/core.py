@@ -86,7 +86,8 @@ CASHLESS_TARGET_SHARE = 0.30  # the government's target for welfare paid without
 def summarize(batch: BatchRecord, groups: Sequence[tuple[Any, ...]], row_errors: int) -> dict[str, Any]:
     """Counts and sums by status, reason, participant, program and province; progress; the cashless
     share against the target; and the reconciliation paid + cash + held (+ in process) = accepted."""
-    by: dict[str, dict[str, list[int]]] = {k: {} for k in ("status", "reason", "participant", "program", "province")}
+    dimensions = ("status", "reason", "participant", "program", "province", "province_status")
+    by: dict[str, dict[str, list[int]]] = {k: {} for k in dimensions}
     for status, reason, agent, program, province, count, amount in groups:
         keys = {
             "status": status,
@@ -94,6 +95,7 @@ def summarize(batch: BatchRecord, groups: Sequence[tuple[Any, ...]], row_errors:
             "participant": agent or "",
             "program": program,
             "province": province,
+            "province_status": f"{province}/{status}",  # for the cashless share by province
         }
         for dimension, key in keys.items():
             if dimension == "participant" and status != ItemStatus.PAID.value:
@@ -138,6 +140,7 @@ def summarize(batch: BatchRecord, groups: Sequence[tuple[Any, ...]], row_errors:
         "by_participant": _cells(by["participant"]),
         "by_program": _cells(by["program"]),
         "by_province": _cells(by["province"]),
+        "by_province_status": _cells(by["province_status"]),
         "reconciliation": reconciliation,
         "received_ms": batch.received_ms,
         "completed_ms": batch.completed_ms,

@@ -31,32 +31,27 @@ TRANSACTION_STATUS = {
 
 
 def items_csv(items: Sequence[ItemRecord]) -> bytes:
-    return _csv(
-        ITEM_COLUMNS,
-        (
-            (
-                i.seq, i.end_to_end_id, i.citizen_id, i.name, i.province_code, i.program.value, i.cycle,
-                i.amount_vnd, i.status.value, i.reason.value if i.reason else "", i.creditor_agent or "", i.attempts,
-            )  # fmt: skip
-            for i in items
-        ),
-    )
+    return _csv(ITEM_COLUMNS, [_item_row(i) for i in items])
 
 
 def cash_list_csv(items: Sequence[ItemRecord]) -> bytes:
     """The post offices' list: who to pay in cash, where, how much, and why not by transfer."""
     cash = sorted((i for i in items if i.status == ItemStatus.CASH), key=lambda i: (i.province_code, i.seq))
-    return _csv(
-        CASH_LIST_COLUMNS,
-        (
-            (
-                i.name, i.citizen_id, PROVINCE_NAMES.get(i.province_code, i.province_code), i.amount_vnd,
-                i.program.value, i.reason.value if i.reason else "", i.reason.description if i.reason else "",
-                i.end_to_end_id, i.cycle,
-            )  # fmt: skip
-            for i in cash
-        ),
-    )
+    return _csv(CASH_LIST_COLUMNS, [_cash_row(i) for i in cash])
+
+
+def _item_row(i: ItemRecord) -> tuple[object, ...]:
+    reason = i.reason.value if i.reason else ""
+    return (
+        i.seq, i.end_to_end_id, i.citizen_id, i.name, i.province_code, i.program.value, i.cycle, i.amount_vnd,
+        i.status.value, reason, i.creditor_agent or "", i.attempts,
+    )  # fmt: skip
+
+
+def _cash_row(i: ItemRecord) -> tuple[object, ...]:
+    province = PROVINCE_NAMES.get(i.province_code, i.province_code)
+    reason, text = (i.reason.value, i.reason.description) if i.reason else ("", "")
+    return (i.name, i.citizen_id, province, i.amount_vnd, i.program.value, reason, text, i.end_to_end_id, i.cycle)
 
 
 def pain002(batch: BatchRecord, items: Sequence[ItemRecord], created: datetime) -> bytes:
@@ -86,9 +81,9 @@ def group_status(batch: BatchRecord, items: Sequence[ItemRecord]) -> str:
     return "PART" if paid else "RJCT"
 
 
-def _csv(header: Sequence[str], rows: object) -> bytes:
+def _csv(header: Sequence[str], rows: Sequence[tuple[object, ...]]) -> bytes:
     out = io.StringIO(newline="")
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(header)
-    writer.writerows(rows)  # type: ignore[arg-type]
+    writer.writerows(rows)
     return out.getvalue().encode()

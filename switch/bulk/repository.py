@@ -86,7 +86,9 @@ _SENDABLE = Statement(
     f"SELECT {_ITEM_COLUMNS} FROM switch_bulk_item WHERE batch_id = :batch_id"
     " AND (status = 'queued' OR (status = 'retry' AND due_ms <= :now_ms)) ORDER BY creditor_agent, seq LIMIT :limit"
 )
-_COUNT_SENT = Statement("SELECT count(*), min(updated_ms) FROM switch_bulk_item WHERE batch_id = :batch_id AND status = 'sent'")
+_COUNT_SENT = Statement(
+    "SELECT count(*), min(updated_ms) FROM switch_bulk_item WHERE batch_id = :batch_id AND status = 'sent'"
+)
 _UPDATE_ITEM = Statement(
     "UPDATE switch_bulk_item SET status = :status, reason = :reason, attempts = :attempts, due_ms = :due_ms,"
     " updated_ms = :updated_ms WHERE batch_id = :batch_id AND seq = :seq"
@@ -128,7 +130,9 @@ def load_batch(conn: Connection, batch_id: int) -> BatchRecord | None:
     return _batch(row) if row is not None else None
 
 
-def batches(conn: Connection, debtor_agent: str | None = None, status: DisbursementStatus | None = None) -> list[BatchRecord]:
+def batches(
+    conn: Connection, debtor_agent: str | None = None, status: DisbursementStatus | None = None
+) -> list[BatchRecord]:
     query = select(BATCHES).order_by(BATCHES.c.id)
     if debtor_agent is not None:
         query = query.where(BATCHES.c.debtor_agent == debtor_agent)
@@ -195,7 +199,15 @@ def update_items(conn: Connection, items: Sequence[ItemRecord]) -> None:
     _UPDATE_ITEM.execute_many(
         conn,
         [
-            (i.status.value, i.reason.value if i.reason else None, i.attempts, i.due_ms, i.updated_ms, i.batch_id, i.seq)
+            (
+                i.status.value,
+                i.reason.value if i.reason else None,
+                i.attempts,
+                i.due_ms,
+                i.updated_ms,
+                i.batch_id,
+                i.seq,
+            )
             for i in items
         ],
     )

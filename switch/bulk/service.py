@@ -91,7 +91,12 @@ class BulkService:
     # --- intake ------------------------------------------------------------------------------
 
     def submit(
-        self, conn: Connection, sender: str, file: DisbursementFile, participants: Mapping[str, Participant], now_ms: int
+        self,
+        conn: Connection,
+        sender: str,
+        file: DisbursementFile,
+        participants: Mapping[str, Participant],
+        now_ms: int,
     ) -> tuple[BatchRecord, list[Envelope]]:
         """Accept a file: the same message id with the same content answers the batch it made."""
         _check_sender(sender, file, participants)
@@ -249,7 +254,12 @@ class BulkService:
             if item is None or item.status != ItemStatus.SENT or item.attempts != attempt:
                 continue  # an answer to an attempt already decided: a repeat, never a second payment
             outcome = core.decide_answer(item, report.transaction_status, report.status_reason, now_ms)
-            item.status, item.reason, item.due_ms, item.updated_ms = outcome.status, outcome.reason, outcome.due_ms, now_ms
+            item.status, item.reason, item.due_ms, item.updated_ms = (
+                outcome.status,
+                outcome.reason,
+                outcome.due_ms,
+                now_ms,
+            )
             changed.append(item)
         retried = [i for i in changed if i.status == ItemStatus.RETRY]
         if retried:

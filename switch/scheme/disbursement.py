@@ -235,7 +235,9 @@ def parse_csv(data: bytes, message_id: str | None = None) -> DisbursementFile:
         if number > ITEMS_PER_FILE_MAX:
             check_row_count(number)
         if len(record) != len(CSV_COLUMNS):
-            errors.append(RowError(number, "(row)", f"must have {len(CSV_COLUMNS)} columns, has {len(record)}", StatusReason.FF01))
+            errors.append(
+                RowError(number, "(row)", f"must have {len(CSV_COLUMNS)} columns, has {len(record)}", StatusReason.FF01)
+            )
             rows.append({"__skip__": True})
             continue
         row: dict[str, Any] = dict(zip(CSV_COLUMNS, record, strict=True))
