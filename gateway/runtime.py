@@ -71,6 +71,11 @@ class NodeRuntime:
         if self.dispatcher is None:
             raise RuntimeError(f"node {self.node.address}: attach a dispatcher before starting")
         self._task = asyncio.create_task(self._run(), name=f"node {self.node.address}")
+        # A node that keeps work across restarts (running disbursements, a bank's open credits)
+        # says what to arm again.
+        resume = getattr(self.node, "resume", None)
+        if resume is not None:
+            self.emit(await asyncio.to_thread(resume))
         for every_s, envelope in self.ticks:
             task = asyncio.create_task(self._tick(every_s, envelope))
             self._sending.add(task)
@@ -128,6 +133,11 @@ class NodeRuntime:
                 self.on_batch(batch, out, time.perf_counter() - started)
             for envelope in out:
                 self._route(envelope)
+
+    def emit(self, envelopes: Sequence[Envelope]) -> None:
+        """What the node decided outside a batch (an API call it served directly), sent as a batch's."""
+        for envelope in envelopes:
+            self._route(envelope)
 
     def _route(self, envelope: Envelope) -> None:
         if envelope.receiver == self.node.address:  # a timer: back into the inbox, on time

@@ -9,6 +9,8 @@ and written to <out>/credentials.json.
 from __future__ import annotations
 
 import asyncio
+import csv
+import dataclasses
 import json
 import logging
 import os
@@ -30,7 +32,8 @@ from gateway.node_app import NodeApi, create_node_app
 from gateway.observe import configure_json_logging
 from gateway.runtime import NodeRuntime, wall_clock_ms
 from gateway.switch_app import connect, create_switch_app, networked_switch_api
-from scenarios.sandbox import DEFAULT_PARTICIPANTS, ParticipantSpec, sample_account
+from payer.registry import PopulationRegistry, generate_population
+from scenarios.sandbox import DEFAULT_PARTICIPANTS, DEFAULT_START, TREASURY, ParticipantSpec, sample_account
 from scenarios.storage import Storage
 from switch.errors import ParticipantExists
 from switch.node import SwitchNode
@@ -62,13 +65,16 @@ async def serve(config: ServeConfig, ready: asyncio.Event | None = None) -> None
         storage = Storage(url=storage.url, schema_prefix=config.schema_prefix)
     if config.workers > 1 and storage.url is None:
         raise ValueError("workers: several switch workers need PostgreSQL (--database postgresql://...)")
-    switch = SwitchNode(storage.engine_for("switch"))
+    registry = serve_registry()
+    switch = SwitchNode(storage.engine_for("switch"), identities=registry)
     switch.setup()
     admin_key = config.admin_key or secrets.token_urlsafe(24)
     citizen_key = secrets.token_urlsafe(24)
     urls = {spec.bin: f"http://{config.host}:{config.port + 1 + n}" for n, spec in enumerate(DEFAULT_PARTICIPANTS)}
     switch_url = f"http://{config.host}:{config.port}"
     credentials = {spec.bin: _register(switch, spec, urls[spec.bin]) for spec in DEFAULT_PARTICIPANTS}
+    payer_key, _secret = _register(switch, SERVE_TREASURY, None)
+    _write_population(config, registry)
 
     async with httpx.AsyncClient(limits=httpx.Limits(max_connections=200, max_keepalive_connections=100)) as client:
         servers = []
@@ -99,7 +105,7 @@ async def serve(config: ServeConfig, ready: asyncio.Event | None = None) -> None
             while not all(server.started for server in servers):
                 await asyncio.sleep(0.05)
             await _wait_healthy(client, switch_url)
-            _write_credentials(config, admin_key, citizen_key, switch_url, urls, credentials, samples)
+            _write_credentials(config, admin_key, citizen_key, switch_url, urls, credentials, samples, payer_key)
             if ready is not None:
                 ready.set()
             await asyncio.gather(*tasks)
@@ -139,7 +145,25 @@ async def _wait_healthy(client: httpx.AsyncClient, url: str, timeout_s: float = 
     raise RuntimeError(f"the switch at {url} did not become healthy in {timeout_s:.0f} s")
 
 
-def _register(switch: SwitchNode, spec: ParticipantSpec, base_url: str) -> tuple[str, str]:
+def serve_registry() -> PopulationRegistry:
+    """The population the served switch checks payroll items against: the same for every worker
+    (a fixed seed), and written to population.csv for a payer to build its files from."""
+    return PopulationRegistry(generate_population(SERVE_POPULATION, SERVE_POPULATION_SEED, DEFAULT_START.date()))
+
+
+def _write_population(config: ServeConfig, registry: PopulationRegistry) -> None:
+    config.out.mkdir(parents=True, exist_ok=True)
+    with (config.out / "population.csv").open("w", newline="") as out:
+        writer = csv.writer(out, lineterminator="\n")
+        writer.writerow(("citizen_id", "name", "birth_date", "province_code", "alive"))
+        for person in registry.people():
+            alive = registry.alive(person.citizen_id)
+            writer.writerow(
+                (person.citizen_id, person.name, person.birth_date.isoformat(), person.province_code, alive)
+            )
+
+
+def _register(switch: SwitchNode, spec: ParticipantSpec, base_url: str | None) -> tuple[str, str]:
     now_ms = wall_clock_ms()
     participant = Participant(
         spec.bin, spec.name, spec.kind, net_debit_cap_vnd=spec.net_debit_cap_vnd, base_url=base_url
@@ -186,6 +210,11 @@ def _open_sample_accounts(node: ParticipantNode, spec: ParticipantSpec, now_ms: 
     return accounts[:3]
 
 
+SERVE_POPULATION = 5_000
+SERVE_POPULATION_SEED = 84
+SERVE_TREASURY = dataclasses.replace(TREASURY, prefund_vnd=100_000_000_000)
+
+
 def _server(app: Any, host: str, port: int) -> uvicorn.Server:
     return uvicorn.Server(uvicorn.Config(app, host=host, port=port, log_level="warning", lifespan="off"))
 
@@ -198,12 +227,14 @@ def _write_credentials(
     urls: dict[str, str],
     credentials: dict[str, tuple[str, str]],
     samples: dict[str, list[str]],
+    payer_key: str,
 ) -> None:
     config.out.mkdir(parents=True, exist_ok=True)
     document = {
         "switch": switch_url,
         "admin_key": admin_key,
         "citizen_app_key": citizen_key,
+        "payer": {"bin": SERVE_TREASURY.bin, "api_key": payer_key, "population": "population.csv"},
         "participants": {
             bin_code: {
                 "base_url": urls[bin_code],

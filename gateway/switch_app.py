@@ -19,6 +19,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from gateway import problems
 from gateway.dispatch import HttpDispatcher, Peer
 from gateway.observe import SwitchMetrics, TimingMiddleware
+from gateway.payer_api import DISBURSEMENTS_PATH, payer_router
 from gateway.ratelimit import AliasLookupLimiter
 from gateway.runtime import Matcher, NodeRuntime, matcher_for, wall_clock_ms
 from gateway.schemas import (
@@ -38,6 +39,7 @@ from switch.errors import AliasNotFound
 from switch.node import SwitchNode
 from switch.participants.schemas import Participant, Position
 from switch.scheme.codes import AliasType, ParticipantStatus
+from switch.scheme.disbursement import FILE_BYTES_MAX
 from switch.scheme.messages import (
     Alias,
     AliasRegistration,
@@ -124,6 +126,7 @@ def create_switch_app(api: SwitchApi) -> FastAPI:
     app.include_router(_admin_router(api), prefix="/v1/admin", tags=["admin"])
     app.include_router(_participant_router(api), prefix="/v1", tags=["participant"])
     app.include_router(_citizen_router(api), prefix="/v1", tags=["citizen"])
+    app.include_router(payer_router(api), prefix=DISBURSEMENTS_PATH, tags=["payer"])
     _document_inbound_api(app)
     return app
 
@@ -156,10 +159,12 @@ class BodyLimit:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http":
             length = dict(scope.get("headers") or []).get(b"content-length", b"0")
-            if not length.isdigit() or int(length) > BODY_BYTES_MAX:
+            # A payroll file may be large; its endpoint counts what it reads against its own limit.
+            limit = FILE_BYTES_MAX if scope.get("path") == DISBURSEMENTS_PATH else BODY_BYTES_MAX
+            if not length.isdigit() or int(length) > limit:
                 response = problems.problem(
-                    413, "too-large", "Body too large", f"at most {BODY_BYTES_MAX} bytes", scope.get("path", ""),
-                    [{"field": "(body)", "rule": f"at most {BODY_BYTES_MAX} bytes"}],
+                    413, "too-large", "Body too large", f"at most {limit} bytes", scope.get("path", ""),
+                    [{"field": "(body)", "rule": f"at most {limit} bytes"}],
                 )  # fmt: skip
                 await response(scope, receive, send)
                 return

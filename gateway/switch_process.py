@@ -23,6 +23,7 @@ import httpx
 from fastapi import FastAPI
 
 from gateway.observe import configure_json_logging
+from gateway.serve import serve_registry
 from gateway.switch_app import connect, create_switch_app, networked_switch_api
 from scenarios.storage import Storage
 from switch.node import SwitchNode
@@ -31,7 +32,7 @@ from switch.node import SwitchNode
 def create_app() -> FastAPI:
     configure_json_logging()
     storage = Storage(url=os.environ["SWITCHYARD_DATABASE"], schema_prefix=os.environ["SWITCHYARD_SCHEMA_PREFIX"])
-    switch = SwitchNode(storage.engine_for("switch"))
+    switch = SwitchNode(storage.engine_for("switch"), identities=serve_registry())
     api = networked_switch_api(switch, os.environ["SWITCHYARD_ADMIN_KEY"], os.environ.get("SWITCHYARD_CITIZEN_KEY"))
     app = create_switch_app(api)
 

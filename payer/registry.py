@@ -99,6 +99,9 @@ class PopulationRegistry:
     def __len__(self) -> int:
         return len(self._people)
 
+    def people(self) -> list[Person]:
+        return list(self._people.values())
+
     def person(self, citizen_id: str) -> Person | None:
         return self._people.get(citizen_id)
 

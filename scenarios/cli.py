@@ -20,6 +20,7 @@ from rich.table import Table
 from payer.programs import RULES
 from scenarios.demo import DemoConfig, DemoResult, run_demo
 from switch.scheme.codes import StatusReason
+from switch.scheme.disbursement import ITEMS_PER_FILE_MAX
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -34,6 +35,12 @@ def main(argv: list[str] | None = None) -> int:
     demo.add_argument(
         "--database", type=_database_url, default=None, help="postgresql://... (default: SQLite files under --out)"
     )
+    payroll = commands.add_parser("payroll", help="a month's payroll that resumes after a crash; prints JSON")
+    payroll.add_argument("--beneficiaries", type=_positive, default=10_000)
+    payroll.add_argument("--seed", type=int, default=defaults.seed)
+    payroll.add_argument("--format", choices=["pain.001", "json", "csv"], default="json")
+    payroll.add_argument("--items-per-file", type=_positive, default=ITEMS_PER_FILE_MAX)
+    payroll.add_argument("--out", type=Path, default=Path("out/payroll"), help="folder for databases (kept)")
     bench = commands.add_parser("bench", help="measure throughput in process")
     bench.add_argument("what", choices=["transfers"])
     bench.add_argument("--count", type=_positive, default=20_000, help="transfers per mode")
@@ -56,6 +63,8 @@ def main(argv: list[str] | None = None) -> int:
         return _demo(args)
     if args.command == "serve":
         return _serve(args)
+    if args.command == "payroll":
+        return _payroll(args)
     return _bench(args)
 
 
@@ -74,6 +83,30 @@ def _serve(args: argparse.Namespace) -> int:
     with contextlib.suppress(KeyboardInterrupt):
         asyncio.run(serve(config))
     return 0
+
+
+def _payroll(args: argparse.Namespace) -> int:
+    from scenarios.payroll import PayrollConfig, run_resumable
+
+    config = PayrollConfig(
+        beneficiaries=args.beneficiaries, seed=args.seed, file_format=args.format,
+        items_per_file=min(args.items_per_file, ITEMS_PER_FILE_MAX), folder=args.out / "db",
+    )  # fmt: skip
+    run, report = run_resumable(config, args.out)
+    summaries = [run.sandbox.switch.disbursement_summary(None, b.id) for b in run.sandbox.switch.disbursements()]
+    result = {
+        "ok": report.ok,
+        "failures": report.failures,
+        "paid_count": report.payroll_paid_count,
+        "paid_vnd": report.payroll_paid_vnd,
+        "disbursements": [
+            {k: s[k] for k in ("disbursement_id", "status", "items_total", "by_status", "reconciliation")}
+            for s in summaries
+        ],
+    }
+    print(json.dumps(result, sort_keys=True))
+    run.sandbox.close()
+    return 0 if report.ok else 1
 
 
 def _database_url(text: str) -> str:

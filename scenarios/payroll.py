@@ -9,7 +9,10 @@ storage with `resume=True`.
 from __future__ import annotations
 
 import dataclasses
+import json
+import os
 import random
+import shutil
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -198,6 +201,35 @@ def run_until_complete(run: PayrollRun, progress: Progress | None = None) -> Non
 def reconcile(run: PayrollRun) -> InvariantReport:
     """The network's invariants, the payroll's among them (`scenarios.checks`)."""
     return check_invariants(run.sandbox)
+
+
+PREPARED_FILE = "prepared.json"
+
+
+def run_resumable(
+    config: PayrollConfig, out: Path, progress: Progress | None = None
+) -> tuple[PayrollRun, InvariantReport]:
+    """A payroll that a crash (SIGKILL at any point) does not spoil: run it again with the same
+    config and folder and it goes on where the storage says it stopped. Preparation is redone from
+    nothing if it had not finished; the files are submitted again (the same file is the same
+    batch, so nobody is paid twice); running batches get their timers back."""
+    assert config.folder is not None and config.database is None, "a resumable run keeps SQLite files in a folder"
+    marker = out / PREPARED_FILE
+    resume = marker.exists()
+    if not resume and config.folder.exists():
+        shutil.rmtree(config.folder)  # preparation did not finish: start it again from nothing
+    run = prepare(config, progress, resume=resume)
+    if resume:
+        run.sandbox.opening_deposits_vnd = json.loads(marker.read_text())["opening_deposits_vnd"]
+        run.sandbox.resume()
+    else:
+        out.mkdir(parents=True, exist_ok=True)
+        temporary = marker.with_suffix(".tmp")
+        temporary.write_text(json.dumps({"opening_deposits_vnd": run.sandbox.opening_deposits_vnd}))
+        os.replace(temporary, marker)  # atomic: the marker is whole or absent
+    submit(run, progress)
+    run_until_complete(run, progress)
+    return run, reconcile(run)
 
 
 def _report(progress: Progress | None, phase: str, fraction: float) -> None:

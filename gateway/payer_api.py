@@ -1,0 +1,179 @@
+"""The payer API on the switch: bulk disbursements in (JSON, CSV, pain.001), their summary, items,
+row errors, pain.002 report and cash list out. The key is a Treasury participant's.
+
+POST /v1/disbursements                 the file as the body; Content-Type picks the parser:
+                                       application/json, text/csv (?message_id=...),
+                                       application/xml (pain.001.001.09)
+GET  /v1/disbursements                 the payer's disbursements
+GET  /v1/disbursements/{id}            the summary, with progress_percent while it runs
+GET  /v1/disbursements/{id}/items      a page of items (?after=<row>&limit=&status=)
+GET  /v1/disbursements/{id}/items.csv  every item as CSV
+GET  /v1/disbursements/{id}/row-errors rows refused at intake, with field, rule and reason
+GET  /v1/disbursements/{id}/report     pain.002.001.12
+GET  /v1/disbursements/{id}/cash-list  the post offices' list, CSV
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Header, Query, Request, Response
+from fastapi.responses import JSONResponse
+
+from gateway import problems
+from switch.bulk.schemas import BatchRecord, ItemRecord
+from switch.scheme.codes import ItemStatus
+from switch.scheme.disbursement import FILE_BYTES_MAX, DisbursementFile, file_problem, parse_csv, parse_json
+from switch.scheme.pain import parse_pain001
+
+ITEMS_PAGE_MAX = 1_000
+ROW_ERRORS_SHOWN_MAX = 1_000
+DISBURSEMENTS_PATH = "/v1/disbursements"
+PARSERS = {"application/json": "json", "text/csv": "csv", "application/xml": "pain.001", "text/xml": "pain.001"}
+
+
+def payer_router(api: Any) -> APIRouter:
+    """`api` is the switch app's SwitchApi (node, runtime, clock)."""
+
+    def payer(authorization: Annotated[str | None, Header()] = None) -> str:
+        found = api.node.authenticate(problems.bearer(authorization))
+        if found is None:
+            raise problems.ApiProblem(401, "unauthenticated", "Unknown key", "no participant has this key")
+        return str(found)
+
+    router = APIRouter()
+
+    @router.post("", status_code=201, responses={200: {"description": "the same file again: its disbursement"}})
+    async def submit(
+        request: Request,
+        message_id: Annotated[str | None, Query(max_length=35)] = None,
+        bin_code: str = Depends(payer),
+    ) -> Any:
+        body = await _body(request)
+        content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+        file = _parse(content_type, body, message_id)
+        known = {b.id for b in api.node.disbursements(bin_code)}
+        batch, out = await asyncio.to_thread(api.node.submit_disbursement, bin_code, file, api.clock_ms())
+        if api.runtime is not None:
+            api.runtime.emit(out)
+        errors = api.node.disbursement_row_errors(bin_code, batch.id)
+        status = 200 if batch.id in known else 201
+        return JSONResponse(_accepted(batch, errors), status_code=status, headers={"Location": _location(batch)})
+
+    @router.get("")
+    def disbursements(bin_code: str = Depends(payer)) -> list[dict[str, Any]]:
+        return [_batch_out(b) for b in api.node.disbursements(bin_code)]
+
+    @router.get("/{disbursement_id}")
+    def summary(disbursement_id: int, bin_code: str = Depends(payer)) -> dict[str, Any]:
+        return dict(api.node.disbursement_summary(bin_code, disbursement_id))
+
+    @router.get("/{disbursement_id}/items")
+    def items(
+        disbursement_id: int,
+        after: Annotated[int, Query(ge=0)] = 0,
+        limit: Annotated[int, Query(ge=1, le=ITEMS_PAGE_MAX)] = 100,
+        status: ItemStatus | None = None,
+        bin_code: str = Depends(payer),
+    ) -> dict[str, Any]:
+        page = api.node.disbursement_items(bin_code, disbursement_id, after, limit, status)
+        next_after = page[-1].seq if len(page) == limit else None
+        return {"items": [_item_out(i) for i in page], "next_after": next_after}
+
+    @router.get("/{disbursement_id}/row-errors")
+    def row_errors(disbursement_id: int, bin_code: str = Depends(payer)) -> list[dict[str, Any]]:
+        errors = api.node.disbursement_row_errors(bin_code, disbursement_id)
+        return [_row_error(e) for e in errors]
+
+    def export(kind: str, media_type: str) -> Any:
+        def read(disbursement_id: int, bin_code: str = Depends(payer)) -> Response:
+            data = api.node.disbursement_export(bin_code, disbursement_id, kind, api.clock_ms())
+            return Response(data, media_type=media_type)
+
+        return read
+
+    router.add_api_route("/{disbursement_id}/items.csv", export("items", "text/csv"), methods=["GET"])
+    router.add_api_route("/{disbursement_id}/report", export("pain.002", "application/xml"), methods=["GET"])
+    router.add_api_route("/{disbursement_id}/cash-list", export("cash-list", "text/csv"), methods=["GET"])
+    return router
+
+
+async def _body(request: Request) -> bytes:
+    """Read at most FILE_BYTES_MAX: a larger file is refused, whatever Content-Length said."""
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > FILE_BYTES_MAX:
+            raise problems.ApiProblem(
+                413, "too-large", "File too large", f"at most {FILE_BYTES_MAX} bytes", "(body)",
+                f"at most {FILE_BYTES_MAX} bytes",
+            )  # fmt: skip
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def _parse(content_type: str, body: bytes, message_id: str | None) -> DisbursementFile:
+    kind = PARSERS.get(content_type)
+    if kind == "json":
+        return parse_json(body)
+    if kind == "csv":
+        return parse_csv(body, message_id)
+    if kind == "pain.001":
+        return parse_pain001(body)
+    raise file_problem("Content-Type", f"must be one of {', '.join(PARSERS)}, not {content_type or 'missing'!r}")
+
+
+def _location(batch: BatchRecord) -> str:
+    return f"{DISBURSEMENTS_PATH}/{batch.id}"
+
+
+def _batch_out(batch: BatchRecord) -> dict[str, Any]:
+    out = dataclasses.asdict(batch)
+    out["status"] = batch.status.value
+    out["reason"] = batch.reason.value if batch.reason else None
+    out.pop("digest")
+    return out
+
+
+def _accepted(batch: BatchRecord, errors: list[Any]) -> dict[str, Any]:
+    return {
+        **_batch_out(batch),
+        "row_errors": [_row_error(e) for e in errors[:ROW_ERRORS_SHOWN_MAX]],
+        "row_errors_total": len(errors),
+        "links": {
+            "summary": _location(batch),
+            "items": f"{_location(batch)}/items",
+            "report": f"{_location(batch)}/report",
+            "cash_list": f"{_location(batch)}/cash-list",
+        },
+    }
+
+
+def _row_error(error: Any) -> dict[str, Any]:
+    return {
+        "row": error.row,
+        "field": error.field,
+        "rule": error.rule,
+        "reason": error.reason.value,
+        "end_to_end_id": error.end_to_end_id,
+    }
+
+
+def _item_out(item: ItemRecord) -> dict[str, Any]:
+    return {
+        "row": item.seq,
+        "end_to_end_id": item.end_to_end_id,
+        "citizen_id": item.citizen_id,
+        "name": item.name,
+        "province_code": item.province_code,
+        "program": item.program.value,
+        "cycle": item.cycle,
+        "amount_vnd": item.amount_vnd,
+        "status": item.status.value,
+        "reason": item.reason.value if item.reason else None,
+        "creditor_agent": item.creditor_agent,
+        "attempts": item.attempts,
+    }
