@@ -42,8 +42,10 @@ def main(argv: list[str] | None = None) -> int:
     payroll.add_argument("--items-per-file", type=_positive, default=ITEMS_PER_FILE_MAX)
     payroll.add_argument("--out", type=Path, default=Path("out/payroll"), help="folder for databases (kept)")
     bench = commands.add_parser("bench", help="measure throughput in process")
-    bench.add_argument("what", choices=["transfers"])
+    bench.add_argument("what", choices=["transfers", "payroll"])
     bench.add_argument("--count", type=_positive, default=20_000, help="transfers per mode")
+    bench.add_argument("--beneficiaries", type=_positive, default=100_000, help="payroll: people on the rolls")
+    bench.add_argument("--format", choices=["json", "csv", "pain.001"], default="json", help="payroll: file format")
     bench.add_argument("--json", action="store_true", help="print one JSON object")
     bench.add_argument(
         "--database", type=_database_url, default=None, help="postgresql://... (default: SQLite files in a temp folder)"
@@ -232,6 +234,8 @@ def _status_meaning(status: str) -> str:
 
 
 def _bench(args: argparse.Namespace) -> int:
+    if args.what == "payroll":
+        return _bench_payroll(args)
     from scenarios.bench import bench_transfers
 
     figures = bench_transfers(args.count, args.database)
@@ -251,6 +255,27 @@ def _bench(args: argparse.Namespace) -> int:
             ceiling, name = (sequential, "one row per transaction") if one_by_one else (batched, "batched rows")
             table.add_row(mode, f"{value:,.0f}", f"bare sqlite3, {name}: {ceiling:,.0f}/s", f"{value / ceiling:.3f}")
         console.print(table)
+    return 0
+
+
+def _bench_payroll(args: argparse.Namespace) -> int:
+    from scenarios.bench_payroll import bench_payroll
+
+    figures = bench_payroll(args.beneficiaries, args.format)
+    if args.json:
+        print(json.dumps(figures, sort_keys=True))
+        return 0
+    console = Console()
+    table = Table(title=f"Payroll in process: {args.beneficiaries:,} beneficiaries, {args.format} files, SQLite files")
+    table.add_column("figure")
+    table.add_column("value", justify="right")
+    for key in ("seconds", "beneficiaries_per_second", "paid", "payments_per_second", "peak_rss_mb"):
+        table.add_row(key.replace("_", " "), f"{figures[key]:,}")
+    table.add_row("bare sqlite3 ceiling, rows/s", f"{figures['bare_sqlite_rows_per_second']:,}")
+    share = figures["beneficiaries_per_second"] / figures["bare_sqlite_rows_per_second"]
+    table.add_row("beneficiaries/s as a share of it", f"{share:.3f}")
+    console.print(table)
+    console.print(f"phases (s): {figures['phases_seconds']}")
     return 0
 
 
