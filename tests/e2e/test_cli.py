@@ -16,35 +16,45 @@ def run(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
     return subprocess.run([*SWITCHYARD, *args], cwd=cwd, capture_output=True, text=True, timeout=300)
 
 
+DEMO_ARGS = ("demo", "--beneficiaries", "1500", "--seed", "7")
+
+
 @pytest.fixture(scope="module")
 def small_demo(tmp_path_factory: pytest.TempPathFactory) -> tuple[subprocess.CompletedProcess[str], Path]:
     folder = tmp_path_factory.mktemp("demo")
-    result = run(
-        "demo", "--people", "400", "--transfers", "300", "--seed", "7", "--out", str(folder / "out"), cwd=folder
-    )
+    result = run(*DEMO_ARGS, "--out", str(folder / "out"), cwd=folder)
     return result, folder / "out"
 
 
-def test_the_demo_prints_the_summary_and_passes_its_conservation_check(
+def test_the_demo_prints_the_payroll_summary_and_passes_its_checks(
     small_demo: tuple[subprocess.CompletedProcess[str], Path],
 ) -> None:
     result, out = small_demo
     assert result.returncode == 0, result.stderr
-    assert "Conservation check passed" in result.stdout
-    assert "Transfers at the switch by status and reason" in result.stdout
-    assert str((out / "summary.json").resolve()) in result.stdout.replace("\n", "")
+    text = result.stdout.replace("\n", " ")
+    assert "Checks passed" in result.stdout
+    assert "Payroll items by final state" in result.stdout
+    assert "Cashless share by province (target 30%)" in result.stdout
+    assert "balanced" in text
+    assert str(out.resolve()) in result.stdout.replace("\n", "")
 
 
-def test_the_demo_writes_a_summary_with_each_node_in_its_own_sqlite_file(
+def test_the_demo_writes_the_reports_and_keeps_each_node_in_its_own_sqlite_file(
     small_demo: tuple[subprocess.CompletedProcess[str], Path],
 ) -> None:
     _result, out = small_demo
     summary = json.loads((out / "summary.json").read_text(encoding="utf-8"))
     assert summary["invariants"]["failures"] == []
-    assert summary["invariants"]["customer_money_vnd"] == summary["invariants"]["opening_deposits_vnd"]
-    settled = sum(row["count"] for row in summary["transfers"] if row["status"] == "ACSC")
-    assert settled == summary["invariants"]["settled_count"] > 0
-    assert {row["bin"] for row in summary["participants"]} >= {"970436", "970418", "970415", "970405", "999888"}
+    reconciliation = summary["reconciliation"]
+    assert reconciliation["balanced"]
+    parts = ("paid", "cash", "held")
+    assert sum(reconciliation[p]["count"] for p in parts) == reconciliation["submitted"]["count"] == 1500
+    assert sum(reconciliation[p]["amount_vnd"] for p in parts) == reconciliation["submitted"]["amount_vnd"]
+    assert 0.15 < summary["cashless_share"] < 0.40
+    cash_list = (out / "cash-list.csv").read_text(encoding="utf-8").splitlines()
+    assert cash_list[0].startswith("name,citizen_id,province,amount_vnd,program,reason")
+    assert len(cash_list) - 1 == reconciliation["cash"]["count"]
+    assert (out / "pain.002-1.xml").read_bytes().startswith(b"<?xml")
     assert sorted(p.name for p in (out / "db").glob("*.db")) == [
         "bank_970405.db", "bank_970415.db", "bank_970418.db", "bank_970436.db", "bank_999888.db", "switch.db",
         "wallet_971005.db", "wallet_971011.db", "wallet_971025.db",
@@ -55,11 +65,20 @@ def test_the_same_seed_gives_the_same_summary(
     small_demo: tuple[subprocess.CompletedProcess[str], Path], tmp_path: Path
 ) -> None:
     _result, out = small_demo
-    again = run(
-        "demo", "--people", "400", "--transfers", "300", "--seed", "7", "--out", str(tmp_path / "out"), cwd=tmp_path
-    )
+    again = run(*DEMO_ARGS, "--out", str(tmp_path / "out"), cwd=tmp_path)
     assert again.returncode == 0, again.stderr
     assert (tmp_path / "out" / "summary.json").read_bytes() == (out / "summary.json").read_bytes()
+    assert (tmp_path / "out" / "cash-list.csv").read_bytes() == (out / "cash-list.csv").read_bytes()
+
+
+def test_bench_payroll_prints_one_json_object_with_the_ceiling(tmp_path: Path) -> None:
+    result = run("bench", "payroll", "--beneficiaries", "600", "--json", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    figures = json.loads(result.stdout)
+    assert figures["beneficiaries"] == 600
+    assert figures["invariants_ok"] is True
+    assert figures["beneficiaries_per_second"] > 0 and figures["bare_sqlite_rows_per_second"] > 0
+    assert figures["peak_rss_mb"] > 0
 
 
 def test_bench_prints_one_json_object_with_the_ceiling_beside_the_figures(tmp_path: Path) -> None:
@@ -76,8 +95,8 @@ def test_bench_prints_one_json_object_with_the_ceiling_beside_the_figures(tmp_pa
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (["demo", "--people", "0"], "must be a positive integer"),
-        (["demo", "--transfers", "many"], "must be a positive integer"),
+        (["demo", "--beneficiaries", "0"], "must be a positive integer"),
+        (["demo", "--beneficiaries", "many"], "must be a positive integer"),
         (["bench", "ledgers"], "invalid choice"),
         (["demo", "--database", "mysql://localhost/x"], "postgresql"),
     ],
