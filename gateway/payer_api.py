@@ -19,7 +19,7 @@ import asyncio
 import dataclasses
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Header, Query, Request, Response
+from fastapi import APIRouter, Depends, Header, Path, Query, Request, Response
 from fastapi.responses import JSONResponse
 
 from gateway import problems
@@ -29,6 +29,7 @@ from switch.scheme.disbursement import FILE_BYTES_MAX, DisbursementFile, file_pr
 from switch.scheme.pain import parse_pain001
 
 ITEMS_PAGE_MAX = 1_000
+DisbursementId = Annotated[int, Path(ge=1, le=2**31 - 1)]
 ROW_ERRORS_SHOWN_MAX = 1_000
 DISBURSEMENTS_PATH = "/v1/disbursements"
 PARSERS = {"application/json": "json", "text/csv": "csv", "application/xml": "pain.001", "text/xml": "pain.001"}
@@ -67,13 +68,13 @@ def payer_router(api: Any) -> APIRouter:
         return [_batch_out(b) for b in api.node.disbursements(bin_code)]
 
     @router.get("/{disbursement_id}")
-    def summary(disbursement_id: int, bin_code: str = Depends(payer)) -> dict[str, Any]:
+    def summary(disbursement_id: DisbursementId, bin_code: str = Depends(payer)) -> dict[str, Any]:
         return dict(api.node.disbursement_summary(bin_code, disbursement_id))
 
     @router.get("/{disbursement_id}/items")
     def items(
-        disbursement_id: int,
-        after: Annotated[int, Query(ge=0)] = 0,
+        disbursement_id: DisbursementId,
+        after: Annotated[int, Query(ge=0, le=2**31 - 1)] = 0,
         limit: Annotated[int, Query(ge=1, le=ITEMS_PAGE_MAX)] = 100,
         status: ItemStatus | None = None,
         bin_code: str = Depends(payer),
@@ -83,12 +84,12 @@ def payer_router(api: Any) -> APIRouter:
         return {"items": [_item_out(i) for i in page], "next_after": next_after}
 
     @router.get("/{disbursement_id}/row-errors")
-    def row_errors(disbursement_id: int, bin_code: str = Depends(payer)) -> list[dict[str, Any]]:
+    def row_errors(disbursement_id: DisbursementId, bin_code: str = Depends(payer)) -> list[dict[str, Any]]:
         errors = api.node.disbursement_row_errors(bin_code, disbursement_id)
         return [_row_error(e) for e in errors]
 
     def export(kind: str, media_type: str) -> Any:
-        def read(disbursement_id: int, bin_code: str = Depends(payer)) -> Response:
+        def read(disbursement_id: DisbursementId, bin_code: str = Depends(payer)) -> Response:
             data = api.node.disbursement_export(bin_code, disbursement_id, kind, api.clock_ms())
             return Response(data, media_type=media_type)
 

@@ -84,10 +84,11 @@ def _check_final_states(sandbox: Sandbox, report: InvariantReport) -> None:
             f"paid once: creditors credited {credited}, the switch settled {(settled_count, settled_vnd)}"
         )
     # The Treasury's payroll items settle at the switch without a simulated debtor node behind them.
-    paid = (paid[0] + report.payroll_paid_count, paid[1] + report.payroll_paid_vnd)
-    if paid != (settled_count, settled_vnd):
+    payroll = (report.payroll_paid_count, report.payroll_paid_vnd)
+    if (paid[0] + payroll[0], paid[1] + payroll[1]) != (settled_count, settled_vnd):
+        also = f" and the payroll {payroll}" if payroll[0] else ""
         report.failures.append(
-            f"paid once: debtors and the payroll paid {paid}, the switch settled {(settled_count, settled_vnd)}"
+            f"paid once: debtors paid {paid}{also}, the switch settled {(settled_count, settled_vnd)}"
         )
 
 
@@ -109,9 +110,9 @@ def _check_customer_money(sandbox: Sandbox, report: InvariantReport) -> None:
     report.customer_money_vnd = total
     expected = sandbox.opening_deposits_vnd + report.payroll_paid_vnd
     if total != expected:
+        payroll = f" and paid {report.payroll_paid_vnd} of payroll" if report.payroll_paid_vnd else ""
         report.failures.append(
-            f"conservation: customers hold {total} VND; they were given {sandbox.opening_deposits_vnd}"
-            f" and paid {report.payroll_paid_vnd} of payroll"
+            f"conservation: customers hold {total} VND, they were given {sandbox.opening_deposits_vnd}{payroll}"
         )
 
 

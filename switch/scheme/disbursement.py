@@ -31,7 +31,7 @@ from pydantic_core import PydanticCustomError
 
 from switch.scheme.codes import Program, StatusReason
 from switch.scheme.identifiers import check_citizen_id
-from switch.scheme.messages import AmountVnd, Max35Text, Max140Text, SchemeMessage
+from switch.scheme.messages import AmountVnd, Max35Text, SchemeMessage
 from switch.scheme.validation import FieldProblem, MessageInvalid, problems_of
 
 ITEMS_PER_FILE_MAX = 100_000
@@ -56,7 +56,7 @@ class DisbursementItem(SchemeMessage):
 
     end_to_end_id: Max35Text
     citizen_id: Annotated[str, AfterValidator(_citizen_id)]
-    name: Max140Text
+    name: Annotated[str, Field(min_length=1, max_length=140, pattern=r"^[^\x00-\x1f\x7f]+$")]  # no control chars
     amount_vnd: AmountVnd
     program: Program
     cycle: Annotated[str, Field(pattern=CYCLE_PATTERN)]
@@ -181,6 +181,8 @@ def parse_json(data: bytes) -> DisbursementFile:
         document = json.loads(data)
     except (UnicodeDecodeError, json.JSONDecodeError) as error:
         raise file_problem("file", f"not valid JSON: {error}") from None
+    except RecursionError:
+        raise file_problem("file", "not valid JSON: nested too deeply") from None
     if not isinstance(document, dict):
         raise file_problem("file", "must be a JSON object with message_id and items")
     message_id = check_message_id(document.get("message_id"))
@@ -231,7 +233,7 @@ def parse_csv(data: bytes, message_id: str | None = None) -> DisbursementFile:
         raise file_problem("header", f"the first line must be {','.join(CSV_COLUMNS)}")
     rows: list[dict[str, Any]] = []
     errors: list[RowError] = []
-    for number, record in enumerate(reader, start=1):
+    for number, record in enumerate(_records(reader), start=1):
         if number > ITEMS_PER_FILE_MAX:
             check_row_count(number)
         if len(record) != len(CSV_COLUMNS):
@@ -245,6 +247,13 @@ def parse_csv(data: bytes, message_id: str | None = None) -> DisbursementFile:
         row["amount_vnd"] = int(amount) if _INTEGER.fullmatch(amount) else amount
         rows.append(row)
     return _with_row_errors(build_file(message_id, rows, digest, "csv"), errors)
+
+
+def _records(reader: Any) -> Any:
+    try:
+        yield from reader
+    except csv.Error as error:  # a field over the csv module's limit, a stray quote at the end
+        raise file_problem("file", f"not readable as CSV: {error}") from None
 
 
 def write_csv(items: Sequence[DisbursementItem]) -> bytes:

