@@ -16,7 +16,9 @@ PAYER_NAME = "Bộ Lao động - Thương binh và Xã hội"
 PROGRAM_CODES = {"merit_person": "MP", "social_assistance": "SA", "elderly": "EL", "disability": "DI"}
 
 
-def build_payroll(rolls: Sequence[Beneficiary], cycle: str) -> list[DisbursementItem]:
+def build_payroll(rolls: Sequence[Beneficiary], cycle: str, first_number: int = 1) -> list[DisbursementItem]:
+    """Items for these beneficiaries, numbered from `first_number` (a payroll built file by file
+    numbers each slice of the rolls from where the last one ended)."""
     if not CYCLE.fullmatch(cycle):
         raise ValueError(f"cycle: {cycle!r} must be YYYY-MM")
     compact = cycle.replace("-", "")
@@ -29,7 +31,7 @@ def build_payroll(rolls: Sequence[Beneficiary], cycle: str) -> list[Disbursement
             program=b.program,
             cycle=cycle,
         )
-        for number, b in enumerate(rolls, start=1)
+        for number, b in enumerate(rolls, start=first_number)
     ]
 
 

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from banks.schemas import AccountStatus, Behaviour
-from payer.payroll import build_payroll, split, write_file
+from payer.payroll import build_payroll, write_file
 from payer.registry import Person, PopulationRegistry, generate_population
 from payer.rolls import Beneficiary, build_rolls
 from scenarios.checks import InvariantReport, check_invariants
@@ -33,6 +33,7 @@ from switch.scheme.codes import AliasType, DisbursementStatus, ParticipantKind, 
 from switch.scheme.disbursement import ITEMS_PER_FILE_MAX, DisbursementFile, parse_csv, parse_json
 from switch.scheme.messages import Alias, AliasRegistration
 from switch.scheme.pain import parse_pain001
+from switch.scheme.transport import CITIZEN_APP_ADDRESS
 from wallets.node import wallet_limits
 
 PROVINCES = ("001", "079", "048", "092", "038", "040", "075", "089")  # eight provinces, north to south
@@ -110,31 +111,39 @@ def prepare(config: PayrollConfig, progress: Progress | None = None, resume: boo
 def _open_and_register(
     sandbox: Sandbox, people: list[Person], rng: random.Random, config: PayrollConfig, progress: Progress | None
 ) -> None:
+    """Chunk by chunk, so a million people's requests and reports are never all in memory."""
     chosen = [p for p in people if rng.random() < config.registration_share]
-    holdings = open_population_accounts(sandbox, chosen, rng)
-    _near_cap(sandbox, holdings, rng, config)
-    requests = [
-        AliasRegistration(
-            request_id=f"VNEID{number:09d}",
-            alias=Alias(type=AliasType.CITIZEN_ID, value=h.person.citizen_id),
-            name=h.person.name,
-            citizen_id=h.person.citizen_id,
-            agent=h.bin,
-            account=h.account,
-        )
-        for number, h in enumerate(holdings)
-    ]
-    for start in range(0, len(requests), REGISTRATION_CHUNK):
-        sandbox.register(requests[start : start + REGISTRATION_CHUNK])
+    used: set[tuple[str, str]] = set()
+    for start in range(0, len(chosen), REGISTRATION_CHUNK):
+        holdings = open_population_accounts(sandbox, chosen[start : start + REGISTRATION_CHUNK], rng, used)
+        _near_cap(sandbox, holdings, rng, config)
+        requests = [_registration(start + n, h) for n, h in enumerate(holdings)]
+        sandbox.register(requests)
         sandbox.run()
-        _report(progress, "registrations", min(1.0, (start + REGISTRATION_CHUNK) / max(len(requests), 1)))
-    registered = {
-        r.original_request_id for r in sandbox.registration_reports() if r.outcome == RegistrationOutcome.REGISTERED
-    }
-    # Life goes on after registering: some accounts are closed or blocked before payday.
-    for request, holding in zip(requests, holdings, strict=True):
-        if request.request_id not in registered:
-            continue
+        registered = {
+            r.original_request_id for r in sandbox.registration_reports() if r.outcome == RegistrationOutcome.REGISTERED
+        }
+        sandbox.network.mailboxes.pop(CITIZEN_APP_ADDRESS, None)  # read: the reports need not stay
+        _life_goes_on(
+            sandbox, [h for r, h in zip(requests, holdings, strict=True) if r.request_id in registered], rng, config
+        )
+        _report(progress, "registrations", min(1.0, (start + REGISTRATION_CHUNK) / max(len(chosen), 1)))
+
+
+def _registration(number: int, holding: Holding) -> AliasRegistration:
+    return AliasRegistration(
+        request_id=f"VNEID{number:09d}",
+        alias=Alias(type=AliasType.CITIZEN_ID, value=holding.person.citizen_id),
+        name=holding.person.name,
+        citizen_id=holding.person.citizen_id,
+        agent=holding.bin,
+        account=holding.account,
+    )
+
+
+def _life_goes_on(sandbox: Sandbox, registered: list[Holding], rng: random.Random, config: PayrollConfig) -> None:
+    """After registering, some accounts are closed or blocked before payday."""
+    for holding in registered:
         roll = rng.random()
         if roll < config.closed_after_registration_share:
             sandbox.nodes[holding.bin].set_account_status(holding.account, AccountStatus.CLOSED)
@@ -156,16 +165,19 @@ def _near_cap(sandbox: Sandbox, holdings: list[Holding], rng: random.Random, con
 def submit(run: PayrollRun, progress: Progress | None = None) -> list[BatchRecord]:
     """The payroll as files of the configured format, each parsed as the switch's API would."""
     clock = time.perf_counter()
-    items = build_payroll(run.rolls, run.config.cycle)
     created = local_time(run.sandbox.now_ms)
-    files = split(items, run.config.items_per_file)
-    for number, chunk in enumerate(files, start=1):
+    per_file = run.config.items_per_file
+    files = -(-len(run.rolls) // per_file)
+    # File by file: a million items are never all in memory at once, as objects or as bytes.
+    for number, start in enumerate(range(0, len(run.rolls), per_file), start=1):
+        chunk = build_payroll(run.rolls[start : start + per_file], run.config.cycle, first_number=start + 1)
         message_id = f"MOLISA-{run.config.cycle}-{number:03d}"
         data = write_file(run.config.file_format, message_id, chunk, TREASURY_BIN, created)
+        del chunk
         run.batches.append(
             run.sandbox.submit_disbursement(TREASURY_BIN, parse_file(run.config.file_format, data, message_id))
         )
-        _report(progress, "submission", number / len(files))
+        _report(progress, "submission", number / files)
     run.timings_s["submit"] = time.perf_counter() - clock
     return run.batches
 

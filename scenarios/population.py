@@ -38,12 +38,15 @@ class Holding:
     opening_vnd: int
 
 
-def open_population_accounts(sandbox: Sandbox, people: Sequence[Person], rng: random.Random) -> list[Holding]:
+def open_population_accounts(
+    sandbox: Sandbox, people: Sequence[Person], rng: random.Random, used: set[tuple[str, str]] | None = None
+) -> list[Holding]:
+    """`used`: account numbers taken by earlier calls, for a population opened in chunks."""
     banks = [b for b in sandbox.nodes if _kind(sandbox, b) == ParticipantKind.BANK]
     wallets = [b for b in sandbox.nodes if _kind(sandbox, b) == ParticipantKind.WALLET]
     holdings: list[Holding] = []
     by_participant: dict[str, list[tuple[Customer, int]]] = defaultdict(list)
-    used: set[tuple[str, str]] = set()
+    used = set() if used is None else used
     for person in people:
         wallet = bool(wallets) and rng.random() < WALLET_SHARE
         bin_code = rng.choice(wallets if wallet else banks)

@@ -26,8 +26,13 @@ class Screened:
     creditor_agent: str | None
 
 
+_CITIZEN_ALIAS_PREFIX = f"{AliasType.CITIZEN_ID.value}:"
+assert Alias(type=AliasType.CITIZEN_ID, value="001085012345").key == _CITIZEN_ALIAS_PREFIX + "001085012345"
+
+
 def alias_key(citizen_id: str) -> str:
-    return Alias(type=AliasType.CITIZEN_ID, value=citizen_id).key
+    """The directory's key of a citizen-id alias (`Alias.key`), without building the model per item."""
+    return _CITIZEN_ALIAS_PREFIX + citizen_id
 
 
 def screen(

@@ -268,10 +268,11 @@ class BulkService:
         repository.update_items(conn, changed)
 
     def _complete_if_done(self, conn: Connection, batch: BatchRecord, now_ms: int) -> None:
+        if repository.count_open(conn, batch.id):
+            return
         counts = repository.counts_by_status(conn, batch.id)
         core.check_totals(counts, batch.items_total, batch.amount_total_vnd)
-        if any(not status.is_final for status in counts):
-            return
+        assert all(status.is_final for status in counts), f"batch {batch.id} has open items: {counts}"
         reserve = self.ledger.lookup_accounts(conn, [reserve_account(batch.id)]).get(reserve_account(batch.id))
         left = reserve.balance_vnd if reserve is not None else 0
         assert left == 0, f"batch {batch.id} is complete with {left} VND still in its reserve"

@@ -211,7 +211,7 @@ def _non_objects(rows: list[Any]) -> list[tuple[int, Any]]:
 
 def write_json(message_id: str, items: Sequence[DisbursementItem]) -> bytes:
     document = {"message_id": message_id, "items": [i.model_dump(mode="json") for i in items]}
-    return json.dumps(document, ensure_ascii=False, indent=1).encode()
+    return json.dumps(document, ensure_ascii=False, separators=(",", ":")).encode()
 
 
 # --- CSV --------------------------------------------------------------------------------------

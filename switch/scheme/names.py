@@ -8,6 +8,7 @@ order, one word missing (a middle name left out), or one small typing slip.
 from __future__ import annotations
 
 import unicodedata
+from functools import lru_cache
 
 from switch.scheme.codes import VerificationOutcome
 
@@ -16,6 +17,10 @@ _SPECIAL_LETTERS = str.maketrans({"Đ": "D", "đ": "D", "Ð": "D", "ð": "D"})
 NAME_LENGTH_MAX = 140  # ISO 20022 Max140Text
 
 
+NORMALIZED_NAMES_CACHED_MAX = 65_536  # Vietnamese names repeat: a payroll checks the same few thousand often
+
+
+@lru_cache(maxsize=NORMALIZED_NAMES_CACHED_MAX)
 def normalize_name(name: str) -> str:
     decomposed = unicodedata.normalize("NFD", name.translate(_SPECIAL_LETTERS))
     stripped = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
