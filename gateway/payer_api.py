@@ -24,7 +24,8 @@ from fastapi.responses import JSONResponse
 
 from gateway import problems
 from switch.bulk.schemas import BatchRecord, ItemRecord
-from switch.scheme.codes import ItemStatus
+from switch.bulk.service import PayerOnly
+from switch.scheme.codes import ItemStatus, ParticipantKind
 from switch.scheme.disbursement import FILE_BYTES_MAX, DisbursementFile, file_problem, parse_csv, parse_json
 from switch.scheme.pain import parse_pain001
 
@@ -42,6 +43,10 @@ def payer_router(api: Any) -> APIRouter:
         found = api.node.authenticate(problems.bearer(authorization))
         if found is None:
             raise problems.ApiProblem(401, "unauthenticated", "Unknown key", "no participant has this key")
+        participant = api.node.all_participants().get(found)
+        if participant is None or participant.kind != ParticipantKind.TREASURY:
+            kind = participant.kind.value if participant is not None else "unknown"
+            raise PayerOnly("debtor_agent", f"{found} is a {kind}: only a Treasury participant pays payrolls")
         return str(found)
 
     router = APIRouter()

@@ -282,7 +282,8 @@ class SwitchNode:
             if kind == "cash-list":
                 return bulk_reports.cash_list_csv(items)
             assert kind == "pain.002", f"no export named {kind}"
-            return bulk_reports.pain002(batch, items, local_time(now_ms))
+            refused = self.bulk.row_errors(conn, debtor_agent, batch_id)
+            return bulk_reports.pain002(batch, items, refused, local_time(now_ms))
 
         return self._in_transaction(export)
 

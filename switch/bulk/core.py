@@ -12,7 +12,14 @@ from typing import Any
 
 from switch.bulk.schemas import ATTEMPTS_MAX, RETRY_DELAY_MS, RETRYABLE_REASONS, BatchRecord, ItemRecord
 from switch.directory.schemas import AliasRecord
-from switch.scheme.codes import AliasType, ItemStatus, StatusReason, TransactionStatus, VerificationOutcome
+from switch.scheme.codes import (
+    AliasType,
+    DisbursementStatus,
+    ItemStatus,
+    StatusReason,
+    TransactionStatus,
+    VerificationOutcome,
+)
 from switch.scheme.disbursement import DisbursementItem
 from switch.scheme.identity import IdentityRecord
 from switch.scheme.messages import Alias
@@ -112,18 +119,21 @@ def summarize(batch: BatchRecord, groups: Sequence[tuple[Any, ...]], row_errors:
             cell[1] += int(amount)
     totals = {s.value: tuple(by["status"].get(s.value, [0, 0])) for s in ItemStatus}
     paid, cash, held = totals[ItemStatus.PAID.value], totals[ItemStatus.CASH.value], totals[ItemStatus.HELD.value]
-    final = paid[0] + cash[0] + held[0]
-    payable = batch.items_total - held[0]
+    # A batch refused whole (AM04: the Treasury's funds did not cover it) stores no items: all of
+    # what it accepted is rejected, none of it in process.
+    refused_whole = batch.status == DisbursementStatus.REJECTED
+    rejected = (batch.items_total, batch.amount_total_vnd) if refused_whole else (0, 0)
+    final = paid[0] + cash[0] + held[0] + rejected[0]
+    final_vnd = paid[1] + cash[1] + held[1] + rejected[1]
+    payable = batch.items_total - held[0] - rejected[0]
     reconciliation = {
         "submitted": {"count": batch.items_total, "amount_vnd": batch.amount_total_vnd},
         "paid": _cell(paid),
         "cash": _cell(cash),
         "held": _cell(held),
-        "in_process": {
-            "count": batch.items_total - final,
-            "amount_vnd": batch.amount_total_vnd - paid[1] - cash[1] - held[1],
-        },
-        "balanced": final == batch.items_total and paid[1] + cash[1] + held[1] == batch.amount_total_vnd,
+        "rejected": _cell(rejected),
+        "in_process": {"count": batch.items_total - final, "amount_vnd": batch.amount_total_vnd - final_vnd},
+        "balanced": final == batch.items_total and final_vnd == batch.amount_total_vnd,
     }
     return {
         "disbursement_id": batch.id,
@@ -134,7 +144,8 @@ def summarize(batch: BatchRecord, groups: Sequence[tuple[Any, ...]], row_errors:
         "reason": batch.reason.value if batch.reason else None,
         "rows_total": batch.rows_total,
         "rows_rejected": batch.rows_rejected,
-        "row_errors": row_errors,
+        "row_errors": batch.rows_rejected,
+        "row_errors_listed": row_errors,
         "items_total": batch.items_total,
         "amount_total_vnd": batch.amount_total_vnd,
         "progress_percent": round(100 * final / batch.items_total, 1) if batch.items_total else 100.0,

@@ -10,6 +10,7 @@ from datetime import datetime
 
 from switch.bulk.schemas import BatchRecord, ItemRecord
 from switch.scheme.codes import DisbursementStatus, ItemStatus
+from switch.scheme.disbursement import RowError
 from switch.scheme.identifiers import PROVINCE_NAMES
 from switch.scheme.pain import ItemReport, write_pain002
 
@@ -54,7 +55,12 @@ def _cash_row(i: ItemRecord) -> tuple[object, ...]:
     return (i.name, i.citizen_id, province, i.amount_vnd, i.program.value, reason, text, i.end_to_end_id, i.cycle)
 
 
-def pain002(batch: BatchRecord, items: Sequence[ItemRecord], created: datetime) -> bytes:
+NOTE_LENGTH_MAX = 105  # ISO Max105Text
+REFUSED_GROUP = "REFUSED"
+
+
+def pain002(batch: BatchRecord, items: Sequence[ItemRecord], refused: Sequence[RowError], created: datetime) -> bytes:
+    """Every item's status, and every row refused at intake as RJCT with its reason and rule."""
     reports = [
         ItemReport(
             i.end_to_end_id,
@@ -66,7 +72,21 @@ def pain002(batch: BatchRecord, items: Sequence[ItemRecord], created: datetime) 
         )
         for i in items
     ]
-    return write_pain002(f"PR{batch.id:07d}-STATUS", created, batch.message_id, group_status(batch, items), reports)
+    reports += [
+        ItemReport(
+            e.end_to_end_id or "NOTPROVIDED",
+            REFUSED_GROUP,
+            None,
+            "RJCT",
+            e.reason,
+            f"row {e.row}: {e.field}: {e.rule}"[:NOTE_LENGTH_MAX],
+        )
+        for e in refused
+    ]
+    name = "pain.001.001.09" if batch.source_format == "pain.001" else f"switchyard.{batch.source_format}"
+    return write_pain002(
+        f"PR{batch.id:07d}-STATUS", created, batch.message_id, group_status(batch, items), reports, name, batch.reason
+    )
 
 
 def group_status(batch: BatchRecord, items: Sequence[ItemRecord]) -> str:

@@ -11,7 +11,7 @@ from sqlmodel import Field, SQLModel
 from ledger.fastsql import Statement
 from switch.bulk.schemas import BatchRecord, ItemRecord
 from switch.scheme.codes import DisbursementStatus, ItemStatus, Program, StatusReason
-from switch.scheme.disbursement import RowError
+from switch.scheme.disbursement import ROW_ERRORS_LISTED_MAX, RowError
 
 
 class BulkBatchRow(SQLModel, table=True):
@@ -86,6 +86,12 @@ _SENDABLE = Statement(
     f"SELECT {_ITEM_COLUMNS} FROM switch_bulk_item WHERE batch_id = :batch_id"
     " AND (status = 'queued' OR (status = 'retry' AND due_ms <= :now_ms)) ORDER BY creditor_agent, seq LIMIT :limit"
 )
+# PostgreSQL, several workers pumping one batch: an item one worker is sending is skipped by the others.
+_SENDABLE_LOCKED = Statement(
+    f"SELECT {_ITEM_COLUMNS} FROM switch_bulk_item WHERE batch_id = :batch_id"
+    " AND (status = 'queued' OR (status = 'retry' AND due_ms <= :now_ms)) ORDER BY creditor_agent, seq LIMIT :limit"
+    " FOR UPDATE SKIP LOCKED"
+)
 _COUNT_SENT = Statement(
     "SELECT count(*), min(updated_ms) FROM switch_bulk_item WHERE batch_id = :batch_id AND status = 'sent'"
 )
@@ -153,6 +159,8 @@ def save_batch(conn: Connection, batch: BatchRecord) -> None:
 
 
 def insert_row_errors(conn: Connection, batch_id: int, errors: Sequence[RowError]) -> None:
+    """The first ROW_ERRORS_LISTED_MAX are kept with their rule; the batch counts them all."""
+    errors = errors[:ROW_ERRORS_LISTED_MAX]
     if errors:
         conn.execute(
             ROW_ERRORS.insert(),
@@ -189,7 +197,8 @@ def load_items(conn: Connection, batch_id: int, seqs: Iterable[int]) -> dict[int
 
 
 def sendable(conn: Connection, batch_id: int, now_ms: int, limit: int) -> list[ItemRecord]:
-    return [_item(r) for r in _SENDABLE.rows(conn, batch_id=batch_id, now_ms=now_ms, limit=limit)]
+    statement = _SENDABLE_LOCKED if conn.dialect.name == "postgresql" else _SENDABLE
+    return [_item(r) for r in statement.rows(conn, batch_id=batch_id, now_ms=now_ms, limit=limit)]
 
 
 def sent(conn: Connection, batch_id: int) -> tuple[int, int | None]:

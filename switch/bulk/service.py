@@ -110,6 +110,10 @@ class BulkService:
         batch_id = repository.next_batch_id(conn)
         items, errors = self._screen(conn, batch_id, file, now_ms)
         batch = _new_batch(batch_id, sender, file, items, errors, now_ms)
+        if batch.status == DisbursementStatus.REJECTED:  # not one row to take: nothing to run
+            repository.insert_batch(conn, batch)
+            repository.insert_row_errors(conn, batch_id, errors)
+            return batch, []
         if batch.reserved_vnd and not self._reserve(conn, batch, now_ms):
             batch.status, batch.reason, batch.completed_ms = DisbursementStatus.REJECTED, StatusReason.AM04, now_ms
             repository.insert_batch(conn, batch)

