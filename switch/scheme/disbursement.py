@@ -193,10 +193,10 @@ def parse_json(data: bytes) -> DisbursementFile:
     errors = [RowError(n, "(row)", "must be a JSON object", StatusReason.FF01) for n, r in _non_objects(rows)]
     objects = [r if isinstance(r, dict) else {} for r in rows]
     parsed = build_file(message_id, objects, digest_of(data), "json")
-    return _with_row_errors(parsed, errors)
+    return with_row_errors(parsed, errors)
 
 
-def _with_row_errors(parsed: DisbursementFile, errors: list[RowError]) -> DisbursementFile:
+def with_row_errors(parsed: DisbursementFile, errors: list[RowError]) -> DisbursementFile:
     """A row that could not be read at all has its own error in place of the item model's."""
     if not errors:
         return parsed
@@ -246,7 +246,7 @@ def parse_csv(data: bytes, message_id: str | None = None) -> DisbursementFile:
         amount = row["amount_vnd"].strip()
         row["amount_vnd"] = int(amount) if _INTEGER.fullmatch(amount) else amount
         rows.append(row)
-    return _with_row_errors(build_file(message_id, rows, digest, "csv"), errors)
+    return with_row_errors(build_file(message_id, rows, digest, "csv"), errors)
 
 
 def _records(reader: Any) -> Any:

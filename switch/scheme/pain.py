@@ -27,12 +27,14 @@ from switch.scheme.codes import StatusReason
 from switch.scheme.disbursement import (
     DisbursementFile,
     DisbursementItem,
+    RowError,
     build_file,
     check_message_id,
     check_row_count,
     check_size,
     digest_of,
     file_problem,
+    with_row_errors,
 )
 
 PAIN001 = "urn:iso:std:iso:20022:tech:xsd:pain.001.001.09"
@@ -40,7 +42,6 @@ PAIN002 = "urn:iso:std:iso:20022:tech:xsd:pain.002.001.12"
 SCHEMA_ERRORS_LISTED_MAX = 20
 _PAYMENT_INFO_ID = re.compile(r"(?P<cycle>[0-9]{4}-[0-9]{2})/(?P<program>[a-z_]+)")
 _AMOUNT = re.compile(r"[0-9]+(\.0*)?")
-_FRACTION = re.compile(r"[0-9]*\.[0-9]*[1-9][0-9]*")
 
 
 @cache
@@ -95,8 +96,16 @@ def parse_pain001(data: bytes) -> DisbursementFile:
     agents = {a.text for a in root.iterfind("p:CstmrCdtTrfInitn/p:PmtInf/p:DbtrAgt//p:ClrSysMmbId/p:MmbId", ns)}
     if len(agents) != 1:
         raise file_problem("PmtInf.DbtrAgt", "every PmtInf must name one debtor agent BIN in ClrSysMmbId/MmbId")
-    rows = [_row(tx, ns) for tx in transactions]
-    return build_file(message_id, rows, digest_of(data), "pain.001", debtor_agent=agents.pop())
+    rows: list[dict[str, Any]] = []
+    errors: list[RowError] = []
+    for number, tx in enumerate(transactions, start=1):
+        row, problem = _row(tx, ns)
+        if problem is not None:  # a fault the item model cannot name: said here, with its element
+            errors.append(RowError(number, problem[0], problem[1], StatusReason.FF01, row.get("end_to_end_id")))
+            row = {}
+        rows.append(row)
+    parsed = build_file(message_id, rows, digest_of(data), "pain.001", debtor_agent=agents.pop())
+    return with_row_errors(parsed, errors)
 
 
 def _check_control(header: Any, transactions: list[Any], ns: dict[str, str]) -> None:
@@ -105,33 +114,35 @@ def _check_control(header: Any, transactions: list[Any], ns: dict[str, str]) -> 
         raise file_problem("GrpHdr.NbOfTxs", f"says {declared} transactions, the file holds {len(transactions)}")
 
 
-def _row(tx: Any, ns: dict[str, str]) -> dict[str, Any]:
-    payment_info = tx.getparent().findtext("p:PmtInfId", namespaces=ns)
-    match = _PAYMENT_INFO_ID.fullmatch(payment_info or "")
+def _row(tx: Any, ns: dict[str, str]) -> tuple[dict[str, Any], tuple[str, str] | None]:
+    """The row for the item model, or the element at fault and its rule."""
+    payment_info = tx.getparent().findtext("p:PmtInfId", namespaces=ns) or ""
+    match = _PAYMENT_INFO_ID.fullmatch(payment_info)
     amount_element = tx.find("p:Amt/p:InstdAmt", ns)
     row: dict[str, Any] = {
         "end_to_end_id": tx.findtext("p:PmtId/p:EndToEndId", namespaces=ns),
         "citizen_id": tx.findtext("p:Cdtr/p:Id/p:PrvtId/p:Othr/p:Id", namespaces=ns),
         "name": tx.findtext("p:Cdtr/p:Nm", namespaces=ns),
         "amount_vnd": _amount(amount_element),
-        "program": match.group("program") if match else f"(PmtInfId {payment_info!r} is not <cycle>/<program>)",
-        "cycle": match.group("cycle") if match else f"(PmtInfId {payment_info!r} is not <cycle>/<program>)",
+        "program": match.group("program") if match else None,
+        "cycle": match.group("cycle") if match else None,
     }
-    return {k: v for k, v in row.items() if v is not None}
+    row = {k: v for k, v in row.items() if v is not None}
+    if match is None:
+        return row, ("program", f"PmtInfId {payment_info[:40]!r} must be <cycle>/<program>, as 2026-12/merit_person")
+    if amount_element is not None and amount_element.get("Ccy") != "VND":
+        return row, ("amount_vnd", f"InstdAmt Ccy must be VND, not {amount_element.get('Ccy')!r}")
+    return row, None
 
 
 def _amount(element: Any) -> Any:
     """InstdAmt in VND: a whole number of dong. The schema allows five decimals; VND has none (CH20)."""
     if element is None:
         return None
-    if element.get("Ccy") != "VND":
-        return f"currency {element.get('Ccy')} (only VND)"
     text = element.text.strip()
     if _AMOUNT.fullmatch(text):
         return int(text.split(".")[0])
-    if _FRACTION.fullmatch(text):
-        return text  # the item model refuses a fraction with CH20
-    return text
+    return text  # a fraction: the item model refuses it with CH20
 
 
 def write_pain001(

@@ -439,11 +439,6 @@ def test_a_pain001_row_in_a_currency_other_than_VND_is_refused_and_the_rest_kept
     assert parsed.item_rows == (2, 3, 4, 5, 6)
 
 
-@pytest.mark.xfail(
-    reason="bug: the row error for another currency says only 'Input should be a valid integer' (the "
-    "currency note parse_pain001 puts in the value is lost, problems_of keeps only pydantic's message)",
-    strict=True,
-)
 def test_a_pain001_row_in_another_currency_is_refused_with_a_rule_naming_the_currency() -> None:
     data = replace_once(sample_pain001(), b'Ccy="VND">2789000<', b'Ccy="USD">110<')
     [error] = parse_pain001(data).errors
@@ -473,11 +468,6 @@ def test_a_pmtinfid_that_is_not_cycle_slash_program_refuses_every_row_of_its_gro
     assert all(e.reason == FF01 and e.field in ("program", "cycle") for e in parsed.errors)
 
 
-@pytest.mark.xfail(
-    reason="bug: for a PmtInfId that is not '<cycle>/<program>' the row errors say only that program and cycle "
-    "break the enum and the pattern; neither field nor rule names PmtInfId (the note put in the value is lost)",
-    strict=True,
-)
 def test_a_pmtinfid_that_is_not_cycle_slash_program_is_refused_with_a_rule_naming_pmtinfid() -> None:
     data = replace_once(sample_pain001(), b"2026-12/merit_person", b"2026-12-merit_person")
     errors = parse_pain001(data).errors
