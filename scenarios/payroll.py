@@ -199,8 +199,9 @@ def run_until_complete(run: PayrollRun, progress: Progress | None = None) -> Non
         batches = sandbox.switch.disbursements(TREASURY_BIN)
         running = [b for b in batches if b.status == DisbursementStatus.RUNNING]
         if progress is not None and batches:
-            done = sum(sandbox.switch.disbursement_summary(None, b.id)["progress_percent"] for b in batches)
-            progress("payroll", done / 100 / len(batches))
+            total = sum(b.items_total for b in batches)
+            open_items = sum(sandbox.switch.disbursement_open_items(b.id) for b in running)
+            progress("payroll", 1 - open_items / total if total else 1.0)
         if not running and sandbox.network.pending() == 0:
             break
         if not running:

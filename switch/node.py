@@ -260,6 +260,10 @@ class SwitchNode:
     def disbursements(self, debtor_agent: str | None = None) -> list[BatchRecord]:
         return self._in_transaction(lambda c: self.bulk.batches(c, debtor_agent))
 
+    def disbursement_open_items(self, batch_id: int) -> int:
+        """Items of the batch not yet paid, on the cash list or held: progress, cheaply."""
+        return self._in_transaction(lambda c: bulk_repository.count_open(c, batch_id))
+
     def disbursement_summary(self, debtor_agent: str | None, batch_id: int) -> dict[str, Any]:
         return self._in_transaction(lambda c: self.bulk.summary(c, debtor_agent, batch_id))
 

@@ -5,9 +5,10 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from sqlalchemy import BigInteger, Column, Connection, Integer, String, bindparam, delete, func, select
+from sqlalchemy import BigInteger, Column, Connection, Integer, String, delete, func, select
 from sqlmodel import Field, SQLModel
 
+from ledger.fastsql import Statement
 from switch.directory.schemas import AliasAction, AliasRecord, PendingRegistration
 from switch.scheme.codes import AliasType
 
@@ -66,15 +67,24 @@ RELAYS = VerificationRelayRow.__table__  # type: ignore[attr-defined]
 TABLES = [ALIASES, HISTORY, PENDING, RELAYS]
 
 
-_SELECT_ALIASES = select(ALIASES).where(ALIASES.c.key.in_(bindparam("keys", expanding=True)))
+# Hot: every batch of transfers and every payroll file resolves its aliases here, in one statement.
+_SELECT_ALIASES = Statement(
+    "SELECT key, type, value, citizen_id, agent, account, holder_name_masked, registered_ms"
+    " FROM switch_alias WHERE key = ANY(:ids)"
+)
+_ALIAS_TYPES = {t.value: t for t in AliasType}
 
 
 def load_aliases(conn: Connection, keys: Iterable[str]) -> dict[str, AliasRecord]:
     wanted = list(set(keys))
     if not wanted:
         return {}
-    rows = conn.execute(_SELECT_ALIASES, {"keys": wanted})
-    return {row.key: _alias_from_row(row) for row in rows}
+    return {row[0]: _alias_from_tuple(row) for row in _SELECT_ALIASES.rows(conn, ids=wanted)}
+
+
+def _alias_from_tuple(row: tuple[Any, ...]) -> AliasRecord:
+    key, alias_type, value, citizen_id, agent, account, masked, registered_ms = row
+    return AliasRecord(key, _ALIAS_TYPES[alias_type], value, citizen_id, agent, account, masked, int(registered_ms))
 
 
 def upsert_alias(conn: Connection, record: AliasRecord, action: AliasAction) -> None:

@@ -98,8 +98,16 @@ def parse_pain001(data: bytes) -> DisbursementFile:
         raise file_problem("PmtInf.DbtrAgt", "every PmtInf must name one debtor agent BIN in ClrSysMmbId/MmbId")
     rows: list[dict[str, Any]] = []
     errors: list[RowError] = []
-    for number, tx in enumerate(transactions, start=1):
-        row, problem = _row(tx, ns)
+    # Each PmtInf's id read once: lxml's find on an element walks all its children (100,000 here).
+    payment_infos = root.findall("p:CstmrCdtTrfInitn/p:PmtInf", ns)
+    info_ids = [info.findtext("p:PmtInfId", namespaces=ns) or "" for info in payment_infos]
+    in_order = [
+        (info_id, tx)
+        for info, info_id in zip(payment_infos, info_ids, strict=True)
+        for tx in info.iterchildren(f"{{{PAIN001}}}CdtTrfTxInf")
+    ]
+    for number, (payment_info, tx) in enumerate(in_order, start=1):
+        row, problem = _row(payment_info, tx, ns)
         if problem is not None:  # a fault the item model cannot name: said here, with its element
             errors.append(RowError(number, problem[0], problem[1], StatusReason.FF01, row.get("end_to_end_id")))
             row = {}
@@ -114,9 +122,8 @@ def _check_control(header: Any, transactions: list[Any], ns: dict[str, str]) -> 
         raise file_problem("GrpHdr.NbOfTxs", f"says {declared} transactions, the file holds {len(transactions)}")
 
 
-def _row(tx: Any, ns: dict[str, str]) -> tuple[dict[str, Any], tuple[str, str] | None]:
+def _row(payment_info: str, tx: Any, ns: dict[str, str]) -> tuple[dict[str, Any], tuple[str, str] | None]:
     """The row for the item model, or the element at fault and its rule."""
-    payment_info = tx.getparent().findtext("p:PmtInfId", namespaces=ns) or ""
     match = _PAYMENT_INFO_ID.fullmatch(payment_info)
     amount_element = tx.find("p:Amt/p:InstdAmt", ns)
     row: dict[str, Any] = {
@@ -175,7 +182,7 @@ def _payment_info(
     p: Any, key: tuple[str, str], items: list[DisbursementItem], initiator: str, agent: str, account: str
 ) -> Any:
     cycle, program = key
-    return p(
+    info = p(
         "PmtInf",
         p("PmtInfId", f"{cycle}/{program}"),
         p("PmtMtd", "TRF"),
@@ -186,25 +193,26 @@ def _payment_info(
         p("Dbtr", p("Nm", initiator)),
         p("DbtrAcct", p("Id", p("Othr", p("Id", account)))),
         p("DbtrAgt", p("FinInstnId", p("ClrSysMmbId", p("MmbId", agent)))),
-        *[_transaction(p, i) for i in items],
     )
+    for item in items:
+        _transaction(info, item)
+    return info
 
 
-def _transaction(p: Any, item: DisbursementItem) -> Any:
-    amount = p("InstdAmt", str(item.amount_vnd))
-    amount.set("Ccy", "VND")
-    return p(
-        "CdtTrfTxInf",
-        p("PmtId", p("EndToEndId", item.end_to_end_id)),
-        p("Amt", amount),
-        p(
-            "Cdtr",
-            p("Nm", item.name),
-            p("Id", p("PrvtId", p("Othr", p("Id", item.citizen_id), p("SchmeNm", p("Cd", "NIDN"))))),
-        ),
-        p("Purp", p("Cd", "SSBE")),
-        p("RmtInf", p("Ustrd", f"{item.program.value} {item.cycle}")),
-    )
+def _transaction(info: Any, item: DisbursementItem) -> None:
+    # SubElement, not the maker: children share their parent's namespace map, which is what makes a
+    # 100,000-item file take seconds rather than minutes.
+    sub = _sub_maker(PAIN001)
+    tx = sub(info, "CdtTrfTxInf")
+    sub(sub(tx, "PmtId"), "EndToEndId", item.end_to_end_id)
+    sub(sub(tx, "Amt"), "InstdAmt", str(item.amount_vnd)).set("Ccy", "VND")
+    creditor = sub(tx, "Cdtr")
+    sub(creditor, "Nm", item.name)
+    other = sub(sub(sub(creditor, "Id"), "PrvtId"), "Othr")
+    sub(other, "Id", item.citizen_id)
+    sub(sub(other, "SchmeNm"), "Cd", "NIDN")
+    sub(sub(tx, "Purp"), "Cd", "SSBE")
+    sub(sub(tx, "RmtInf"), "Ustrd", f"{item.program.value} {item.cycle}")
 
 
 # --- pain.002 out -------------------------------------------------------------------------------
@@ -247,27 +255,39 @@ def write_pain002(
         p("GrpSts", group_status),
         *reason,
     )
-    infos = [
-        p("OrgnlPmtInfAndSts", p("OrgnlPmtInfId", key), *[_item_status(p, i) for i in group])
-        for key, group in groups.items()
-    ]
+    infos = []
+    for key, group in groups.items():
+        info = p("OrgnlPmtInfAndSts", p("OrgnlPmtInfId", key))
+        for item in group:
+            _item_status(info, item)
+        infos.append(info)
     header = p("GrpHdr", p("MsgId", message_id), p("CreDtTm", created.isoformat(timespec="seconds")))
     document = p("Document", p("CstmrPmtStsRpt", header, original, *infos))
     return _checked(document, pain002_schema(), "pain.002")
 
 
-def _item_status(p: Any, item: ItemReport) -> Any:
-    parts = [p("OrgnlEndToEndId", item.end_to_end_id), p("TxSts", item.status)]
+def _item_status(info: Any, item: ItemReport) -> None:
+    sub = _sub_maker(PAIN002)
+    status = sub(info, "TxInfAndSts")
+    sub(status, "OrgnlEndToEndId", item.end_to_end_id)
+    sub(status, "TxSts", item.status)
     if item.reason is not None:
-        reason = [p("Rsn", p("Cd", item.reason.value))]
+        reason = sub(status, "StsRsnInf")
+        sub(sub(reason, "Rsn"), "Cd", item.reason.value)
         if item.note:
-            reason.append(p("AddtlInf", item.note))
-        parts.append(p("StsRsnInf", *reason))
+            sub(reason, "AddtlInf", item.note)
     if item.amount_vnd is not None:
-        amount = p("InstdAmt", str(item.amount_vnd))
-        amount.set("Ccy", "VND")
-        parts.append(p("OrgnlTxRef", p("Amt", amount)))
-    return p("TxInfAndSts", *parts)
+        sub(sub(sub(status, "OrgnlTxRef"), "Amt"), "InstdAmt", str(item.amount_vnd)).set("Ccy", "VND")
+
+
+def _sub_maker(namespace: str) -> Any:
+    def sub(parent: Any, tag: str, text: str | None = None) -> Any:
+        element = etree.SubElement(parent, f"{{{namespace}}}{tag}")
+        if text is not None:
+            element.text = text
+        return element
+
+    return sub
 
 
 def _maker(namespace: str) -> Any:
