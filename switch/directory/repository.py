@@ -87,26 +87,37 @@ def _alias_from_tuple(row: tuple[Any, ...]) -> AliasRecord:
     return AliasRecord(key, _ALIAS_TYPES[alias_type], value, citizen_id, agent, account, masked, int(registered_ms))
 
 
+# Registrations come by the ten thousand in a registration drive: one statement each, written once.
+_DELETE_ALIAS = Statement("DELETE FROM switch_alias WHERE key = :key")
+_INSERT_ALIAS = Statement(
+    "INSERT INTO switch_alias (key, type, value, citizen_id, agent, account, holder_name_masked, registered_ms)"
+    " VALUES (:key, :type, :value, :citizen_id, :agent, :account, :holder_name_masked, :registered_ms)"
+)
+_INSERT_HISTORY = Statement(
+    "INSERT INTO switch_alias_history (key, action, citizen_id, agent, account, at_ms)"
+    " VALUES (:key, :action, :citizen_id, :agent, :account, :at_ms)"
+)
+_PENDING_COLUMNS = "request_id, alias_key, alias_type, alias_value, citizen_id, name, agent, account, requested_ms"
+_INSERT_PENDING = Statement(
+    f"INSERT INTO switch_alias_registration ({_PENDING_COLUMNS}) VALUES (:request_id, :alias_key, :alias_type,"
+    " :alias_value, :citizen_id, :name, :agent, :account, :requested_ms)"
+)
+_SELECT_PENDING = Statement(f"SELECT {_PENDING_COLUMNS} FROM switch_alias_registration WHERE request_id = :id")
+_DELETE_PENDING = Statement("DELETE FROM switch_alias_registration WHERE request_id = :id")
+
+
 def upsert_alias(conn: Connection, record: AliasRecord, action: AliasAction) -> None:
-    conn.execute(delete(ALIASES).where(ALIASES.c.key == record.key))
-    conn.execute(
-        ALIASES.insert(),
-        {
-            "key": record.key,
-            "type": record.type.value,
-            "value": record.value,
-            "citizen_id": record.citizen_id,
-            "agent": record.agent,
-            "account": record.account,
-            "holder_name_masked": record.holder_name_masked,
-            "registered_ms": record.registered_ms,
-        },
-    )
+    _DELETE_ALIAS.execute(conn, key=record.key)
+    _INSERT_ALIAS.execute(
+        conn, key=record.key, type=record.type.value, value=record.value, citizen_id=record.citizen_id,
+        agent=record.agent, account=record.account, holder_name_masked=record.holder_name_masked,
+        registered_ms=record.registered_ms,
+    )  # fmt: skip
     _history(conn, record, action, record.registered_ms)
 
 
 def remove_alias(conn: Connection, record: AliasRecord, now_ms: int) -> None:
-    conn.execute(delete(ALIASES).where(ALIASES.c.key == record.key))
+    _DELETE_ALIAS.execute(conn, key=record.key)
     _history(conn, record, AliasAction.REMOVED, now_ms)
 
 
@@ -120,60 +131,37 @@ def count_aliases(conn: Connection) -> int:
 
 
 def insert_pending(conn: Connection, pending: PendingRegistration) -> None:
-    conn.execute(
-        PENDING.insert(),
-        {
-            "request_id": pending.request_id,
-            "alias_key": pending.alias_key,
-            "alias_type": pending.alias_type.value,
-            "alias_value": pending.alias_value,
-            "citizen_id": pending.citizen_id,
-            "name": pending.name,
-            "agent": pending.agent,
-            "account": pending.account,
-            "requested_ms": pending.requested_ms,
-        },
-    )
+    _INSERT_PENDING.execute(
+        conn, request_id=pending.request_id, alias_key=pending.alias_key, alias_type=pending.alias_type.value,
+        alias_value=pending.alias_value, citizen_id=pending.citizen_id, name=pending.name, agent=pending.agent,
+        account=pending.account, requested_ms=pending.requested_ms,
+    )  # fmt: skip
 
 
 def load_pending(conn: Connection, request_id: str) -> PendingRegistration | None:
-    row = conn.execute(select(PENDING).where(PENDING.c.request_id == request_id)).first()
-    if row is None:
+    rows = _SELECT_PENDING.rows(conn, id=request_id)
+    if not rows:
         return None
+    request, key, alias_type, value, citizen_id, name, agent, account, requested_ms = rows[0]
     return PendingRegistration(
-        request_id=row.request_id,
-        alias_key=row.alias_key,
-        alias_type=AliasType(row.alias_type),
-        alias_value=row.alias_value,
-        citizen_id=row.citizen_id,
-        name=row.name,
-        agent=row.agent,
-        account=row.account,
-        requested_ms=row.requested_ms,
+        request, key, _ALIAS_TYPES[alias_type], value, citizen_id, name, agent, account, int(requested_ms)
     )
 
 
 def delete_pending(conn: Connection, request_id: str) -> None:
     """A registration completes once: whatever answers arrive later find nothing to complete."""
-    conn.execute(delete(PENDING).where(PENDING.c.request_id == request_id))
+    _DELETE_PENDING.execute(conn, id=request_id)
 
 
 def pending_exists(conn: Connection, request_id: str) -> bool:
-    return conn.execute(select(PENDING.c.request_id).where(PENDING.c.request_id == request_id)).first() is not None
+    return bool(_SELECT_PENDING.rows(conn, id=request_id))
 
 
 def _history(conn: Connection, record: AliasRecord, action: AliasAction, at_ms: int) -> None:
-    conn.execute(
-        HISTORY.insert(),
-        {
-            "key": record.key,
-            "action": action.value,
-            "citizen_id": record.citizen_id,
-            "agent": record.agent,
-            "account": record.account,
-            "at_ms": at_ms,
-        },
-    )
+    _INSERT_HISTORY.execute(
+        conn, key=record.key, action=action.value, citizen_id=record.citizen_id, agent=record.agent,
+        account=record.account, at_ms=at_ms,
+    )  # fmt: skip
 
 
 def _alias_from_row(row: Any) -> AliasRecord:
