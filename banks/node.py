@@ -352,7 +352,7 @@ class ParticipantNode:
 
     def _answer(self, transfer: CreditTransfer, row: dict[str, Any]) -> Envelope:
         rejected = row["status"] in (InboundStatus.REJECTED.value, InboundStatus.REVERSED.value)
-        report = StatusReport.model_construct(
+        report = StatusReport.unchecked(
             original_message_id=transfer.message_id,
             original_end_to_end_id=transfer.end_to_end_id,
             original_transaction_id=transfer.transaction_id,
@@ -360,6 +360,9 @@ class ParticipantNode:
             transaction_status=TransactionStatus.RJCT if rejected else TransactionStatus.ACSP,
             status_reason=(StatusReason(row["reason"]) if row["reason"] else StatusReason.AB05) if rejected else None,
             creditor_agent=self.bin,
+            amount_vnd=None,
+            settled_at_ms=None,
+            additional_information=None,
         )
         delay = self._latency_ms()
         if self.random.random() < self.behaviour.timeout_rate:

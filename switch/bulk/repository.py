@@ -35,7 +35,8 @@ class BulkBatchRow(SQLModel, table=True):
 
 class BulkItemRow(SQLModel, table=True):
     __tablename__ = "switch_bulk_item"
-    __table_args__ = (Index("ix_switch_bulk_item_batch_status", "batch_id", "status"),)
+    # (batch, status, row): a pump takes the next queued rows of a batch in order without a sort.
+    __table_args__ = (Index("ix_switch_bulk_item_batch_status", "batch_id", "status", "seq"),)
     batch_id: int = Field(sa_column=Column(Integer, primary_key=True, autoincrement=False))
     seq: int = Field(sa_column=Column(Integer, primary_key=True, autoincrement=False))
     # program|cycle|citizen id, unique across files: nobody is paid twice for a program and cycle
@@ -82,14 +83,18 @@ _INSERT_ITEM = Statement(
 )
 _EXISTING_KEYS = Statement("SELECT beneficiary_key FROM switch_bulk_item WHERE beneficiary_key = ANY(:ids)")
 _LOAD_ITEMS = Statement(f"SELECT {_ITEM_COLUMNS} FROM switch_bulk_item WHERE batch_id = :batch_id AND seq = ANY(:ids)")
+# Two index range scans (queued, then retries that are due), each in row order; the pump groups the
+# chosen items by creditor agent itself. An OR with ORDER BY creditor would sort a whole batch.
 _SENDABLE = Statement(
-    f"SELECT {_ITEM_COLUMNS} FROM switch_bulk_item WHERE batch_id = :batch_id"
-    " AND (status = 'queued' OR (status = 'retry' AND due_ms <= :now_ms)) ORDER BY creditor_agent, seq LIMIT :limit"
+    f"SELECT * FROM (SELECT {_ITEM_COLUMNS} FROM switch_bulk_item WHERE batch_id = :batch_id"
+    " AND status = 'queued' ORDER BY seq LIMIT :limit) AS queued"
+    f" UNION ALL SELECT * FROM (SELECT {_ITEM_COLUMNS} FROM switch_bulk_item WHERE batch_id = :batch_id"
+    " AND status = 'retry' AND due_ms <= :now_ms ORDER BY seq LIMIT :limit) AS due"
 )
 # PostgreSQL, several workers pumping one batch: an item one worker is sending is skipped by the others.
 _SENDABLE_LOCKED = Statement(
     f"SELECT {_ITEM_COLUMNS} FROM switch_bulk_item WHERE batch_id = :batch_id"
-    " AND (status = 'queued' OR (status = 'retry' AND due_ms <= :now_ms)) ORDER BY creditor_agent, seq LIMIT :limit"
+    " AND (status = 'queued' OR (status = 'retry' AND due_ms <= :now_ms)) ORDER BY seq LIMIT :limit"
     " FOR UPDATE SKIP LOCKED"
 )
 _COUNT_SENT = Statement(

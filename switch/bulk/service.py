@@ -384,17 +384,18 @@ def _new_batch(
 
 def _credit_transfer(batch: BatchRecord, debtor: Participant, item: ItemRecord) -> CreditTransfer:
     # Built without validation: every field comes from a validated row or from the switch itself.
-    return CreditTransfer.model_construct(
+    return CreditTransfer.unchecked(
         message_id=f"PR{batch.id:07d}",
         end_to_end_id=item.end_to_end_id,
         transaction_id=transaction_id(batch.id, item.seq, item.attempts),
         amount_vnd=item.amount_vnd,
-        debtor=Party.model_construct(name=debtor.name, citizen_id=None),
+        currency="VND",
+        debtor=Party.unchecked(name=debtor.name, citizen_id=None),
         debtor_account=PAYER_ACCOUNT,
         debtor_agent=batch.debtor_agent,
-        creditor=Party.model_construct(name=item.name, citizen_id=item.citizen_id),
+        creditor=Party.unchecked(name=item.name, citizen_id=item.citizen_id),
         creditor_account=None,
-        creditor_alias=Alias.model_construct(type=AliasType.CITIZEN_ID, value=item.citizen_id),
+        creditor_alias=Alias.unchecked(type=AliasType.CITIZEN_ID, value=item.citizen_id),
         creditor_agent=None,
         purpose=Purpose.SSBE,
         remittance_information=f"{item.program.value} {item.cycle}",

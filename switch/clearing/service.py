@@ -241,7 +241,7 @@ def _expect_ok(records: Sequence[ClearingRecord], results: Sequence[TransferResu
 def _report(record: ClearingRecord) -> StatusReport:
     # Built from a stored record whose fields were validated on the way in: no second validation on
     # the hot path. Whatever crosses a process boundary is validated by the receiver.
-    return StatusReport.model_construct(
+    return StatusReport.unchecked(
         original_message_id=record.message_id,
         original_end_to_end_id=record.end_to_end_id,
         original_transaction_id=record.transaction_id,
@@ -251,6 +251,7 @@ def _report(record: ClearingRecord) -> StatusReport:
         creditor_agent=record.creditor_agent,
         amount_vnd=record.amount_vnd,
         settled_at_ms=record.updated_ms if record.status == TransactionStatus.ACSC else None,
+        additional_information=None,
     )
 
 

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import math
 import re
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, TypeVar
 
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, model_validator
 from pydantic_core import PydanticCustomError
@@ -36,6 +36,7 @@ from switch.scheme.identifiers import (
     normalize_msisdn,
 )
 
+S = TypeVar("S", bound="SchemeMessage")
 AMOUNT_VND_MAX = 10**15  # far above any real transfer; keeps amounts inside a signed 64-bit column
 
 
@@ -85,6 +86,21 @@ def check_creditor_address(alias: object, account: str | None, agent: str | None
 
 class SchemeMessage(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
+
+    @classmethod
+    def unchecked(cls: type[S], **values: Any) -> S:
+        """A message from values the caller built from validated ones, every field given: what
+        pydantic's model_construct does without its per-field default lookup (ten times faster,
+        which counts at a payroll's hundred thousand transfers)."""
+        if values.keys() != cls.model_fields.keys():
+            missing, extra = cls.model_fields.keys() - values.keys(), values.keys() - cls.model_fields.keys()
+            raise AssertionError(f"{cls.__name__}.unchecked: missing {sorted(missing)}, unknown {sorted(extra)}")
+        message = cls.__new__(cls)
+        object.__setattr__(message, "__dict__", values)
+        object.__setattr__(message, "__pydantic_fields_set__", set(values))
+        object.__setattr__(message, "__pydantic_extra__", None)
+        object.__setattr__(message, "__pydantic_private__", None)
+        return message
 
 
 class Alias(SchemeMessage):
