@@ -23,7 +23,8 @@ from fastapi import APIRouter, Depends, Header, Path, Query, Request, Response
 from fastapi.responses import JSONResponse
 
 from gateway import problems
-from switch.bulk.schemas import BatchRecord, ItemRecord
+from switch.bulk.reports import item_fields
+from switch.bulk.schemas import BatchRecord
 from switch.bulk.service import PayerOnly
 from switch.scheme.codes import ItemStatus, ParticipantKind
 from switch.scheme.disbursement import FILE_BYTES_MAX, DisbursementFile, file_problem, parse_csv, parse_json
@@ -86,7 +87,7 @@ def payer_router(api: Any) -> APIRouter:
     ) -> dict[str, Any]:
         page = api.node.disbursement_items(bin_code, disbursement_id, after, limit, status)
         next_after = page[-1].seq if len(page) == limit else None
-        return {"items": [_item_out(i) for i in page], "next_after": next_after}
+        return {"items": [item_fields(i) for i in page], "next_after": next_after}
 
     @router.get("/{disbursement_id}/row-errors")
     def row_errors(disbursement_id: DisbursementId, bin_code: str = Depends(payer)) -> list[dict[str, Any]]:
@@ -165,21 +166,4 @@ def _row_error(error: Any) -> dict[str, Any]:
         "rule": error.rule,
         "reason": error.reason.value,
         "end_to_end_id": error.end_to_end_id,
-    }
-
-
-def _item_out(item: ItemRecord) -> dict[str, Any]:
-    return {
-        "row": item.seq,
-        "end_to_end_id": item.end_to_end_id,
-        "citizen_id": item.citizen_id,
-        "name": item.name,
-        "province_code": item.province_code,
-        "program": item.program.value,
-        "cycle": item.cycle,
-        "amount_vnd": item.amount_vnd,
-        "status": item.status.value,
-        "reason": item.reason.value if item.reason else None,
-        "creditor_agent": item.creditor_agent,
-        "attempts": item.attempts,
     }

@@ -41,12 +41,17 @@ def cash_list_csv(items: Sequence[ItemRecord]) -> bytes:
     return _csv(CASH_LIST_COLUMNS, [_cash_row(i) for i in cash])
 
 
-def _item_row(i: ItemRecord) -> tuple[object, ...]:
-    reason = i.reason.value if i.reason else ""
-    return (
+def item_fields(i: ItemRecord) -> dict[str, object]:
+    """One item as the payer sees it: the items CSV's columns, and the items API's JSON."""
+    values = (
         i.seq, i.end_to_end_id, i.citizen_id, i.name, i.province_code, i.program.value, i.cycle, i.amount_vnd,
-        i.status.value, reason, i.creditor_agent or "", i.attempts,
+        i.status.value, i.reason.value if i.reason else None, i.creditor_agent, i.attempts,
     )  # fmt: skip
+    return dict(zip(ITEM_COLUMNS, values, strict=True))
+
+
+def _item_row(i: ItemRecord) -> tuple[object, ...]:
+    return tuple("" if v is None else v for v in item_fields(i).values())
 
 
 def _cash_row(i: ItemRecord) -> tuple[object, ...]:

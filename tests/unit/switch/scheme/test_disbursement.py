@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 from hypothesis import example, given
 from hypothesis import strategies as st
+from payroll_rows import a_row
 from pydantic import ValidationError
 
 from switch.scheme import disbursement
@@ -52,20 +53,6 @@ SAMPLE_ITEMS = [
     DisbursementItem(end_to_end_id=e, citizen_id=c, name=n, amount_vnd=a, program=p, cycle="2026-12")
     for e, c, n, a, p in SAMPLE_ROWS
 ]
-
-
-def a_row(**overrides: Any) -> dict[str, Any]:
-    """One merit-person payment for December 2026 to a woman registered in Hà Nội."""
-    row: dict[str, Any] = {
-        "end_to_end_id": "KBNN-2612-MP-000002",
-        "citizen_id": "001158003217",
-        "name": "Nguyễn Thị Hoa",
-        "amount_vnd": 2_789_000,
-        "program": "merit_person",
-        "cycle": "2026-12",
-    }
-    row.update(overrides)
-    return row
 
 
 def json_file(rows: list[Any], message_id: Any = "KBNN-2026-12-0001") -> bytes:

@@ -19,6 +19,7 @@ import xmlschema
 from hypothesis import example, given
 from hypothesis import strategies as st
 from lxml import etree
+from payroll_rows import a_row
 
 from switch.scheme import disbursement
 from switch.scheme.codes import Program, StatusReason
@@ -56,16 +57,7 @@ def sample_items() -> list[DisbursementItem]:
 
 
 def an_item(**overrides: Any) -> DisbursementItem:
-    raw: dict[str, Any] = {
-        "end_to_end_id": "KBNN-2612-MP-000002",
-        "citizen_id": "001158003217",
-        "name": "Nguyễn Thị Hoa",
-        "amount_vnd": 2_789_000,
-        "program": "merit_person",
-        "cycle": "2026-12",
-    }
-    raw.update(overrides)
-    return DisbursementItem.model_validate(raw)
+    return DisbursementItem.model_validate(a_row(**overrides))
 
 
 def a_pain001(items: list[DisbursementItem], message_id: str = "KBNN-2026-12-0001") -> bytes:
