@@ -32,13 +32,14 @@ from gateway.node_app import NodeApi, create_node_app
 from gateway.observe import configure_json_logging
 from gateway.runtime import NodeRuntime, wall_clock_ms
 from gateway.switch_app import connect, create_switch_app, networked_switch_api
-from payer.registry import PopulationRegistry, generate_population
+from payer.registry import Person, PopulationRegistry, generate_population
 from scenarios.sandbox import DEFAULT_PARTICIPANTS, DEFAULT_START, TREASURY, ParticipantSpec, sample_account
 from scenarios.storage import Storage
 from switch.errors import ParticipantExists
 from switch.node import SwitchNode
 from switch.participants.schemas import Participant
 from switch.scheme.codes import ParticipantKind
+from switch.scheme.names import normalize_name
 from wallets.node import WalletNode
 
 log = logging.getLogger("switchyard.serve")
@@ -88,10 +89,12 @@ async def serve(config: ServeConfig, ready: asyncio.Event | None = None) -> None
         else:
             switch.engine.dispose()
             workers = _start_switch_workers(config, storage, admin_key, citizen_key)
-        samples: dict[str, list[str]] = {}
+        samples: dict[str, list[Customer]] = {}
+        people = registry.people()
         for n, spec in enumerate(DEFAULT_PARTICIPANTS):
             node = _participant_node(spec, storage)
-            samples[spec.bin] = _open_sample_accounts(node, spec, wall_clock_ms())
+            holders = people[n * CUSTOMERS_PER_PARTICIPANT : (n + 1) * CUSTOMERS_PER_PARTICIPANT]
+            samples[spec.bin] = _open_sample_accounts(node, spec, holders, wall_clock_ms())
             key, secret = credentials[spec.bin]
             runtime = NodeRuntime(node)
             to_switch = _fixed_peer(Peer(switch_url, api_key=key))
@@ -195,21 +198,25 @@ def _participant_node(spec: ParticipantSpec, storage: Storage) -> ParticipantNod
     return node
 
 
-def _open_sample_accounts(node: ParticipantNode, spec: ParticipantSpec, now_ms: int) -> list[str]:
-    """A few funded accounts at each participant, so a developer can pay at once (idempotent)."""
-    accounts = []
-    wanted = []
-    for number in range(CUSTOMERS_PER_PARTICIPANT):
-        account = sample_account(spec.bin, spec.kind, number)
-        accounts.append(account)
-        wanted.append((Customer(account, f"KHACH HANG {spec.bin} {number}", f"001090{number:06d}"), OPENING_VND))
+def _open_sample_accounts(
+    node: ParticipantNode, spec: ParticipantSpec, holders: list[Person], now_ms: int
+) -> list[Customer]:
+    """Funded accounts at each participant, held by people of population.csv, so a developer can pay
+    at once, register an account for welfare and see a payroll paid to it (idempotent)."""
+    assert len(holders) == CUSTOMERS_PER_PARTICIPANT, "the serve population has a holder for every sample account"
+    wanted = [
+        (Customer(sample_account(spec.bin, spec.kind, number), normalize_name(person.name), person.citizen_id),
+         OPENING_VND)
+        for number, person in enumerate(holders)
+    ]  # fmt: skip
     if not node.customers():
         node.open_accounts(wanted, now_ms)
         if spec.prefund_vnd:
             node.record_funding(spec.prefund_vnd, now_ms)
-    return accounts[:3]
+    return [customer for customer, _opening in wanted[:SAMPLES_SHOWN]]
 
 
+SAMPLES_SHOWN = 3  # in credentials.json; all of them are in population.csv
 SERVE_POPULATION = 5_000
 SERVE_POPULATION_SEED = 84
 SERVE_TREASURY = dataclasses.replace(TREASURY, prefund_vnd=100_000_000_000)
@@ -226,7 +233,7 @@ def _write_credentials(
     switch_url: str,
     urls: dict[str, str],
     credentials: dict[str, tuple[str, str]],
-    samples: dict[str, list[str]],
+    samples: dict[str, list[Customer]],
     payer_key: str,
 ) -> None:
     config.out.mkdir(parents=True, exist_ok=True)
@@ -240,7 +247,11 @@ def _write_credentials(
                 "base_url": urls[bin_code],
                 "api_key": key,
                 "signing_secret": secret,
-                "sample_accounts": samples[bin_code],
+                "sample_accounts": [c.account for c in samples[bin_code]],
+                "sample_customers": [
+                    {"account": c.account, "holder_name": c.holder_name, "citizen_id": c.citizen_id}
+                    for c in samples[bin_code]
+                ],
             }
             for bin_code, (key, secret) in credentials.items()
         },

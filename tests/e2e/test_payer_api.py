@@ -74,11 +74,14 @@ def other_payer(sandbox: dict[str, Any]) -> dict[str, str]:
 
 
 _people_taken = itertools.count()
+SAMPLE_HOLDERS = 8 * 50
 
 
 def beneficiaries(people: list[dict[str, str]], count: int) -> list[dict[str, str]]:
     """People nobody else in this module pays (each test also has its own cycle)."""
-    start = next(_people_taken) * 50
+    # The first 400 people hold serve's sample accounts (50 at each of the 8 participants); a test
+    # that registers one of them for welfare must not meet them as somebody else's beneficiary.
+    start = SAMPLE_HOLDERS + next(_people_taken) * 50
     assert count <= 50 and start + count <= len(people)
     return people[start : start + count]
 
@@ -590,3 +593,35 @@ def test_a_file_over_the_limit_is_refused_413_whether_its_length_is_declared_or_
     )
     assert_problem(streamed, 413, "(body)")
     assert "E2E-PAY-BIG" not in [d["message_id"] for d in get(sandbox, payer, "").json()]
+
+
+def test_a_payroll_pays_the_registered_accounts_over_http_and_lists_the_rest_for_cash(
+    sandbox: dict[str, Any], payer: dict[str, str], people: list[dict[str, str]]
+) -> None:
+    citizen = {"Authorization": f"Bearer {sandbox['citizen_app_key']}"}
+    holders = [
+        (bin_code, sandbox["participants"][bin_code]["sample_customers"][1]) for bin_code in ("970415", "971005")
+    ]
+    for number, (bin_code, holder) in enumerate(holders):
+        person = next(p for p in people if p["citizen_id"] == holder["citizen_id"])
+        request = {
+            "request_id": f"VNEID-E2E-PAY-{number}", "alias": {"type": "citizen_id", "value": person["citizen_id"]},
+            "name": person["name"], "citizen_id": person["citizen_id"], "agent": bin_code,
+            "account": holder["account"],
+        }  # fmt: skip
+        answer = httpx.post(sandbox["switch"] + "/v1/aliases", json=request, headers=citizen, timeout=15)
+        assert answer.json()["outcome"] == "registered", answer.text
+    registered = [next(p for p in people if p["citizen_id"] == h["citizen_id"]) for _b, h in holders]
+    items = rows([*registered, *beneficiaries(people, 1)], next(_CYCLES), "PAID")
+    accepted = post_json(sandbox, payer, "E2E-PAY-PAID", items)
+    assert accepted.status_code == 201, accepted.text
+
+    summary = completed(sandbox, payer, accepted.json()["id"])
+    assert summary["status"] == "completed"
+    assert {k: v["count"] for k, v in summary["by_status"].items()} == {"paid": 2, "cash": 1}
+    assert set(summary["by_participant"]) == {"970415", "971005"}
+    assert summary["reconciliation"]["balanced"]
+    listed = get(sandbox, payer, f"/{accepted.json()['id']}/items").json()["items"]
+    assert [(i["status"], i["creditor_agent"], i["attempts"]) for i in listed] == [
+        ("paid", "970415", 1), ("paid", "971005", 1), ("cash", None, 0),
+    ]  # fmt: skip

@@ -9,6 +9,8 @@ import httpx
 import pytest
 from serve_helpers import bearer, total_liquidity
 
+from switch.scheme.names import mask_name
+
 
 def test_a_customer_payment_crosses_three_nodes_over_http_and_settles(sandbox: dict[str, Any]) -> None:
     vcb, bidv = sandbox["participants"]["970436"], sandbox["participants"]["970418"]
@@ -119,19 +121,24 @@ def test_a_body_over_the_limit_is_refused_with_413_before_it_is_read(sandbox: di
     assert answer.json()["type"].endswith("/too-large")
 
 
+HOLDER = "(the holder's name)"
+
+
 @pytest.mark.parametrize(
     ("account", "name", "agent", "outcome", "reason"),
     [
-        ("9704180000001", "Khách Hàng 970418 1", "970418", "MTCH", None),
+        ("9704180000001", HOLDER, "970418", "MTCH", None),
         ("9704180000001", "Trần Thị Mai", "970418", "NMTC", "BE01"),
-        ("9704189999999", "Khách Hàng 970418 1", "970418", "NMTC", "AC01"),
-        ("9704180000001", "Khách Hàng 970418 1", "970407", "NMTC", "RC04"),
+        ("9704189999999", HOLDER, "970418", "NMTC", "AC01"),
+        ("9704180000001", HOLDER, "970407", "NMTC", "RC04"),
     ],
 )
 def test_a_participant_verifies_an_account_at_another_before_paying(
     sandbox: dict[str, Any], account: str, name: str, agent: str, outcome: str, reason: str | None
 ) -> None:
     vcb = sandbox["participants"]["970436"]
+    if name == HOLDER:  # the name of BIDV's sample account 1, a person of serve's population
+        name = sandbox["participants"]["970418"]["sample_customers"][1]["holder_name"].title()
     request = {
         "verification_id": f"VOP-{account}-{agent}-{len(name)}",
         "agent": agent,
@@ -149,29 +156,32 @@ def test_a_participant_verifies_an_account_at_another_before_paying(
 def test_a_citizen_registers_reads_and_removes_the_account_that_receives_welfare(sandbox: dict[str, Any]) -> None:
     citizen = {"Authorization": f"Bearer {sandbox['citizen_app_key']}"}
     switch, bidv = sandbox["switch"], sandbox["participants"]["970418"]
+    holder = bidv["sample_customers"][0]  # a person of population.csv with an account at BIDV
+    citizen_id = holder["citizen_id"]
     request = {
-        "request_id": "VNEID-E2E-1", "alias": {"type": "citizen_id", "value": "001090000003"},
-        "name": "Khách Hàng 970418 3", "citizen_id": "001090000003", "agent": "970418",
-        "account": bidv["sample_accounts"][0][:-1] + "3",
+        "request_id": "VNEID-E2E-1", "alias": {"type": "citizen_id", "value": citizen_id},
+        "name": holder["holder_name"].title(), "citizen_id": citizen_id, "agent": "970418",
+        "account": holder["account"],
     }  # fmt: skip
     registered = httpx.post(switch + "/v1/aliases", json=request, headers=citizen, timeout=15)
     assert registered.status_code == 200, registered.text
     assert (registered.json()["outcome"], registered.json()["verification"]) == ("registered", "MTCH")
     mine = httpx.get(
-        switch + "/v1/aliases/citizen_id/001090000003/registration?citizen_id=001090000003", headers=citizen
+        switch + f"/v1/aliases/citizen_id/{citizen_id}/registration?citizen_id={citizen_id}", headers=citizen
     )
     assert mine.json()["account"] == request["account"] and mine.json()["history"][0]["action"] == "registered"
     other = httpx.get(
-        switch + "/v1/aliases/citizen_id/001090000003/registration?citizen_id=079185012345", headers=citizen
+        switch + f"/v1/aliases/citizen_id/{citizen_id}/registration?citizen_id=079185012345", headers=citizen
     )
     assert other.status_code == 404
     vcb = sandbox["participants"]["970436"]
-    seen = httpx.get(switch + "/v1/aliases/citizen_id/001090000003", headers=bearer(vcb["api_key"]))
-    assert seen.json() == {"agent": "970418", "holder_name_masked": "K**** H*** 9***** 3"}
-    removal = {"request_id": "VNEID-E2E-2", "alias": request["alias"], "citizen_id": "001090000003"}
+    seen = httpx.get(switch + f"/v1/aliases/citizen_id/{citizen_id}", headers=bearer(vcb["api_key"]))
+    assert seen.json() == {"agent": "970418", "holder_name_masked": mask_name(holder["holder_name"])}
+    removal = {"request_id": "VNEID-E2E-2", "alias": request["alias"], "citizen_id": citizen_id}
     removed = httpx.post(switch + "/v1/aliases/removals", json=removal, headers=citizen, timeout=15)
     assert removed.json()["outcome"] == "removed"
-    assert httpx.get(switch + "/v1/aliases/citizen_id/001090000003", headers=bearer(vcb["api_key"])).status_code == 404
+    gone = httpx.get(switch + f"/v1/aliases/citizen_id/{citizen_id}", headers=bearer(vcb["api_key"]))
+    assert gone.status_code == 404
 
 
 def test_a_creditor_nobody_answers_for_ends_ab08_not_ab05(sandbox: dict[str, Any]) -> None:
