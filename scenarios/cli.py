@@ -171,6 +171,11 @@ def _print_demo(console: Console, result: DemoResult) -> None:
         f" {'[green]balanced[/green]' if r['balanced'] else '[red]NOT balanced[/red]'}."
         f" Cashless share {summary['cashless_share']:.1%} against the {summary['cashless_target_share']:.0%} target."
     )
+    retried = summary["retried"]
+    console.print(
+        f"Retried after a timeout or an offline agent: {retried['count']:,} items, {retried['paid']:,} of them paid"
+        " in the end (the rest are on the cash list with AB05 or AB08)."
+    )
     report = result.invariants
     if report.ok:
         console.print(

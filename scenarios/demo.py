@@ -100,6 +100,10 @@ def combine(summaries: list[dict[str, Any]]) -> dict[str, Any]:
                 reconciliation[key]["count"] += cell["count"]
                 reconciliation[key]["amount_vnd"] += cell["amount_vnd"]
     combined["reconciliation"] = dict(reconciliation)
+    combined["retried"] = {
+        "count": sum(s["retried"]["count"] for s in summaries),
+        "paid": sum(s["retried"]["paid"] for s in summaries),
+    }
     combined["reconciliation"]["balanced"] = all(s["reconciliation"]["balanced"] for s in summaries)
     combined["cashless_share_by_province"] = cashless_by_province(summaries)
     paid = combined["by_status"].get("paid", {}).get("count", 0)

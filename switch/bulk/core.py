@@ -95,9 +95,12 @@ def check_totals(counts: Mapping[ItemStatus, tuple[int, int]], items_total: int,
 CASHLESS_TARGET_SHARE = 0.30  # the government's target for welfare paid without cash
 
 
-def summarize(batch: BatchRecord, groups: Sequence[tuple[Any, ...]], row_errors: int) -> dict[str, Any]:
+def summarize(
+    batch: BatchRecord, groups: Sequence[tuple[Any, ...]], row_errors: int, retried: tuple[int, int] = (0, 0)
+) -> dict[str, Any]:
     """Counts and sums by status, reason, participant, program and province; progress; the cashless
-    share against the target; and the reconciliation paid + cash + held (+ in process) = accepted."""
+    share against the target; the items sent more than once (and how many of them were paid in the
+    end); and the reconciliation paid + cash + held (+ in process) = accepted."""
     dimensions = ("status", "reason", "participant", "program", "province", "province_status")
     by: dict[str, dict[str, list[int]]] = {k: {} for k in dimensions}
     for status, reason, agent, program, province, count, amount in groups:
@@ -158,6 +161,7 @@ def summarize(batch: BatchRecord, groups: Sequence[tuple[Any, ...]], row_errors:
         "by_province": _cells(by["province"]),
         "by_province_status": _cells(by["province_status"]),
         "reconciliation": reconciliation,
+        "retried": {"count": retried[0], "paid": retried[1]},
         "received_ms": batch.received_ms,
         "completed_ms": batch.completed_ms,
     }

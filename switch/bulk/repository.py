@@ -240,6 +240,18 @@ def count_open(conn: Connection, batch_id: int) -> int:
     return int(count)
 
 
+_RETRIED = Statement(
+    "SELECT count(*), coalesce(sum(CASE WHEN status = 'paid' THEN 1 ELSE 0 END), 0) FROM switch_bulk_item"
+    " WHERE batch_id = :batch_id AND attempts > 1"
+)
+
+
+def retried(conn: Connection, batch_id: int) -> tuple[int, int]:
+    """Items sent more than once (a timeout or an offline agent), and how many of those were paid."""
+    [(count, paid)] = _RETRIED.rows(conn, batch_id=batch_id)
+    return int(count), int(paid)
+
+
 def groups(conn: Connection, batch_id: int) -> list[tuple[Any, ...]]:
     """(status, reason, creditor agent, program, province code, count, VND) for every combination."""
     return _GROUPS.rows(conn, batch_id=batch_id)

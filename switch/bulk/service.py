@@ -317,7 +317,8 @@ class BulkService:
 
     def summary(self, conn: Connection, debtor_agent: str | None, batch_id: int) -> dict[str, Any]:
         batch = self.batch(conn, debtor_agent, batch_id)
-        return core.summarize(batch, repository.groups(conn, batch_id), len(repository.row_errors(conn, batch_id)))
+        groups, listed = repository.groups(conn, batch_id), len(repository.row_errors(conn, batch_id))
+        return core.summarize(batch, groups, listed, repository.retried(conn, batch_id))
 
     def row_errors(self, conn: Connection, debtor_agent: str | None, batch_id: int) -> list[RowError]:
         self.batch(conn, debtor_agent, batch_id)

@@ -390,6 +390,7 @@ def test_a_bank_offline_that_comes_back_before_the_retries_run_out_pays_its_cust
         assert item.attempts == (2 if citizen_id in at_bidv else 1), citizen_id
         assert world.received(citizen_id) == item.amount_vnd
     assert world.credited(batch.id) == (30, sum(i.amount_vnd for i in items.values()))
+    assert world.summary(batch.id)["retried"] == {"count": len(at_bidv), "paid": len(at_bidv)}
     world.check()
 
 
