@@ -10,12 +10,14 @@ commit or roll back with everything else in the batch. Tables and schema stay th
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
 from sqlalchemy import Connection
+from sqlalchemy.exc import DBAPIError
 
 _PLACEHOLDER = re.compile(r":([a-z_]+)")
 
@@ -34,26 +36,29 @@ class Statement:
         return found
 
     def rows(self, conn: Connection, **params: Any) -> list[tuple[Any, ...]]:
-        cursor = self._cursor(conn)
-        cursor.execute(self.text_for(conn.dialect.name), self._bind(conn.dialect.name, params))
-        rows = cursor.fetchall()
-        cursor.close()
+        with _translated(conn, self.sql):
+            cursor = self._cursor(conn)
+            cursor.execute(self.text_for(conn.dialect.name), self._bind(conn.dialect.name, params))
+            rows = cursor.fetchall()
+            cursor.close()
         return rows
 
     def execute(self, conn: Connection, **params: Any) -> int:
-        cursor = self._cursor(conn)
-        cursor.execute(self.text_for(conn.dialect.name), self._bind(conn.dialect.name, params))
-        count = int(cursor.rowcount)
-        cursor.close()
+        with _translated(conn, self.sql):
+            cursor = self._cursor(conn)
+            cursor.execute(self.text_for(conn.dialect.name), self._bind(conn.dialect.name, params))
+            count = int(cursor.rowcount)
+            cursor.close()
         return count
 
     def execute_many(self, conn: Connection, rows: Sequence[Sequence[Any]]) -> None:
         """Rows as tuples in the order the placeholders appear in the SQL."""
         if not rows:
             return
-        cursor = self._cursor(conn)
-        cursor.executemany(self.text_for(conn.dialect.name), rows)
-        cursor.close()
+        with _translated(conn, self.sql):
+            cursor = self._cursor(conn)
+            cursor.executemany(self.text_for(conn.dialect.name), rows)
+            cursor.close()
 
     def _bind(self, dialect: str, params: dict[str, Any]) -> tuple[Any, ...]:
         values = []
@@ -69,6 +74,21 @@ class Statement:
         # The Connection has begun its transaction (BEGIN IMMEDIATE on SQLite, or the driver's on
         # PostgreSQL); the raw cursor works inside it.
         return conn.connection.cursor()
+
+
+@contextlib.contextmanager
+def _translated(conn: Connection, sql: str) -> Iterator[None]:
+    """The driver's errors as SQLAlchemy's, as Core would raise them: a deadlock or a unique
+    violation on the raw cursor must reach the callers that retry on OperationalError and
+    IntegrityError (PostgreSQL breaks a deadlock between two switch workers by failing one)."""
+    dbapi = conn.dialect.dbapi
+    if dbapi is None:  # pragma: no cover - every engine we open has its driver loaded
+        yield
+        return
+    try:
+        yield
+    except dbapi.Error as error:
+        raise DBAPIError.instance(sql, None, error, dbapi.Error) from error
 
 
 def _render(sql: str, dialect: str) -> str:

@@ -248,7 +248,15 @@ class SwitchNode:
             participants = self._participants(conn, now_ms, {sender})
             return self.bulk.submit(conn, sender, file, participants, now_ms)
 
-        return self._in_transaction(submit)
+        for attempt in range(1, BATCH_ATTEMPTS_MAX + 1):
+            try:
+                return self._in_transaction(submit)
+            except (IntegrityError, OperationalError) as error:
+                # Another worker numbered its batch, or took the same file, first: run again, it
+                # sees what that worker committed (the same file then answers that batch).
+                if attempt == BATCH_ATTEMPTS_MAX or not _retryable(error):
+                    raise
+        raise AssertionError("unreachable")
 
     def resume(self) -> list[Envelope]:
         """After a restart: the timers of every running disbursement, and the stale sweep's."""

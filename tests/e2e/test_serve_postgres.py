@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import concurrent.futures
+import time
 import uuid
 from collections.abc import Iterator
 from typing import Any
@@ -80,3 +81,64 @@ def test_two_transfers_racing_for_the_last_of_a_debtors_funds_cannot_both_pass(w
     assert outcomes.count(("ACSC", None)) == 1
     assert outcomes.count(("RJCT", "AM04")) == 7
     assert positions(workers)["970498"] == 400_000
+
+
+def test_a_payroll_sent_to_four_workers_at_once_pays_every_registered_beneficiary_once(
+    workers: dict[str, Any],
+) -> None:
+    """Three files posted together land on different workers; every worker then pumps every running
+    batch (SKIP LOCKED shares the items out), and each holder is paid exactly once."""
+    citizen = bearer(workers["citizen_app_key"])
+    payer = bearer(workers["payer"]["api_key"])
+    holders = [(b, c) for b in ("970415", "970405", "971011") for c in workers["participants"][b]["sample_customers"]]
+    for number, (bin_code, holder) in enumerate(holders):
+        request = {
+            "request_id": f"VNEID-PG-{number}", "alias": {"type": "citizen_id", "value": holder["citizen_id"]},
+            "name": holder["holder_name"], "citizen_id": holder["citizen_id"], "agent": bin_code,
+            "account": holder["account"],
+        }  # fmt: skip
+        answer = httpx.post(workers["switch"] + "/v1/aliases", json=request, headers=citizen, timeout=30)
+        assert answer.json()["outcome"] == "registered", answer.text
+    files = [
+        {
+            "message_id": f"PG-PAYROLL-{n}",
+            "items": [
+                {
+                    "end_to_end_id": f"PG-P{n}-{k}",
+                    "citizen_id": holder["citizen_id"],
+                    "name": holder["holder_name"],
+                    "amount_vnd": 500_000 + 1_000 * k,
+                    "program": program,
+                    "cycle": "2027-01",
+                }
+                for k, (_bin, holder) in enumerate(holders)
+            ],
+        }
+        for n, program in enumerate(("elderly", "disability", "social_assistance"))
+    ]
+    before = positions(workers)
+
+    def submit(body: dict[str, Any]) -> int:
+        answer = httpx.post(workers["switch"] + "/v1/disbursements", json=body, headers=payer, timeout=60)
+        assert answer.status_code == 201, answer.text
+        return int(answer.json()["id"])
+
+    with concurrent.futures.ThreadPoolExecutor(3) as pool:
+        ids = list(pool.map(submit, files))
+    summaries = [completed_summary(workers, payer, i) for i in ids]
+    assert all(s["status"] == "completed" and s["reconciliation"]["balanced"] for s in summaries)
+    assert all(s["by_status"] == {"paid": {"count": 9, "amount_vnd": 9 * 500_000 + 36_000}} for s in summaries)
+    after = positions(workers)
+    paid = 3 * (9 * 500_000 + 36_000)
+    assert before[workers["payer"]["bin"]] - after[workers["payer"]["bin"]] == paid
+    assert sum(after[b] - before[b] for b in ("970415", "970405", "971011")) == paid
+
+
+def completed_summary(sandbox: dict[str, Any], payer: dict[str, str], disbursement_id: int) -> dict[str, Any]:
+    deadline = time.monotonic() + 60
+    while True:
+        answer = httpx.get(f"{sandbox['switch']}/v1/disbursements/{disbursement_id}", headers=payer, timeout=30)
+        summary: dict[str, Any] = answer.json()
+        if summary["status"] != "running" or time.monotonic() > deadline:
+            return summary
+        time.sleep(0.25)
