@@ -110,13 +110,18 @@ def running_serve(out: Path, *options: str) -> Iterator[dict[str, Any]]:
     answers, and stops it (SIGINT, then kill) afterwards."""
     port = free_port_range(PARTICIPANTS + 1)
     command = [sys.executable, "-m", "scenarios.cli", "serve", "--port", str(port), "--out", str(out), *options]
-    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    # A file, not a pipe: nobody reads a pipe while the tests run, and a full one would stall the
+    # server's logging; the file stays in the test's folder to read when a test fails.
+    log = out / "serve.log"
+    out.mkdir(parents=True, exist_ok=True)
+    with log.open("w") as sink:
+        process = subprocess.Popen(command, stdout=sink, stderr=subprocess.STDOUT, text=True)
     credentials = out / "credentials.json"
     deadline = time.monotonic() + START_TIMEOUT_S
     while not (credentials.exists() and healthy(f"http://127.0.0.1:{port}")):
         if process.poll() is not None or time.monotonic() > deadline:
             process.kill()
-            raise AssertionError(f"serve did not start: {process.stdout.read() if process.stdout else ''}")
+            raise AssertionError(f"serve did not start: {log.read_text()}")
         time.sleep(0.2)
     try:
         yield json.loads(credentials.read_text())

@@ -6,6 +6,7 @@ import concurrent.futures
 import time
 import uuid
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -21,7 +22,9 @@ WORKERS = 4
 def workers(tmp_path_factory: pytest.TempPathFactory, postgres_url: str) -> Iterator[dict[str, Any]]:
     prefix = f"e2e_{uuid.uuid4().hex[:10]}"
     options = ("--database", postgres_url, "--workers", str(WORKERS), "--schema-prefix", prefix)
-    with running_serve(tmp_path_factory.mktemp("serve-pg"), *options) as credentials:
+    out = tmp_path_factory.mktemp("serve-pg")
+    with running_serve(out, *options) as credentials:
+        credentials["out"] = out
         yield credentials
     Storage(url=postgres_url, schema_prefix=prefix).drop()
 
@@ -120,7 +123,7 @@ def test_a_payroll_sent_to_four_workers_at_once_pays_every_registered_beneficiar
 
     def submit(body: dict[str, Any]) -> int:
         answer = httpx.post(workers["switch"] + "/v1/disbursements", json=body, headers=payer, timeout=60)
-        assert answer.status_code == 201, answer.text
+        assert answer.status_code == 201, (answer.text, server_errors(workers))
         return int(answer.json()["id"])
 
     with concurrent.futures.ThreadPoolExecutor(3) as pool:
@@ -142,3 +145,9 @@ def completed_summary(sandbox: dict[str, Any], payer: dict[str, str], disburseme
         if summary["status"] != "running" or time.monotonic() > deadline:
             return summary
         time.sleep(0.25)
+
+
+def server_errors(sandbox: dict[str, Any]) -> list[str]:
+    """The errors the served switch logged, for a failing assertion to show."""
+    log = Path(sandbox["out"]) / "serve.log"
+    return [line[-2000:] for line in log.read_text().splitlines() if '"ERROR"' in line or "Traceback" in line]
