@@ -19,6 +19,7 @@ from rich.table import Table
 
 from payer.programs import RULES
 from scenarios.demo import DemoConfig, DemoResult, run_demo
+from scenarios.sandbox import DEFAULT_PARTICIPANTS
 from switch.scheme.codes import StatusReason
 from switch.scheme.disbursement import ITEMS_PER_FILE_MAX
 
@@ -153,7 +154,8 @@ def _print_demo(console: Console, result: DemoResult) -> None:
     )
     labels = {program.value: rule.label for program, rule in RULES.items()}
     console.print(_cells_table("By program", summary["by_program"], labels))
-    console.print(_cells_table("Paid, by creditor agent", summary["by_participant"], {}))
+    names = {spec.bin: spec.name for spec in DEFAULT_PARTICIPANTS}
+    console.print(_cells_table("Paid, by creditor agent", summary["by_participant"], names))
     provinces = Table(title=f"Cashless share by province (target {summary['cashless_target_share']:.0%})")
     for column in ("code", "province", "paid", "payable", "share"):
         provinces.add_column(column, justify="right" if column in ("paid", "payable", "share") else "left")
