@@ -131,3 +131,15 @@ def running_serve(out: Path, *options: str) -> Iterator[dict[str, Any]]:
             process.wait(timeout=20)
         except subprocess.TimeoutExpired:
             process.kill()
+
+
+def register_for_welfare(sandbox: dict[str, Any], bin_code: str, holder: dict[str, str], request_id: str) -> None:
+    """A sample account's holder registers it through the citizen app (verified with its bank)."""
+    request = {
+        "request_id": request_id, "alias": {"type": "citizen_id", "value": holder["citizen_id"]},
+        "name": holder["holder_name"], "citizen_id": holder["citizen_id"], "agent": bin_code,
+        "account": holder["account"],
+    }  # fmt: skip
+    citizen = bearer(sandbox["citizen_app_key"])
+    answer = httpx.post(sandbox["switch"] + "/v1/aliases", json=request, headers=citizen, timeout=30)
+    assert answer.json()["outcome"] == "registered", answer.text

@@ -20,7 +20,7 @@ from typing import Any
 import httpx
 import pytest
 from lxml import etree
-from serve_helpers import bearer, running_serve
+from serve_helpers import bearer, register_for_welfare, running_serve
 
 from switch.scheme.disbursement import FILE_BYTES_MAX, DisbursementItem, write_csv
 from switch.scheme.identifiers import PROVINCE_NAMES
@@ -598,19 +598,11 @@ def test_a_file_over_the_limit_is_refused_413_whether_its_length_is_declared_or_
 def test_a_payroll_pays_the_registered_accounts_over_http_and_lists_the_rest_for_cash(
     sandbox: dict[str, Any], payer: dict[str, str], people: list[dict[str, str]]
 ) -> None:
-    citizen = {"Authorization": f"Bearer {sandbox['citizen_app_key']}"}
     holders = [
         (bin_code, sandbox["participants"][bin_code]["sample_customers"][1]) for bin_code in ("970415", "971005")
     ]
     for number, (bin_code, holder) in enumerate(holders):
-        person = next(p for p in people if p["citizen_id"] == holder["citizen_id"])
-        request = {
-            "request_id": f"VNEID-E2E-PAY-{number}", "alias": {"type": "citizen_id", "value": person["citizen_id"]},
-            "name": person["name"], "citizen_id": person["citizen_id"], "agent": bin_code,
-            "account": holder["account"],
-        }  # fmt: skip
-        answer = httpx.post(sandbox["switch"] + "/v1/aliases", json=request, headers=citizen, timeout=15)
-        assert answer.json()["outcome"] == "registered", answer.text
+        register_for_welfare(sandbox, bin_code, holder, f"VNEID-E2E-PAY-{number}")
     registered = [next(p for p in people if p["citizen_id"] == h["citizen_id"]) for _b, h in holders]
     items = rows([*registered, *beneficiaries(people, 1)], next(_CYCLES), "PAID")
     accepted = post_json(sandbox, payer, "E2E-PAY-PAID", items)

@@ -11,7 +11,7 @@ from typing import Any
 
 import httpx
 import pytest
-from serve_helpers import bearer, running_serve
+from serve_helpers import bearer, register_for_welfare, running_serve
 
 from scenarios.storage import Storage
 
@@ -91,17 +91,10 @@ def test_a_payroll_sent_to_four_workers_at_once_pays_every_registered_beneficiar
 ) -> None:
     """Three files posted together land on different workers; every worker then pumps every running
     batch (SKIP LOCKED shares the items out), and each holder is paid exactly once."""
-    citizen = bearer(workers["citizen_app_key"])
     payer = bearer(workers["payer"]["api_key"])
     holders = [(b, c) for b in ("970415", "970405", "971011") for c in workers["participants"][b]["sample_customers"]]
     for number, (bin_code, holder) in enumerate(holders):
-        request = {
-            "request_id": f"VNEID-PG-{number}", "alias": {"type": "citizen_id", "value": holder["citizen_id"]},
-            "name": holder["holder_name"], "citizen_id": holder["citizen_id"], "agent": bin_code,
-            "account": holder["account"],
-        }  # fmt: skip
-        answer = httpx.post(workers["switch"] + "/v1/aliases", json=request, headers=citizen, timeout=30)
-        assert answer.json()["outcome"] == "registered", answer.text
+        register_for_welfare(workers, bin_code, holder, f"VNEID-PG-{number}")
     files = [
         {
             "message_id": f"PG-PAYROLL-{n}",
