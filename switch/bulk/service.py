@@ -110,18 +110,17 @@ class BulkService:
         batch_id = repository.next_batch_id(conn)
         items, errors = self._screen(conn, batch_id, file, now_ms)
         batch = _new_batch(batch_id, sender, file, items, errors, now_ms)
+        # The batch row first: it claims the number. A worker numbering a file at the same moment
+        # fails here on the key (and runs again), before either touches the ledger.
+        repository.insert_batch(conn, batch)
+        repository.insert_row_errors(conn, batch_id, errors)
         if batch.status == DisbursementStatus.REJECTED:  # not one row to take: nothing to run
-            repository.insert_batch(conn, batch)
-            repository.insert_row_errors(conn, batch_id, errors)
             return batch, []
         if batch.reserved_vnd and not self._reserve(conn, batch, now_ms):
             batch.status, batch.reason, batch.completed_ms = DisbursementStatus.REJECTED, StatusReason.AM04, now_ms
-            repository.insert_batch(conn, batch)
-            repository.insert_row_errors(conn, batch_id, errors)
+            repository.save_batch(conn, batch)
             return batch, []
-        repository.insert_batch(conn, batch)
         repository.insert_items(conn, items)
-        repository.insert_row_errors(conn, batch_id, errors)
         out = self._drain(conn, self._pump(conn, batch, participants, now_ms), participants, now_ms)
         self._complete_if_done(conn, batch, now_ms)
         if batch.status == DisbursementStatus.RUNNING:
