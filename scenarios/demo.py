@@ -19,7 +19,10 @@ from typing import Any
 from scenarios.checks import InvariantReport
 from scenarios.payroll import PayrollConfig, Progress, prepare, reconcile, run_until_complete, submit
 from scenarios.sandbox import TREASURY_BIN
+from scenarios.storage import Storage
 from switch.scheme.identifiers import PROVINCE_NAMES
+
+DEMO_SCHEMA_PREFIX = "switchyard_demo"
 
 
 @dataclass(slots=True, frozen=True)
@@ -40,14 +43,19 @@ class DemoResult:
 
 
 def run_demo(config: DemoConfig, progress: Progress | None = None) -> DemoResult:
+    # A demo starts from nothing, so the same seed gives the same figures: its SQLite files, or its
+    # own schemas on a PostgreSQL server (never those of `serve`, which have another prefix).
     db_folder = config.out / "db"
     if db_folder.exists():
-        shutil.rmtree(db_folder)  # a demo starts from nothing, so the same seed gives the same figures
+        shutil.rmtree(db_folder)
+    if config.database is not None:
+        Storage(url=config.database, schema_prefix=DEMO_SCHEMA_PREFIX).drop()
     payroll = PayrollConfig(
         beneficiaries=config.beneficiaries,
         seed=config.seed,
         file_format=config.file_format,
         database=config.database,
+        schema_prefix=DEMO_SCHEMA_PREFIX,
         folder=db_folder,
     )
     run = prepare(payroll, progress)

@@ -58,6 +58,7 @@ class PayrollConfig:
     items_per_file: int = ITEMS_PER_FILE_MAX
     provinces: tuple[str, ...] = PROVINCES
     database: str | None = None
+    schema_prefix: str = "switchyard"  # PostgreSQL: each node in the schema <prefix>_<node>
     folder: Path | None = None  # SQLite files; None with no database means in memory
     participants: tuple[ParticipantSpec, ...] = field(default_factory=lambda: payroll_participants())
 
@@ -93,7 +94,11 @@ def prepare(config: PayrollConfig, progress: Progress | None = None, resume: boo
     for person in people:
         if rng.random() < config.deceased_share:
             registry.record_death(person.citizen_id)
-    storage = Storage(folder=config.folder) if config.database is None else Storage(url=config.database)
+    storage = (
+        Storage(folder=config.folder)
+        if config.database is None
+        else Storage(url=config.database, schema_prefix=config.schema_prefix)
+    )
     budget = sum(b.amount_vnd for b in rolls)
     participants = tuple(
         dataclasses.replace(s, prefund_vnd=budget) if s.kind == ParticipantKind.TREASURY else s

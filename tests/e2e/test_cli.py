@@ -9,6 +9,8 @@ from pathlib import Path
 
 import pytest
 
+from scenarios.storage import Storage
+
 SWITCHYARD = [sys.executable, "-m", "scenarios.cli"]
 
 
@@ -107,3 +109,16 @@ def test_bad_arguments_are_refused_with_a_message_naming_the_rule(
     result = run(*args, cwd=tmp_path)
     assert result.returncode != 0
     assert message in result.stderr
+
+
+def test_the_demo_on_postgresql_runs_twice_from_nothing_with_the_same_summary(
+    tmp_path: Path, postgres_url: str
+) -> None:
+    """The demo drops its own schemas first (switchyard_demo_*), so a second run is the same run."""
+    args = ("demo", "--beneficiaries", "600", "--seed", "11", "--database", postgres_url)
+    first = run(*args, "--out", str(tmp_path / "one"), cwd=tmp_path)
+    assert first.returncode == 0, first.stderr
+    again = run(*args, "--out", str(tmp_path / "two"), cwd=tmp_path)
+    assert again.returncode == 0, again.stderr
+    assert (tmp_path / "one" / "summary.json").read_bytes() == (tmp_path / "two" / "summary.json").read_bytes()
+    Storage(url=postgres_url, schema_prefix="switchyard_demo").drop()
