@@ -236,6 +236,12 @@ def _admin_router(api: SwitchApi) -> APIRouter:
     def positions() -> list[PositionOut]:
         return [_position_out(p) for p in api.node.positions().values()]
 
+    @router.get("/clearing-summary")
+    def clearing_summary() -> list[dict[str, Any]]:
+        """Transfers the switch cleared, by status, reason, debtor agent and creditor agent: what a
+        load test counts against (from the database, so it is the same from every worker)."""
+        return api.node.clearing_summary()
+
     return router
 
 
