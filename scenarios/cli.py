@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
+import os
 import sys
 from pathlib import Path
 from typing import Any
@@ -42,6 +43,16 @@ def main(argv: list[str] | None = None) -> int:
     payroll.add_argument("--format", choices=["pain.001", "json", "csv"], default="json")
     payroll.add_argument("--items-per-file", type=_positive, default=ITEMS_PER_FILE_MAX)
     payroll.add_argument("--out", type=Path, default=Path("out/payroll"), help="folder for databases (kept)")
+    load = commands.add_parser("loadtest", help="locust against the networked sandbox, with thresholds")
+    load.add_argument("--profile", choices=["p2p"], default="p2p")
+    load.add_argument("--duration", type=_positive, default=60, help="seconds of load")
+    load.add_argument("--users", type=_positive, default=50, help="locust users")
+    load.add_argument("--database", type=_database_url, default=None, help="postgresql://... (default: SQLite)")
+    load.add_argument("--workers", type=_positive, default=1, help="switch worker processes (PostgreSQL only)")
+    load.add_argument("--processes", type=_positive, default=1, help="locust load-generating processes")
+    load.add_argument("--out", type=Path, default=Path("out/loadtest"), help="folder for locust's CSV and logs")
+    load.add_argument("--no-ceiling", action="store_true", help="skip the bare-FastAPI ceiling run")
+    load.add_argument("--json", action="store_true", help="print one JSON object")
     bench = commands.add_parser("bench", help="measure throughput in process")
     bench.add_argument("what", choices=["transfers", "payroll"])
     bench.add_argument("--count", type=_positive, default=20_000, help="transfers per mode")
@@ -68,6 +79,8 @@ def main(argv: list[str] | None = None) -> int:
         return _serve(args)
     if args.command == "payroll":
         return _payroll(args)
+    if args.command == "loadtest":
+        return _loadtest(args)
     return _bench(args)
 
 
@@ -86,6 +99,47 @@ def _serve(args: argparse.Namespace) -> int:
     with contextlib.suppress(KeyboardInterrupt):
         asyncio.run(serve(config))
     return 0
+
+
+def _loadtest(args: argparse.Namespace) -> int:
+    from scenarios.loadtest import LoadtestConfig, run_loadtest
+
+    if args.workers > 1 and args.database is None:
+        print("switchyard loadtest: --workers above 1 needs --database postgresql://...", file=sys.stderr)
+        return 2
+    thresholds = {k: v for k, v in os.environ.items() if k.startswith("SWITCHYARD_") and k.endswith(("_MAX", "_MIN"))}
+    config = LoadtestConfig(
+        profile=args.profile, duration_s=args.duration, users=args.users, database=args.database,
+        workers=args.workers, processes=args.processes, out=args.out, ceiling=not args.no_ceiling,
+        thresholds=thresholds,
+    )  # fmt: skip
+    result = run_loadtest(config)
+    if args.json:
+        print(json.dumps(result, sort_keys=True))
+    else:
+        _print_loadtest(Console(), result)
+    return 0 if result["ok"] else 1
+
+
+def _print_loadtest(console: Console, result: dict[str, Any]) -> None:
+    locust = result["locust"]
+    table = Table(title=f"Load test {result['profile']}: {result['users']} users, {result['duration_s']} s, "
+                  f"{result['database']}, {result['switch_workers']} switch worker(s)")  # fmt: skip
+    table.add_column("figure")
+    table.add_column("value", justify="right")
+    for key in ("requests", "failures", "requests_per_second", "p50_ms", "p95_ms", "p99_ms"):
+        table.add_row(key.replace("_", " "), f"{locust[key]:,}" if locust[key] is not None else "-")
+    if "ceiling" in result:
+        table.add_row("bare FastAPI ceiling, requests/s", f"{result['ceiling']['requests_per_second']:,}")
+        table.add_row("share of the ceiling", f"{result['share_of_ceiling']}")
+    console.print(table)
+    console.print(f"outcomes: {locust['outcomes']}; failures by kind: {locust['failures_by_kind'] or 'none'}")
+    console.print(locust["thresholds"])
+    server = result["server"]
+    verdict = (
+        "[green]server checks passed[/green]" if not server["checks_failed"] else "[red]server checks failed[/red]"
+    )
+    console.print(f"{verdict}: the switch settled {server['settled']:,} transfers; {server['checks_failed'] or ''}")
 
 
 def _payroll(args: argparse.Namespace) -> int:

@@ -1,0 +1,198 @@
+"""`switchyard loadtest`: the networked sandbox under locust, with its thresholds, its figures and
+a check on the server's side.
+
+It starts `switchyard serve` (SQLite, or PostgreSQL with several switch workers), registers load
+participants at the switch (banks of the load test, with no simulated node, so the simulated banks'
+books hold only what was paid to them), runs the profile's locust file headless, and reads
+locust's CSV stats. Then it checks the server: every simulated bank's books agree with the switch,
+money is conserved, and the switch settled as many transfers as locust counted ACSC answers. In the
+same run it measures a bare FastAPI endpoint with the same users, as the ceiling.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import subprocess
+import sys
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+import loadtests
+from scenarios.launch import books_settled, running_app, running_serve
+
+PROFILES = {"p2p": "p2p.py"}
+# Sandbox BINs for the load test's own participants; the first sends the most in a skewed profile.
+LOAD_PARTICIPANTS = ("970490", "970491", "970492", "970493")
+LOAD_FUNDS_VND = 1_000_000_000_000
+CEILING_SHARE_OF_DURATION = 0.5
+CEILING_DURATION_S_MIN = 5
+LOCUST_STOP_TIMEOUT_S = 10
+BOOKS_WAIT_S = 30.0
+
+
+@dataclass(frozen=True)
+class LoadtestConfig:
+    profile: str = "p2p"
+    duration_s: int = 60
+    users: int = 50
+    database: str | None = None
+    workers: int = 1
+    processes: int = 1  # locust worker processes (--processes): more load generators on more cores
+    out: Path = Path("out/loadtest")
+    ceiling: bool = True
+    thresholds: Mapping[str, str] = field(default_factory=dict)  # SWITCHYARD_* overrides for the profile
+
+
+def run_loadtest(config: LoadtestConfig) -> dict[str, Any]:
+    if config.profile not in PROFILES:
+        raise ValueError(f"profile: {config.profile!r} is not one of {sorted(PROFILES)}")
+    config.out.mkdir(parents=True, exist_ok=True)
+    options = ["--admin-key", "loadtest"]
+    if config.database is not None:
+        options += ["--database", config.database, "--workers", str(config.workers)]
+    with running_serve(config.out / "serve", *options) as sandbox:
+        settings = _prepare(sandbox, config)
+        before = _server_figures(sandbox)
+        locust = _run_locust(
+            config, PROFILES[config.profile], str(sandbox["switch"]), "profile", config.duration_s, config.thresholds
+        )
+        problems = books_settled(sandbox, BOOKS_WAIT_S)
+        after = _server_figures(sandbox)
+    result = _result(config, settings, locust, before, after, problems)
+    if config.ceiling:
+        result["ceiling"] = _ceiling(config)
+        rps = result["ceiling"]["requests_per_second"]
+        result["share_of_ceiling"] = round(locust["requests_per_second"] / rps, 3) if rps else None
+    (config.out / "summary.json").write_text(json.dumps(result, indent=2, sort_keys=True) + "\n")
+    return result
+
+
+def _prepare(sandbox: dict[str, Any], config: LoadtestConfig) -> dict[str, Any]:
+    """The load participants, funded, and the config file the locust files read."""
+    admin = {"Authorization": f"Bearer {sandbox['admin_key']}"}
+    payers = []
+    for number, bin_code in enumerate(LOAD_PARTICIPANTS):
+        body = {"bin": bin_code, "name": f"Load Bank {number + 1}", "kind": "bank"}
+        registered = httpx.post(sandbox["switch"] + "/v1/admin/participants", json=body, headers=admin, timeout=30)
+        registered.raise_for_status()
+        funds = {"amount_vnd": LOAD_FUNDS_VND}
+        url = sandbox["switch"] + f"/v1/admin/participants/{bin_code}/funds-in"
+        httpx.post(url, json=funds, headers=admin, timeout=30).raise_for_status()
+        payers.append({"bin": bin_code, "api_key": registered.json()["api_key"], "account": f"88{number:011d}"})
+    creditors = [{"bin": b, "accounts": p["sample_accounts"]} for b, p in sorted(sandbox["participants"].items())]
+    settings = {"switch": sandbox["switch"], "payers": payers, "creditors": creditors, "expected_rejects": ["AM04"]}
+    (config.out / "config.json").write_text(json.dumps(settings, indent=2))
+    return settings
+
+
+def _run_locust(
+    config: LoadtestConfig, locustfile: str, host: str, name: str, duration_s: int, overrides: Mapping[str, str]
+) -> dict[str, Any]:
+    prefix = config.out / name
+    tally = config.out / f"{name}-tally.json"
+    command = [
+        sys.executable, "-m", "locust", "-f", str(Path(loadtests.__file__).parent / locustfile), "--headless",
+        "-u", str(config.users), "-r", str(config.users), "--run-time", f"{duration_s}s", "--host", host,
+        "--csv", str(prefix), "--only-summary", "--stop-timeout", str(LOCUST_STOP_TIMEOUT_S),
+    ]  # fmt: skip
+    if config.processes > 1:
+        command += ["--processes", str(config.processes)]
+    environment = {
+        **os.environ,
+        **overrides,
+        "SWITCHYARD_LOADTEST_CONFIG": str(config.out / "config.json"),
+        "SWITCHYARD_LOADTEST_TALLY": str(tally),
+    }
+    with (config.out / f"{name}.log").open("w") as log:
+        finished = subprocess.run(command, env=environment, stdout=log, stderr=subprocess.STDOUT, check=False)
+    figures = _stats(Path(f"{prefix}_stats.csv"))
+    figures["exit_code"] = finished.returncode
+    figures["thresholds"] = _threshold_verdict(config.out / f"{name}.log")
+    figures["failures_by_kind"] = _failures(Path(f"{prefix}_failures.csv"))
+    figures["outcomes"] = json.loads(tally.read_text()) if tally.exists() else {}
+    return figures
+
+
+def _stats(path: Path) -> dict[str, Any]:
+    with path.open(newline="") as source:
+        rows = {row["Name"]: row for row in csv.DictReader(source)}
+    total = rows["Aggregated"]
+    return {
+        "requests": int(total["Request Count"]),
+        "failures": int(total["Failure Count"]),
+        "requests_per_second": round(float(total["Requests/s"]), 1),
+        "p50_ms": _number(total["50%"]),
+        "p95_ms": _number(total["95%"]),
+        "p99_ms": _number(total["99%"]),
+    }
+
+
+def _number(text: str) -> float | None:
+    return None if text in ("", "N/A") else float(text)
+
+
+def _failures(path: Path) -> dict[str, int]:
+    if not path.exists():
+        return {}
+    with path.open(newline="") as source:
+        return {row["Error"]: int(row["Occurrences"]) for row in csv.DictReader(source)}
+
+
+def _threshold_verdict(log: Path) -> str:
+    for line in reversed(log.read_text().splitlines()):
+        if line.startswith(("THRESHOLDS MISSED", "THRESHOLDS MET")):
+            return line
+    return "no verdict: see the locust log"
+
+
+def _server_figures(sandbox: dict[str, Any]) -> dict[str, int]:
+    admin = {"Authorization": f"Bearer {sandbox['admin_key']}"}
+    rows = httpx.get(sandbox["switch"] + "/v1/admin/clearing-summary", headers=admin, timeout=30).json()
+    positions = httpx.get(sandbox["switch"] + "/v1/admin/positions", headers=admin, timeout=30).json()
+    return {
+        "settled": sum(r["count"] for r in rows if r["status"] == "ACSC"),
+        "pending": sum(r["count"] for r in rows if r["status"] == "PDNG"),
+        "liquidity_vnd": sum(p["liquidity_vnd"] for p in positions),
+    }
+
+
+def _result(
+    config: LoadtestConfig,
+    settings: dict[str, Any],
+    locust: dict[str, Any],
+    before: dict[str, int],
+    after: dict[str, int],
+    book_problems: list[str],
+) -> dict[str, Any]:
+    settled = after["settled"] - before["settled"]
+    counted = int(locust["outcomes"].get("ACSC", 0))
+    failures = list(book_problems)
+    if after["liquidity_vnd"] != before["liquidity_vnd"]:
+        failures.append(f"conservation: positions total {after['liquidity_vnd']}, was {before['liquidity_vnd']}")
+    if settled != counted:
+        failures.append(f"settled: the switch settled {settled} transfers, locust counted {counted} ACSC")
+    if after["pending"]:
+        failures.append(f"final state: {after['pending']} transfers still PDNG at the switch")
+    return {
+        "profile": config.profile,
+        "duration_s": config.duration_s,
+        "users": config.users,
+        "database": "postgresql" if config.database else "sqlite",
+        "switch_workers": config.workers if config.database else 1,
+        "locust": locust,
+        "server": {"settled": settled, "checks_failed": failures},
+        "ok": locust["exit_code"] == 0 and not failures,
+        "load_participants": [p["bin"] for p in settings["payers"]],
+    }
+
+
+def _ceiling(config: LoadtestConfig) -> dict[str, Any]:
+    duration_s = max(CEILING_DURATION_S_MIN, int(config.duration_s * CEILING_SHARE_OF_DURATION))
+    with running_app("gateway.ceiling:create_app", config.out / "ceiling-server.log") as url:
+        return _run_locust(config, "ceiling.py", url, "ceiling", duration_s, {})

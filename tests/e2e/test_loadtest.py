@@ -1,0 +1,43 @@
+"""`switchyard loadtest` as a smoke run: it proves the wiring and the checks, not the speed."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+LOOSE = {"SWITCHYARD_P99_MS_MAX": "100000", "SWITCHYARD_RPS_MIN": "1"}
+
+
+def loadtest(out: Path, *args: str, **environment: str) -> subprocess.CompletedProcess[str]:
+    command = [sys.executable, "-m", "scenarios.cli", "loadtest", "--out", str(out), "--json", *args]
+    env = {**os.environ, **environment}
+    return subprocess.run(command, capture_output=True, text=True, timeout=300, env=env, check=False)
+
+
+def test_a_ten_second_run_passes_its_thresholds_and_the_switch_settled_what_locust_counted(tmp_path: Path) -> None:
+    finished = loadtest(tmp_path, "--duration", "10", "--users", "5", **LOOSE)
+    assert finished.returncode == 0, finished.stdout + finished.stderr
+    result = json.loads(finished.stdout)
+    locust = result["locust"]
+    assert result["ok"] and result["server"]["checks_failed"] == []
+    assert locust["failures"] == 0 and locust["failures_by_kind"] == {}
+    assert locust["thresholds"] == "THRESHOLDS MET"
+    assert result["server"]["settled"] == locust["outcomes"]["ACSC"] > 0
+    assert locust["requests_per_second"] > 0 and locust["p99_ms"] is not None
+    assert result["ceiling"]["requests_per_second"] > 0 and result["share_of_ceiling"] > 0
+    assert (tmp_path / "profile_stats.csv").exists() and (tmp_path / "summary.json").exists()
+
+
+def test_a_missed_threshold_makes_the_run_fail_and_names_it(tmp_path: Path) -> None:
+    finished = loadtest(
+        tmp_path, "--duration", "5", "--users", "2", "--no-ceiling", SWITCHYARD_RPS_MIN="1000000",
+        SWITCHYARD_P99_MS_MAX="100000",
+    )  # fmt: skip
+    assert finished.returncode == 1
+    result = json.loads(finished.stdout)
+    assert not result["ok"]
+    assert result["locust"]["thresholds"].startswith("THRESHOLDS MISSED: throughput")
+    assert result["server"]["checks_failed"] == []  # the server was right; only the speed missed
