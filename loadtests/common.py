@@ -75,6 +75,7 @@ def install_thresholds(defaults: Thresholds) -> None:
         TALLY.write(os.environ.get("SWITCHYARD_LOADTEST_TALLY"))
         thresholds = Thresholds.from_environment(defaults)
         total = environment.stats.total
+        _write_totals(total, os.environ.get("SWITCHYARD_LOADTEST_TOTALS"))
         missed = []
         if total.fail_ratio > thresholds.failure_ratio_max:
             missed.append(f"failure ratio {total.fail_ratio:.4f} > {thresholds.failure_ratio_max}")
@@ -88,3 +89,18 @@ def install_thresholds(defaults: Thresholds) -> None:
             environment.process_exit_code = 1
         else:
             print("THRESHOLDS MET", flush=True)
+
+
+def _write_totals(total: Any, path: str | None) -> None:
+    """The run's final figures (locust's CSV is written every few seconds and can miss the last)."""
+    if not path:
+        return
+    figures = {
+        "requests": total.num_requests,
+        "failures": total.num_failures,
+        "requests_per_second": round(total.total_rps, 1),
+        "p50_ms": total.get_response_time_percentile(0.5),
+        "p95_ms": total.get_response_time_percentile(0.95),
+        "p99_ms": total.get_response_time_percentile(0.99),
+    }
+    Path(path).write_text(json.dumps(figures, sort_keys=True))

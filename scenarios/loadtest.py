@@ -96,6 +96,7 @@ def _run_locust(
 ) -> dict[str, Any]:
     prefix = config.out / name
     tally = config.out / f"{name}-tally.json"
+    totals = config.out / f"{name}-totals.json"
     command = [
         sys.executable, "-m", "locust", "-f", str(Path(loadtests.__file__).parent / locustfile), "--headless",
         "-u", str(config.users), "-r", str(config.users), "--run-time", f"{duration_s}s", "--host", host,
@@ -108,10 +109,11 @@ def _run_locust(
         **overrides,
         "SWITCHYARD_LOADTEST_CONFIG": str(config.out / "config.json"),
         "SWITCHYARD_LOADTEST_TALLY": str(tally),
+        "SWITCHYARD_LOADTEST_TOTALS": str(totals),
     }
     with (config.out / f"{name}.log").open("w") as log:
         finished = subprocess.run(command, env=environment, stdout=log, stderr=subprocess.STDOUT, check=False)
-    figures = _stats(Path(f"{prefix}_stats.csv"))
+    figures = json.loads(totals.read_text()) if totals.exists() else _stats(Path(f"{prefix}_stats.csv"))
     figures["exit_code"] = finished.returncode
     figures["thresholds"] = _threshold_verdict(config.out / f"{name}.log")
     figures["failures_by_kind"] = _failures(Path(f"{prefix}_failures.csv"))
