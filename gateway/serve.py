@@ -213,10 +213,10 @@ def _open_sample_accounts(
         node.open_accounts(wanted, now_ms)
         if spec.prefund_vnd:
             node.record_funding(spec.prefund_vnd, now_ms)
-    return [customer for customer, _opening in wanted[:SAMPLES_SHOWN]]
+    return [customer for customer, _opening in wanted]
 
 
-SAMPLES_SHOWN = 3  # in credentials.json; all of them are in population.csv
+SAMPLES_SHOWN = 3  # with their holders in credentials.json; every account is listed, every holder is in population.csv
 SERVE_POPULATION = 5_000
 SERVE_POPULATION_SEED = 84
 SERVE_TREASURY = dataclasses.replace(TREASURY, prefund_vnd=100_000_000_000)
@@ -247,11 +247,12 @@ def _write_credentials(
                 "base_url": urls[bin_code],
                 "api_key": key,
                 "signing_secret": secret,
-                "sample_accounts": [c.account for c in samples[bin_code]],
+                "sample_accounts": [c.account for c in samples[bin_code][:SAMPLES_SHOWN]],
                 "sample_customers": [
                     {"account": c.account, "holder_name": c.holder_name, "citizen_id": c.citizen_id}
-                    for c in samples[bin_code]
+                    for c in samples[bin_code][:SAMPLES_SHOWN]
                 ],
+                "accounts": [c.account for c in samples[bin_code]],  # every funded sample account
             }
             for bin_code, (key, secret) in credentials.items()
         },

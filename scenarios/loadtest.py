@@ -85,7 +85,8 @@ def _prepare(sandbox: dict[str, Any], config: LoadtestConfig) -> dict[str, Any]:
         url = sandbox["switch"] + f"/v1/admin/participants/{bin_code}/funds-in"
         httpx.post(url, json=funds, headers=admin, timeout=30).raise_for_status()
         payers.append({"bin": bin_code, "api_key": registered.json()["api_key"], "account": f"88{number:011d}"})
-    creditors = [{"bin": b, "accounts": p["sample_accounts"]} for b, p in sorted(sandbox["participants"].items())]
+    # Every funded sample account, so no wallet meets its balance cap within a run.
+    creditors = [{"bin": b, "accounts": p["accounts"]} for b, p in sorted(sandbox["participants"].items())]
     settings = {"switch": sandbox["switch"], "payers": payers, "creditors": creditors, "expected_rejects": ["AM04"]}
     (config.out / "config.json").write_text(json.dumps(settings, indent=2))
     return settings
