@@ -41,10 +41,8 @@ def payer_router(api: Any) -> APIRouter:
     """`api` is the switch app's SwitchApi (node, runtime, clock)."""
 
     def payer(authorization: Annotated[str | None, Header()] = None) -> str:
-        found = api.node.authenticate(problems.bearer(authorization))
-        if found is None:
-            raise problems.ApiProblem(401, "unauthenticated", "Unknown key", "no participant has this key")
-        participant = api.node.all_participants().get(found)
+        found = api.caller(authorization)
+        participant = api.participant(found)
         if participant is None or participant.kind != ParticipantKind.TREASURY:
             kind = participant.kind.value if participant is not None else "unknown"
             raise PayerOnly("debtor_agent", f"{found} is a {kind}: only a Treasury participant pays payrolls")

@@ -17,6 +17,7 @@ from fastapi.responses import JSONResponse
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from gateway import problems
+from gateway.cache import TtlCache
 from gateway.dispatch import HttpDispatcher, Peer
 from gateway.observe import SwitchMetrics, TimingMiddleware
 from gateway.payer_api import DISBURSEMENTS_PATH, payer_router
@@ -74,6 +75,19 @@ class SwitchApi:
     metrics: SwitchMetrics | None = None
     citizen_app_key: str | None = None
     transfer_wait_s: float = TRANSFER_WAIT_S
+    keys: TtlCache[str, str] = field(default_factory=TtlCache)  # API key -> BIN
+    peers: TtlCache[str, Peer] = field(default_factory=TtlCache)  # BIN -> base URL and secret
+    participants: TtlCache[str, Participant] = field(default_factory=TtlCache)
+
+    def caller(self, authorization: str | None) -> str:
+        """The BIN whose key this is, or 401."""
+        found = self.keys.get(problems.bearer(authorization), self.node.authenticate)
+        if found is None:
+            raise problems.ApiProblem(401, "unauthenticated", "Unknown key", "no participant has this key")
+        return found
+
+    def participant(self, bin_code: str) -> Participant | None:
+        return self.participants.get(bin_code, lambda b: self.node.all_participants().get(b))
 
 
 EXPIRE_STALE_EVERY_S = 10.0
@@ -96,11 +110,14 @@ def connect(api: SwitchApi, client: httpx.AsyncClient) -> None:
     """Calls to participants go to their registered base URL, signed with their secret."""
     node = api.node
 
-    def peers(bin_code: str) -> Peer | None:
+    def load(bin_code: str) -> Peer | None:
         participant = node.all_participants().get(bin_code)
         if participant is None or participant.base_url is None:
             return None
         return Peer(participant.base_url, signing_secret=node.signing_secret(bin_code))
+
+    def peers(bin_code: str) -> Peer | None:
+        return api.peers.get(bin_code, load)
 
     runtime = _runtime(api)
     runtime.dispatcher = HttpDispatcher(SWITCH_ADDRESS, peers, runtime.deliver, client)
@@ -190,9 +207,18 @@ def _admin_router(api: SwitchApi) -> APIRouter:
     def require_admin(authorization: Annotated[str | None, Header()] = None) -> None:
         problems.require_key(authorization, api.admin_key, "the admin key")
 
+    def forget_participants() -> None:
+        """An admin change here is seen at once by this process (others see it within a second)."""
+        api.keys.clear()
+        api.peers.clear()
+        api.participants.clear()
+
     router = APIRouter(dependencies=[Depends(require_admin)])
 
-    @router.post("/participants", status_code=201, response_model=RegisteredParticipant)
+    @router.post(
+        "/participants", status_code=201, response_model=RegisteredParticipant,
+        dependencies=[Depends(forget_participants)],
+    )  # fmt: skip
     def register(body: ParticipantIn) -> RegisteredParticipant:
         now_ms = api.clock_ms()
         participant = api.node.register_participant(
@@ -212,15 +238,21 @@ def _admin_router(api: SwitchApi) -> APIRouter:
     def participants() -> list[ParticipantOut]:
         return [_participant_out(p) for p in api.node.all_participants().values()]
 
-    @router.post("/participants/{bin_code}/suspend", response_model=ParticipantOut)
+    @router.post(
+        "/participants/{bin_code}/suspend", response_model=ParticipantOut, dependencies=[Depends(forget_participants)]
+    )
     def suspend(bin_code: str) -> ParticipantOut:
         return _participant_out(api.node.set_status(bin_code, ParticipantStatus.SUSPENDED))
 
-    @router.post("/participants/{bin_code}/resume", response_model=ParticipantOut)
+    @router.post(
+        "/participants/{bin_code}/resume", response_model=ParticipantOut, dependencies=[Depends(forget_participants)]
+    )
     def resume(bin_code: str) -> ParticipantOut:
         return _participant_out(api.node.set_status(bin_code, ParticipantStatus.ACTIVE))
 
-    @router.put("/participants/{bin_code}/limits", response_model=ParticipantOut)
+    @router.put(
+        "/participants/{bin_code}/limits", response_model=ParticipantOut, dependencies=[Depends(forget_participants)]
+    )
     def limits(bin_code: str, body: LimitsIn) -> ParticipantOut:
         return _participant_out(api.node.set_cap(bin_code, body.net_debit_cap_vnd, api.clock_ms()))
 
@@ -247,10 +279,7 @@ def _admin_router(api: SwitchApi) -> APIRouter:
 
 def _participant_router(api: SwitchApi) -> APIRouter:
     def caller(authorization: Annotated[str | None, Header()] = None) -> str:
-        found = api.node.authenticate(problems.bearer(authorization))
-        if found is None:
-            raise problems.ApiProblem(401, "unauthenticated", "Unknown key", "no participant has this key")
-        return found
+        return api.caller(authorization)
 
     router = APIRouter()
 
