@@ -26,10 +26,12 @@ import httpx
 import loadtests
 from scenarios.launch import books_settled, running_app, running_serve
 
-PROFILES = {"p2p": "p2p.py"}
+PROFILES = {"p2p": "p2p.py", "skewed": "skewed.py", "bulk": "bulk.py"}
+BULK_FILE_ITEMS = 100
 # Sandbox BINs for the load test's own participants; the first sends the most in a skewed profile.
 LOAD_PARTICIPANTS = ("970490", "970491", "970492", "970493")
 LOAD_FUNDS_VND = 1_000_000_000_000
+SAMPLE_HOLDERS = 8 * 50  # the first people of serve's population hold its sample accounts
 CEILING_SHARE_OF_DURATION = 0.5
 CEILING_DURATION_S_MIN = 5
 LOCUST_STOP_TIMEOUT_S = 10
@@ -87,9 +89,25 @@ def _prepare(sandbox: dict[str, Any], config: LoadtestConfig) -> dict[str, Any]:
         payers.append({"bin": bin_code, "api_key": registered.json()["api_key"], "account": f"88{number:011d}"})
     # Every funded sample account, so no wallet meets its balance cap within a run.
     creditors = [{"bin": b, "accounts": p["accounts"]} for b, p in sorted(sandbox["participants"].items())]
-    settings = {"switch": sandbox["switch"], "payers": payers, "creditors": creditors, "expected_rejects": ["AM04"]}
+    settings = {
+        "switch": sandbox["switch"],
+        "payers": payers,
+        "creditors": creditors,
+        "expected_rejects": ["AM04"],
+        "payer": sandbox["payer"],
+        "beneficiaries": _beneficiaries(config.out / "serve" / sandbox["payer"]["population"]),
+    }
     (config.out / "config.json").write_text(json.dumps(settings, indent=2))
     return settings
+
+
+def _beneficiaries(population: Path) -> list[dict[str, str]]:
+    """People of serve's registry who hold no sample account: a bulk file's items end on the cash
+    list, so the bulk profile measures intake, not the banks."""
+    with population.open(newline="", encoding="utf-8") as source:
+        people = [row for row in csv.DictReader(source) if row["alive"] == "True"]
+    holders = SAMPLE_HOLDERS
+    return [{"citizen_id": p["citizen_id"], "name": p["name"]} for p in people[holders : holders + BULK_FILE_ITEMS]]
 
 
 def _run_locust(
@@ -154,12 +172,17 @@ def _threshold_verdict(log: Path) -> str:
     return "no verdict: see the locust log"
 
 
-def _server_figures(sandbox: dict[str, Any]) -> dict[str, int]:
+def _server_figures(sandbox: dict[str, Any]) -> dict[str, Any]:
     admin = {"Authorization": f"Bearer {sandbox['admin_key']}"}
     rows = httpx.get(sandbox["switch"] + "/v1/admin/clearing-summary", headers=admin, timeout=30).json()
     positions = httpx.get(sandbox["switch"] + "/v1/admin/positions", headers=admin, timeout=30).json()
+    by_debtor: dict[str, int] = {}
+    for row in rows:
+        if row["status"] == "ACSC":
+            by_debtor[row["debtor_agent"]] = by_debtor.get(row["debtor_agent"], 0) + row["count"]
     return {
-        "settled": sum(r["count"] for r in rows if r["status"] == "ACSC"),
+        "settled": sum(by_debtor.values()),
+        "settled_by_debtor": by_debtor,
         "pending": sum(r["count"] for r in rows if r["status"] == "PDNG"),
         "liquidity_vnd": sum(p["liquidity_vnd"] for p in positions),
     }
@@ -169,8 +192,8 @@ def _result(
     config: LoadtestConfig,
     settings: dict[str, Any],
     locust: dict[str, Any],
-    before: dict[str, int],
-    after: dict[str, int],
+    before: dict[str, Any],
+    after: dict[str, Any],
     book_problems: list[str],
 ) -> dict[str, Any]:
     settled = after["settled"] - before["settled"]
@@ -189,7 +212,15 @@ def _result(
         "database": "postgresql" if config.database else "sqlite",
         "switch_workers": config.workers if config.database else 1,
         "locust": locust,
-        "server": {"settled": settled, "checks_failed": failures},
+        "server": {
+            "settled": settled,
+            "settled_by_debtor": {
+                b: n - before["settled_by_debtor"].get(b, 0)
+                for b, n in sorted(after["settled_by_debtor"].items())
+                if n - before["settled_by_debtor"].get(b, 0)
+            },
+            "checks_failed": failures,
+        },
         "ok": locust["exit_code"] == 0 and not failures,
         "load_participants": [p["bin"] for p in settings["payers"]],
     }

@@ -41,3 +41,22 @@ def test_a_missed_threshold_makes_the_run_fail_and_names_it(tmp_path: Path) -> N
     assert not result["ok"]
     assert result["locust"]["thresholds"].startswith("THRESHOLDS MISSED: throughput")
     assert result["server"]["checks_failed"] == []  # the server was right; only the speed missed
+
+
+def test_the_skewed_profile_sends_seven_in_ten_transfers_from_one_participant(tmp_path: Path) -> None:
+    finished = loadtest(tmp_path, "--profile", "skewed", "--duration", "6", "--users", "4", "--no-ceiling", **LOOSE)
+    assert finished.returncode == 0, finished.stdout + finished.stderr
+    result = json.loads(finished.stdout)
+    by_debtor = result["server"]["settled_by_debtor"]
+    heavy = by_debtor.get(result["load_participants"][0], 0)
+    assert sum(by_debtor.values()) == result["locust"]["outcomes"]["ACSC"] > 100
+    assert 0.6 < heavy / sum(by_debtor.values()) < 0.8
+
+
+def test_the_bulk_profile_submits_payroll_files_that_are_all_accepted_whole(tmp_path: Path) -> None:
+    finished = loadtest(tmp_path, "--profile", "bulk", "--duration", "5", "--users", "2", "--no-ceiling", **LOOSE)
+    assert finished.returncode == 0, finished.stdout + finished.stderr
+    result = json.loads(finished.stdout)
+    assert result["ok"] and result["locust"]["failures"] == 0
+    assert result["locust"]["outcomes"]["accepted"] == result["locust"]["requests"] > 0
+    assert result["server"]["settled"] == 0  # nobody in those files registered an account: all cash
