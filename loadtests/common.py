@@ -20,6 +20,7 @@ from typing import Any
 
 from locust import events
 from locust.env import Environment
+from locust.runners import WorkerRunner
 
 CONFIG_VARIABLE = "SWITCHYARD_LOADTEST_CONFIG"
 
@@ -72,7 +73,12 @@ def install_thresholds(defaults: Thresholds) -> None:
 
     @events.quitting.add_listener
     def _check(environment: Environment, **_kwargs: Any) -> None:
-        TALLY.write(os.environ.get("SWITCHYARD_LOADTEST_TALLY"))
+        # Each process counts its own outcomes (with --processes, workers send requests and the
+        # master only aggregates the stats): one tally file per process, summed by the caller.
+        tally = os.environ.get("SWITCHYARD_LOADTEST_TALLY")
+        TALLY.write(f"{tally}.{os.getpid()}" if tally else None)
+        if isinstance(environment.runner, WorkerRunner):
+            return  # the master judges the run on the aggregated stats
         thresholds = Thresholds.from_environment(defaults)
         total = environment.stats.total
         _write_totals(total, os.environ.get("SWITCHYARD_LOADTEST_TOTALS"))

@@ -14,8 +14,10 @@ from __future__ import annotations
 import csv
 import json
 import os
+import shutil
 import subprocess
 import sys
+import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -25,6 +27,7 @@ import httpx
 
 import loadtests
 from scenarios.launch import books_settled, running_app, running_serve
+from scenarios.storage import Storage
 
 PROFILES = {"p2p": "p2p.py", "skewed": "skewed.py", "bulk": "bulk.py"}
 BULK_FILE_ITEMS = 100
@@ -55,9 +58,19 @@ def run_loadtest(config: LoadtestConfig) -> dict[str, Any]:
     if config.profile not in PROFILES:
         raise ValueError(f"profile: {config.profile!r} is not one of {sorted(PROFILES)}")
     config.out.mkdir(parents=True, exist_ok=True)
+    shutil.rmtree(config.out / "serve", ignore_errors=True)  # every run starts from an empty sandbox
     options = ["--admin-key", "loadtest"]
+    prefix = f"loadtest_{uuid.uuid4().hex[:10]}"  # its own schemas, dropped after the run
     if config.database is not None:
-        options += ["--database", config.database, "--workers", str(config.workers)]
+        options += ["--database", config.database, "--workers", str(config.workers), "--schema-prefix", prefix]
+    try:
+        return _run(config, options)
+    finally:
+        if config.database is not None:
+            Storage(url=config.database, schema_prefix=prefix).drop()
+
+
+def _run(config: LoadtestConfig, options: list[str]) -> dict[str, Any]:
     with running_serve(config.out / "serve", *options) as sandbox:
         settings = _prepare(sandbox, config)
         before = _server_figures(sandbox)
@@ -136,8 +149,18 @@ def _run_locust(
     figures["exit_code"] = finished.returncode
     figures["thresholds"] = _threshold_verdict(config.out / f"{name}.log")
     figures["failures_by_kind"] = _failures(Path(f"{prefix}_failures.csv"))
-    figures["outcomes"] = json.loads(tally.read_text()) if tally.exists() else {}
+    figures["outcomes"] = _outcomes(config.out, tally.name)
     return figures
+
+
+def _outcomes(folder: Path, tally_name: str) -> dict[str, int]:
+    """The outcomes every locust process counted (one file each: `<tally>.<pid>`), summed."""
+    total: dict[str, int] = {}
+    for path in sorted(folder.glob(f"{tally_name}.*")):
+        for kind, count in json.loads(path.read_text()).items():
+            total[kind] = total.get(kind, 0) + int(count)
+        path.unlink()  # a later run in the same folder counts only its own
+    return total
 
 
 def _stats(path: Path) -> dict[str, Any]:
