@@ -44,7 +44,7 @@ def main(argv: list[str] | None = None) -> int:
     payroll.add_argument("--items-per-file", type=_positive, default=ITEMS_PER_FILE_MAX)
     payroll.add_argument("--out", type=Path, default=Path("out/payroll"), help="folder for databases (kept)")
     load = commands.add_parser("loadtest", help="locust against the networked sandbox, with thresholds")
-    load.add_argument("--profile", choices=["p2p", "skewed", "bulk"], default="p2p")
+    load.add_argument("--profile", choices=["p2p", "skewed", "bulk", "aliases"], default="p2p")
     load.add_argument("--duration", type=_positive, default=60, help="seconds of load")
     load.add_argument("--users", type=_positive, default=50, help="locust users")
     load.add_argument("--database", type=_database_url, default=None, help="postgresql://... (default: SQLite)")

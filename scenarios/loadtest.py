@@ -29,7 +29,7 @@ import loadtests
 from scenarios.launch import books_settled, running_app, running_serve
 from scenarios.storage import Storage
 
-PROFILES = {"p2p": "p2p.py", "skewed": "skewed.py", "bulk": "bulk.py"}
+PROFILES = {"p2p": "p2p.py", "skewed": "skewed.py", "bulk": "bulk.py", "aliases": "aliases.py"}
 BULK_FILE_ITEMS = 100
 # Sandbox BINs for the load test's own participants; the first sends the most in a skewed profile.
 LOAD_PARTICIPANTS = ("970490", "970491", "970492", "970493")
@@ -102,16 +102,39 @@ def _prepare(sandbox: dict[str, Any], config: LoadtestConfig) -> dict[str, Any]:
         payers.append({"bin": bin_code, "api_key": registered.json()["api_key"], "account": f"88{number:011d}"})
     # Every funded sample account, so no wallet meets its balance cap within a run.
     creditors = [{"bin": b, "accounts": p["accounts"]} for b, p in sorted(sandbox["participants"].items())]
+    beneficiaries = _beneficiaries(config.out / "serve" / sandbox["payer"]["population"])
     settings = {
         "switch": sandbox["switch"],
         "payers": payers,
         "creditors": creditors,
         "expected_rejects": ["AM04"],
         "payer": sandbox["payer"],
-        "beneficiaries": _beneficiaries(config.out / "serve" / sandbox["payer"]["population"]),
+        "beneficiaries": beneficiaries,
+        "aliases": _register_aliases(sandbox) if config.profile == "aliases" else [],
+        "unregistered": [b["citizen_id"] for b in beneficiaries],
     }
     (config.out / "config.json").write_text(json.dumps(settings, indent=2))
     return settings
+
+
+def _register_aliases(sandbox: dict[str, Any]) -> list[str]:
+    """The holders of the first sample accounts register them through the citizen app."""
+    citizen = {"Authorization": f"Bearer {sandbox['citizen_app_key']}"}
+    registered = []
+    for bin_code, participant in sorted(sandbox["participants"].items()):
+        for number, holder in enumerate(participant["sample_customers"]):
+            request = {
+                "request_id": f"LOAD-{bin_code}-{number}",
+                "alias": {"type": "citizen_id", "value": holder["citizen_id"]},
+                "name": holder["holder_name"], "citizen_id": holder["citizen_id"], "agent": bin_code,
+                "account": holder["account"],
+            }  # fmt: skip
+            answer = httpx.post(sandbox["switch"] + "/v1/aliases", json=request, headers=citizen, timeout=30)
+            if answer.status_code == 200 and answer.json()["outcome"] == "registered":
+                registered.append(holder["citizen_id"])
+    if not registered:
+        raise RuntimeError("no sample account could be registered for the alias profile")
+    return registered
 
 
 def _beneficiaries(population: Path) -> list[dict[str, str]]:

@@ -60,3 +60,14 @@ def test_the_bulk_profile_submits_payroll_files_that_are_all_accepted_whole(tmp_
     assert result["ok"] and result["locust"]["failures"] == 0
     assert result["locust"]["outcomes"]["accepted"] == result["locust"]["requests"] > 0
     assert result["server"]["settled"] == 0  # nobody in those files registered an account: all cash
+
+
+def test_the_alias_profile_finds_registered_ids_and_the_directory_budget_answers_429_past_it(
+    tmp_path: Path,
+) -> None:
+    finished = loadtest(tmp_path, "--profile", "aliases", "--duration", "5", "--users", "4", "--no-ceiling", **LOOSE)
+    assert finished.returncode == 0, finished.stdout + finished.stderr
+    outcomes = json.loads(finished.stdout)["locust"]["outcomes"]
+    assert outcomes["found"] > 0 and outcomes["not found"] > 0
+    assert outcomes["429 rate limited"] > 0  # four participants at 20 look-ups a second each, asked far more
+    assert set(outcomes) == {"found", "not found", "429 rate limited"}
