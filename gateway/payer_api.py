@@ -25,7 +25,7 @@ from fastapi.responses import JSONResponse
 from gateway import problems
 from switch.bulk.reports import item_fields
 from switch.bulk.schemas import BatchRecord
-from switch.bulk.service import PayerOnly
+from switch.errors import PayerOnly
 from switch.scheme.codes import ItemStatus, ParticipantKind
 from switch.scheme.disbursement import FILE_BYTES_MAX, DisbursementFile, file_problem, parse_csv, parse_json
 from switch.scheme.pain import parse_pain001

@@ -9,12 +9,15 @@ problem+json in one place.
     ├── NotFound
     │   ├── ParticipantNotFound     (RC04)
     │   ├── AliasNotFound           (BE23)
-    │   └── TransferNotFound        (NOOR)
+    │   ├── TransferNotFound        (NOOR)
+    │   └── DisbursementNotFound    a payroll batch this payer does not have (NOOR)
     ├── Conflict
     │   ├── ParticipantExists
-    │   └── LimitInUse              the cap cannot be lowered below what is in use (AM04)
+    │   ├── LimitInUse              the cap cannot be lowered below what is in use (AM04)
+    │   └── DisbursementDuplicate   a payroll file's message id used for other content (DUPL)
     └── Forbidden
-        └── ParticipantSuspended    (RR04)
+        ├── ParticipantSuspended    (RR04)
+        └── PayerOnly               only a Treasury participant submits or reads payrolls (RR04)
 """
 
 from __future__ import annotations
@@ -70,4 +73,16 @@ class Forbidden(SwitchError):
 
 
 class ParticipantSuspended(Forbidden):
+    reason = StatusReason.RR04
+
+
+class DisbursementNotFound(NotFound):
+    reason = StatusReason.NOOR
+
+
+class DisbursementDuplicate(Conflict):
+    reason = StatusReason.DUPL
+
+
+class PayerOnly(Forbidden):
     reason = StatusReason.RR04

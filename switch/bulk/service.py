@@ -40,7 +40,15 @@ from switch.bulk.schemas import (
 )
 from switch.clearing.service import ClearingService
 from switch.directory import repository as directory_repository
-from switch.errors import Conflict, Forbidden, InputInvalid, NotFound, ParticipantNotFound, ParticipantSuspended
+from switch.errors import (
+    Conflict,
+    DisbursementDuplicate,
+    DisbursementNotFound,
+    InputInvalid,
+    ParticipantNotFound,
+    ParticipantSuspended,
+    PayerOnly,
+)
 from switch.participants.schemas import Participant, position_account
 from switch.scheme.codes import (
     AliasType,
@@ -61,18 +69,6 @@ DRAIN_ROUNDS_MAX = 8  # reports that cause sends that cause reports, within one 
 PAYER_ACCOUNT = "1200100000001"  # the payer's (MOLISA's) payroll account at the Treasury
 STALE_AFTER_TIMEOUTS = 2
 EXPORT_PAGE_ITEMS = 10_000
-
-
-class DisbursementNotFound(NotFound):
-    reason = StatusReason.NOOR
-
-
-class DisbursementDuplicate(Conflict):
-    reason = StatusReason.DUPL
-
-
-class PayerOnly(Forbidden):
-    reason = StatusReason.RR04
 
 
 class BulkService:
@@ -421,4 +417,4 @@ def _timer(batch_id: int) -> Envelope:
     return Envelope(SWITCH_ADDRESS, SWITCH_ADDRESS, TimerFired(f"{TIMER_PREFIX}{batch_id}"), PUMP_INTERVAL_MS)
 
 
-__all__ = ["BulkService", "DisbursementDuplicate", "DisbursementNotFound", "PayerOnly", "beneficiary_key"]
+__all__ = ["BulkService", "beneficiary_key"]

@@ -42,8 +42,7 @@ from scenarios.payroll import parse_file
 from scenarios.sandbox import TREASURY_BIN, Sandbox
 from scenarios.storage import Storage
 from switch.bulk.schemas import ATTEMPTS_MAX, RETRY_DELAY_MS
-from switch.bulk.service import DisbursementDuplicate, PayerOnly
-from switch.errors import InputInvalid, ParticipantNotFound, ParticipantSuspended
+from switch.errors import DisbursementDuplicate, InputInvalid, ParticipantNotFound, ParticipantSuspended, PayerOnly
 from switch.scheme.calendar import local_time
 from switch.scheme.codes import (
     DisbursementStatus,
