@@ -8,7 +8,13 @@ from collections.abc import Sequence
 from datetime import datetime
 
 from payer.rolls import Beneficiary
-from switch.scheme.disbursement import ITEMS_PER_FILE_MAX, DisbursementItem, write_csv, write_json
+from switch.scheme.disbursement import (
+    ITEMS_PER_FILE_MAX,
+    PAYROLL_DEBTOR_ACCOUNT,
+    DisbursementItem,
+    write_csv,
+    write_json,
+)
 from switch.scheme.pain import write_pain001
 
 CYCLE = re.compile(r"20[0-9]{2}-(0[1-9]|1[0-2])")
@@ -49,5 +55,5 @@ def write_file(
     if format_name == "csv":
         return write_csv(items)
     if format_name == "pain.001":
-        return write_pain001(message_id, created, PAYER_NAME, debtor_agent, "1200100000001", items)
+        return write_pain001(message_id, created, PAYER_NAME, debtor_agent, PAYROLL_DEBTOR_ACCOUNT, items)
     raise ValueError(f"format: {format_name!r} is not json, csv or pain.001")

@@ -59,14 +59,13 @@ from switch.scheme.codes import (
     StatusReason,
     TransactionStatus,
 )
-from switch.scheme.disbursement import DisbursementFile, RowError
+from switch.scheme.disbursement import PAYROLL_DEBTOR_ACCOUNT, DisbursementFile, RowError
 from switch.scheme.identity import IdentityRecord, IdentityRegistry
 from switch.scheme.messages import Alias, CreditTransfer, Party, StatusReport
 from switch.scheme.transport import SWITCH_ADDRESS, Envelope, TimerFired
 
 LOOKUP_CHUNK = 10_000  # ids per directory query: under SQLite's limit on bound values
 DRAIN_ROUNDS_MAX = 8  # reports that cause sends that cause reports, within one transaction
-PAYER_ACCOUNT = "1200100000001"  # the payer's (MOLISA's) payroll account at the Treasury
 STALE_AFTER_TIMEOUTS = 2
 EXPORT_PAGE_ITEMS = 10_000
 
@@ -129,7 +128,7 @@ class BulkService:
         keys = [item.beneficiary_key for item in file.items]
         taken = set()
         for start in range(0, len(keys), LOOKUP_CHUNK):
-            taken |= repository.existing_keys(conn, ["|".join(k) for k in keys[start : start + LOOKUP_CHUNK]])
+            taken |= repository.existing_keys(conn, [beneficiary_key(*k) for k in keys[start : start + LOOKUP_CHUNK]])
         citizen_ids = [item.citizen_id for item in file.items]
         identities: Mapping[str, IdentityRecord] = self.identities.lookup(citizen_ids) if self.identities else {}
         aliases = {}
@@ -139,7 +138,7 @@ class BulkService:
         items: list[ItemRecord] = []
         errors = list(file.errors)
         for row, item in zip(file.item_rows, file.items, strict=True):
-            if "|".join(item.beneficiary_key) in taken:
+            if beneficiary_key(*item.beneficiary_key) in taken:
                 rule = "this beneficiary is already in an earlier file for the same program and cycle"
                 errors.append(RowError(row, "citizen_id", rule, StatusReason.DUPL, item.end_to_end_id))
                 continue
@@ -387,7 +386,7 @@ def _credit_transfer(batch: BatchRecord, debtor: Participant, item: ItemRecord) 
         amount_vnd=item.amount_vnd,
         currency="VND",
         debtor=Party.unchecked(name=debtor.name, citizen_id=None),
-        debtor_account=PAYER_ACCOUNT,
+        debtor_account=PAYROLL_DEBTOR_ACCOUNT,
         debtor_agent=batch.debtor_agent,
         creditor=Party.unchecked(name=item.name, citizen_id=item.citizen_id),
         creditor_account=None,

@@ -34,6 +34,7 @@ from switch.scheme.identifiers import check_citizen_id
 from switch.scheme.messages import AmountVnd, Max35Text, SchemeMessage
 from switch.scheme.validation import FieldProblem, MessageInvalid, problems_of
 
+PAYROLL_DEBTOR_ACCOUNT = "1200100000001"  # the payer's (MOLISA's) payroll account at the Treasury
 ITEMS_PER_FILE_MAX = 100_000
 FILE_BYTES_MAX = 96 * 1024 * 1024  # a pain.001 of 100,000 items is about 64 MB (names vary)
 ROW_ERRORS_LISTED_MAX = 1_000  # beyond this a file's row errors are counted, not listed
