@@ -59,12 +59,14 @@ def payer_router(api: Any) -> APIRouter:
         body = await _body(request)
         content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
         file = _parse(content_type, body, message_id)
-        known = {b.id for b in api.node.disbursements(bin_code)}
+        # 200 for a file sent again (it answers the batch it made), 201 for a new one: one indexed
+        # read, not a list of every disbursement the payer ever sent.
+        known = await asyncio.to_thread(api.node.disbursement_for_message, bin_code, file.message_id)
         batch, out = await asyncio.to_thread(api.node.submit_disbursement, bin_code, file, api.clock_ms())
         if api.runtime is not None:
             api.runtime.emit(out)
         errors = api.node.disbursement_row_errors(bin_code, batch.id)
-        status = 200 if batch.id in known else 201
+        status = 200 if known is not None and known.id == batch.id else 201
         return JSONResponse(_accepted(batch, errors), status_code=status, headers={"Location": _location(batch)})
 
     @router.get("")

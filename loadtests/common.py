@@ -22,6 +22,8 @@ from locust import events
 from locust.env import Environment
 from locust.runners import WorkerRunner
 
+from loadtests import FAILURE_RATIO_MAX_VARIABLE, P99_MS_MAX_VARIABLE, RPS_MIN_VARIABLE
+
 CONFIG_VARIABLE = "SWITCHYARD_LOADTEST_CONFIG"
 
 
@@ -34,9 +36,9 @@ class Thresholds:
     @staticmethod
     def from_environment(defaults: Thresholds) -> Thresholds:
         return Thresholds(
-            float(os.environ.get("SWITCHYARD_FAILURE_RATIO_MAX", defaults.failure_ratio_max)),
-            float(os.environ.get("SWITCHYARD_P99_MS_MAX", defaults.p99_ms_max)),
-            float(os.environ.get("SWITCHYARD_RPS_MIN", defaults.rps_min)),
+            float(os.environ.get(FAILURE_RATIO_MAX_VARIABLE, defaults.failure_ratio_max)),
+            float(os.environ.get(P99_MS_MAX_VARIABLE, defaults.p99_ms_max)),
+            float(os.environ.get(RPS_MIN_VARIABLE, defaults.rps_min)),
         )
 
 

@@ -102,12 +102,13 @@ def _serve(args: argparse.Namespace) -> int:
 
 
 def _loadtest(args: argparse.Namespace) -> int:
+    from loadtests import THRESHOLD_VARIABLES
     from scenarios.loadtest import LoadtestConfig, run_loadtest
 
     if args.workers > 1 and args.database is None:
         print("switchyard loadtest: --workers above 1 needs --database postgresql://...", file=sys.stderr)
         return 2
-    thresholds = {k: v for k, v in os.environ.items() if k.startswith("SWITCHYARD_") and k.endswith(("_MAX", "_MIN"))}
+    thresholds = {k: v for k, v in os.environ.items() if k in THRESHOLD_VARIABLES}
     config = LoadtestConfig(
         profile=args.profile, duration_s=args.duration, users=args.users, database=args.database,
         workers=args.workers, processes=args.processes, out=args.out, ceiling=not args.no_ceiling,

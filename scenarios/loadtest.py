@@ -26,6 +26,7 @@ from typing import Any
 import httpx
 
 import loadtests
+from loadtests import THRESHOLD_VARIABLES
 from scenarios.launch import books_settled, running_app, running_serve
 from scenarios.storage import Storage
 
@@ -159,8 +160,11 @@ def _run_locust(
     ]  # fmt: skip
     if config.processes > 1:
         command += ["--processes", str(config.processes)]
+    # The thresholds reach a profile only through `overrides`: the ceiling run gets none, whatever
+    # the caller's environment holds.
+    inherited = {k: v for k, v in os.environ.items() if k not in THRESHOLD_VARIABLES}
     environment = {
-        **os.environ,
+        **inherited,
         **overrides,
         "SWITCHYARD_LOADTEST_CONFIG": str(config.out / "config.json"),
         "SWITCHYARD_LOADTEST_TALLY": str(tally),
@@ -168,7 +172,9 @@ def _run_locust(
     }
     with (config.out / f"{name}.log").open("w") as log:
         finished = subprocess.run(command, env=environment, stdout=log, stderr=subprocess.STDOUT, check=False)
-    figures = json.loads(totals.read_text()) if totals.exists() else _stats(Path(f"{prefix}_stats.csv"))
+    if not totals.exists():  # every profile writes them when it quits: locust stopped before that
+        raise RuntimeError(f"locust wrote no final figures; see {config.out / f'{name}.log'}")
+    figures = json.loads(totals.read_text())
     figures["exit_code"] = finished.returncode
     figures["thresholds"] = _threshold_verdict(config.out / f"{name}.log")
     figures["failures_by_kind"] = _failures(Path(f"{prefix}_failures.csv"))
@@ -184,24 +190,6 @@ def _outcomes(folder: Path, tally_name: str) -> dict[str, int]:
             total[kind] = total.get(kind, 0) + int(count)
         path.unlink()  # a later run in the same folder counts only its own
     return total
-
-
-def _stats(path: Path) -> dict[str, Any]:
-    with path.open(newline="") as source:
-        rows = {row["Name"]: row for row in csv.DictReader(source)}
-    total = rows["Aggregated"]
-    return {
-        "requests": int(total["Request Count"]),
-        "failures": int(total["Failure Count"]),
-        "requests_per_second": round(float(total["Requests/s"]), 1),
-        "p50_ms": _number(total["50%"]),
-        "p95_ms": _number(total["95%"]),
-        "p99_ms": _number(total["99%"]),
-    }
-
-
-def _number(text: str) -> float | None:
-    return None if text in ("", "N/A") else float(text)
 
 
 def _failures(path: Path) -> dict[str, int]:

@@ -265,6 +265,10 @@ class SwitchNode:
     def disbursement(self, debtor_agent: str | None, batch_id: int) -> BatchRecord:
         return self._in_transaction(lambda c: self.bulk.batch(c, debtor_agent, batch_id))
 
+    def disbursement_for_message(self, debtor_agent: str, message_id: str) -> BatchRecord | None:
+        """The batch a payer's file with this message id made, if it made one."""
+        return self._in_transaction(lambda c: self.bulk.batch_for_message(c, debtor_agent, message_id))
+
     def disbursements(self, debtor_agent: str | None = None) -> list[BatchRecord]:
         return self._in_transaction(lambda c: self.bulk.batches(c, debtor_agent))
 

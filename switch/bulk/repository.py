@@ -184,6 +184,11 @@ def insert_row_errors(conn: Connection, batch_id: int, errors: Sequence[RowError
         )
 
 
+def count_row_errors(conn: Connection, batch_id: int) -> int:
+    query = select(func.count()).select_from(ROW_ERRORS).where(ROW_ERRORS.c.batch_id == batch_id)
+    return int(conn.execute(query).scalar_one())
+
+
 def row_errors(conn: Connection, batch_id: int) -> list[RowError]:
     query = select(ROW_ERRORS).where(ROW_ERRORS.c.batch_id == batch_id).order_by(ROW_ERRORS.c.ordinal)
     return [RowError(r.row, r.field, r.rule, _REASONS[r.reason], r.end_to_end_id) for r in conn.execute(query)]

@@ -217,11 +217,15 @@ class BulkService:
     ) -> list[Envelope]:
         passed: list[Envelope] = []
         for _round in range(DRAIN_ROUNDS_MAX):
-            ours = [e.message for e in out if _is_bulk_report(e, participants)]
-            passed += [e for e in out if not _is_bulk_report(e, participants)]
+            ours: list[StatusReport] = []
+            for envelope in out:
+                if _is_bulk_report(envelope, participants):
+                    ours.append(envelope.message)  # type: ignore[arg-type]
+                else:
+                    passed.append(envelope)
             if not ours:
                 return passed
-            out = self._on_reports(conn, ours, participants, now_ms)  # type: ignore[arg-type]
+            out = self._on_reports(conn, ours, participants, now_ms)
         raise AssertionError(f"bulk reports still coming after {DRAIN_ROUNDS_MAX} rounds in one transaction")
 
     def _on_reports(
@@ -303,6 +307,9 @@ class BulkService:
 
     # --- queries -----------------------------------------------------------------------------
 
+    def batch_for_message(self, conn: Connection, debtor_agent: str, message_id: str) -> BatchRecord | None:
+        return repository.find_batch(conn, debtor_agent, message_id)
+
     def batch(self, conn: Connection, debtor_agent: str | None, batch_id: int) -> BatchRecord:
         batch = repository.load_batch(conn, batch_id)
         if batch is None or (debtor_agent is not None and batch.debtor_agent != debtor_agent):
@@ -311,7 +318,7 @@ class BulkService:
 
     def summary(self, conn: Connection, debtor_agent: str | None, batch_id: int) -> dict[str, Any]:
         batch = self.batch(conn, debtor_agent, batch_id)
-        groups, listed = repository.groups(conn, batch_id), len(repository.row_errors(conn, batch_id))
+        groups, listed = repository.groups(conn, batch_id), repository.count_row_errors(conn, batch_id)
         return core.summarize(batch, groups, listed, repository.retried(conn, batch_id))
 
     def row_errors(self, conn: Connection, debtor_agent: str | None, batch_id: int) -> list[RowError]:
