@@ -352,15 +352,18 @@ def entity_files(folder: Path) -> dict[str, bytes]:
     }
 
 
-@pytest.mark.parametrize("kind", ["internal", "external", "parameter", "laughs"])
-def test_an_entity_in_a_pain001_is_never_expanded_or_read(kind: str, tmp_path: Path) -> None:
-    data = entity_files(tmp_path)[kind]
+def what_parsing_shows(data: bytes) -> str:
+    """Whatever parsing gives back, the file read or the error: nothing of an entity may be in it."""
     try:
         parsed = parse_pain001(data)
     except Exception as error:  # noqa: BLE001 - what matters here is only that nothing leaks
-        seen = str(error)
-    else:
-        seen = repr(parsed)
+        return str(error)
+    return repr(parsed)
+
+
+@pytest.mark.parametrize("kind", ["internal", "external", "parameter", "laughs"])
+def test_an_entity_in_a_pain001_is_never_expanded_or_read(kind: str, tmp_path: Path) -> None:
+    seen = what_parsing_shows(entity_files(tmp_path)[kind])
     assert SECRET not in seen
     assert "haha" not in seen
 
@@ -368,13 +371,7 @@ def test_an_entity_in_a_pain001_is_never_expanded_or_read(kind: str, tmp_path: P
 def test_the_sample_with_an_external_entity_never_reads_the_file_named() -> None:
     data = (DATA / "pain001_external_entity.xml").read_bytes()
     assert b"file:///etc/passwd" in data
-    try:
-        parsed = parse_pain001(data)
-    except Exception as error:  # noqa: BLE001 - what matters here is only that nothing leaks
-        seen = str(error)
-    else:
-        seen = repr(parsed)
-    assert "root:" not in seen
+    assert "root:" not in what_parsing_shows(data)
 
 
 @pytest.mark.parametrize("kind", ["internal", "external", "laughs"])
