@@ -4,6 +4,7 @@ wants to be a participant): what the switch calls. Plus the customer channel of 
     POST /v1/inbound/transfers        pacs.008 in, the creditor's pacs.002 out (ACSP or RJCT+reason)
     POST /v1/inbound/verifications    acmt.023 in, acmt.024 out
     POST /v1/inbound/status-reports   the switch's final pacs.002 (the status callback); 204
+    POST /v1/inbound/batches          many of the above in one call, answers streamed (gateway.batches)
     POST /v1/payments                 a customer's payment order (simulated banks only); 202
     GET  /v1/payments/{order_id}      its state at the bank
 
@@ -14,20 +15,23 @@ a valid one is refused with 401 and changes nothing.
 from __future__ import annotations
 
 import json
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Annotated, Any
 
 from fastapi import FastAPI, Header, Request
-from fastapi.responses import Response
+from fastapi.responses import Response, StreamingResponse
+from pydantic import BaseModel
 
 from banks.node import ParticipantNode
 from banks.schemas import PaymentOrder
 from gateway import problems
-from gateway.runtime import NodeRuntime, matcher_for
+from gateway.batches import BATCH_BYTES_MAX, BATCH_PATH, NDJSON_MEDIA_TYPE, BatchInvalid, Item, answer_line, parse_batch
+from gateway.runtime import Matcher, NodeRuntime, matcher_for
 from gateway.signing import SIGNATURE_HEADER, verify
 from switch.scheme.messages import CreditTransfer, StatusReport, VerificationReport, VerificationRequest
 from switch.scheme.transport import SWITCH_ADDRESS, Envelope
-from switch.scheme.validation import parse_message
+from switch.scheme.validation import FieldProblem, parse_message
 
 BODY_BYTES_MAX = 64 * 1024
 ANSWER_WAIT_S = 120.0  # the node's own (simulated) latency decides when it answers
@@ -45,10 +49,10 @@ def create_node_app(api: NodeApi) -> FastAPI:
     app = FastAPI(title=f"Switchyard participant {api.node.bin} ({api.node.name})", version="1")
     problems.install(app)
 
-    async def signed_body(request: Request) -> Any:
+    async def signed_body(request: Request, bytes_max: int = BODY_BYTES_MAX) -> Any:
         body = await request.body()
-        if len(body) > BODY_BYTES_MAX:
-            raise problems.ApiProblem(413, "too-large", "Body too large", f"at most {BODY_BYTES_MAX} bytes")
+        if len(body) > bytes_max:
+            raise problems.ApiProblem(413, "too-large", "Body too large", f"at most {bytes_max} bytes")
         if not verify(api.signing_secret, body, request.headers.get(SIGNATURE_HEADER)):
             raise problems.ApiProblem(
                 401, "bad-signature", "Signature does not match", "sign the body with HMAC-SHA256",
@@ -63,14 +67,8 @@ def create_node_app(api: NodeApi) -> FastAPI:
     @app.post("/v1/inbound/transfers", response_model=StatusReport, tags=["inbound"])
     async def inbound_transfer(request: Request) -> Any:
         transfer = parse_message(CreditTransfer, _json(await signed_body(request)))
-
-        answer = matcher_for(
-            StatusReport,
-            SWITCH_ADDRESS,
-            original_transaction_id=transfer.transaction_id,
-            debtor_agent=transfer.debtor_agent,
-        )
-        found = await api.runtime.ask(Envelope(SWITCH_ADDRESS, api.node.bin, transfer), answer, ANSWER_WAIT_S)
+        envelope = Envelope(SWITCH_ADDRESS, api.node.bin, transfer)
+        found = await api.runtime.ask(envelope, _answer_to(transfer), ANSWER_WAIT_S)
         if found is None:
             raise problems.ApiProblem(504, "no-answer", "No answer", "the bank did not answer")
         return found.message
@@ -79,11 +77,23 @@ def create_node_app(api: NodeApi) -> FastAPI:
     async def inbound_verification(request: Request) -> Any:
         verification = parse_message(VerificationRequest, _json(await signed_body(request)))
 
-        answer = matcher_for(VerificationReport, original_verification_id=verification.verification_id)
-        found = await api.runtime.ask(Envelope(SWITCH_ADDRESS, api.node.bin, verification), answer, ANSWER_WAIT_S)
+        envelope = Envelope(SWITCH_ADDRESS, api.node.bin, verification)
+        found = await api.runtime.ask(envelope, _answer_to(verification), ANSWER_WAIT_S)
         if found is None:
             raise problems.ApiProblem(504, "no-answer", "No answer", "the bank did not answer")
         return found.message
+
+    @app.post(BATCH_PATH, tags=["inbound"], response_class=StreamingResponse)
+    async def inbound_batch(request: Request) -> StreamingResponse:
+        """Many messages in one call; each answer is a line of NDJSON, sent when it is ready (see
+        gateway.batches). A message that breaks the format gets its problem on its line."""
+        try:
+            items = parse_batch(await signed_body(request, BATCH_BYTES_MAX))
+        except BatchInvalid as error:
+            raise problems.ApiProblem(
+                400, "message-invalid", "The batch cannot be read", str(error), error.field, error.rule
+            ) from None
+        return StreamingResponse(_batch_answers(api, items), media_type=NDJSON_MEDIA_TYPE)
 
     @app.post("/v1/inbound/status-reports", status_code=204, tags=["inbound"])
     async def status_callback(request: Request) -> Response:
@@ -110,6 +120,39 @@ def create_node_app(api: NodeApi) -> FastAPI:
         return found
 
     return app
+
+
+async def _batch_answers(api: NodeApi, items: list[Item]) -> AsyncIterator[bytes]:
+    questions: list[tuple[Envelope, Matcher]] = []
+    indices: list[int] = []
+    for item in items:
+        message = item.message
+        if message is None:
+            yield answer_line(item.index, 400, problem={"errors": [_problem(p) for p in item.problems]})
+        elif isinstance(message, StatusReport):
+            await api.runtime.deliver(Envelope(SWITCH_ADDRESS, api.node.bin, message))
+            yield answer_line(item.index, 204)
+        else:
+            questions.append((Envelope(SWITCH_ADDRESS, api.node.bin, message), _answer_to(message)))
+            indices.append(item.index)
+    async for position, found in api.runtime.ask_many(questions, ANSWER_WAIT_S):
+        if found is None or not isinstance(found.message, BaseModel):
+            yield answer_line(indices[position], 504)
+        else:
+            yield answer_line(indices[position], 200, answer=found.message)
+
+
+def _answer_to(message: Any) -> Matcher:
+    if isinstance(message, CreditTransfer):
+        return matcher_for(
+            StatusReport, SWITCH_ADDRESS, original_transaction_id=message.transaction_id,
+            debtor_agent=message.debtor_agent,
+        )  # fmt: skip
+    return matcher_for(VerificationReport, original_verification_id=message.verification_id)
+
+
+def _problem(problem: FieldProblem) -> dict[str, str]:
+    return {"field": problem.field, "rule": problem.rule, "reason": problem.reason.value}
 
 
 def _json(body: bytes) -> Any:

@@ -14,7 +14,7 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -32,13 +32,35 @@ class Dispatcher(Protocol):
     async def send(self, envelope: Envelope) -> None: ...
 
 
-Matcher = Callable[[Envelope], bool]
+@dataclass(slots=True, frozen=True)
+class Matcher:
+    """Which envelope answers a waiting request: one to `receiver` (any, when None) whose message is
+    a `kind` with these field values. Waiters are indexed by it, so finding the requests an envelope
+    answers costs one dictionary look-up per shape of matcher, however many requests wait."""
+
+    kind: type[Any]
+    receiver: str | None
+    fields: tuple[tuple[str, Any], ...]
+
+    @property
+    def shape(self) -> tuple[type[Any], bool, tuple[str, ...]]:
+        return self.kind, self.receiver is not None, tuple(name for name, _value in self.fields)
+
+    @property
+    def key(self) -> tuple[Any, ...]:
+        return (self.receiver, *(value for _name, value in self.fields))
+
+    def __call__(self, envelope: Envelope) -> bool:
+        kind, by_receiver, names = self.shape
+        return isinstance(envelope.message, kind) and _key_of(envelope, by_receiver, names) == self.key
 
 
-@dataclass(slots=True)
-class _Waiter:
-    matches: Matcher
-    future: asyncio.Future[Envelope]
+def _key_of(envelope: Envelope, by_receiver: bool, names: tuple[str, ...]) -> tuple[Any, ...]:
+    message = envelope.message
+    return (envelope.receiver if by_receiver else None, *(getattr(message, name, None) for name in names))
+
+
+Shape = tuple[type[Any], bool, tuple[str, ...]]
 
 
 def wall_clock_ms() -> int:
@@ -62,7 +84,9 @@ class NodeRuntime:
         self.clock_ms = clock_ms
         self.window_s = window_ms / 1000
         self.inbox: asyncio.Queue[Envelope] = asyncio.Queue(INBOX_LENGTH_MAX)
-        self.waiters: list[_Waiter] = []
+        # shape -> key -> the futures of the requests waiting for an envelope with that key
+        self.waiters: dict[Shape, dict[tuple[Any, ...], list[asyncio.Future[Envelope]]]] = {}
+        self.waiting = 0
         self.batches = 0
         self._task: asyncio.Task[None] | None = None
         self._sending: set[asyncio.Task[None]] = set()
@@ -97,18 +121,69 @@ class NodeRuntime:
 
     async def ask(self, envelope: Envelope, matches: Matcher, timeout_s: float) -> Envelope | None:
         """Deliver, then wait up to `timeout_s` for the first envelope the node sends that matches."""
-        if len(self.waiters) >= WAITERS_MAX:
-            raise OverflowError(f"more than {WAITERS_MAX} requests waiting on {self.node.address}")
-        waiter = _Waiter(matches, asyncio.get_running_loop().create_future())
-        self.waiters.append(waiter)
+        future = self._wait_for(matches)
         try:
             await self.deliver(envelope)
-            return await asyncio.wait_for(asyncio.shield(waiter.future), timeout_s)
+            return await asyncio.wait_for(asyncio.shield(future), timeout_s)
         except TimeoutError:
             return None
         finally:
-            if waiter in self.waiters:
-                self.waiters.remove(waiter)
+            self._forget(matches, future)
+
+    async def ask_many(
+        self, requests: Sequence[tuple[Envelope, Matcher]], timeout_s: float
+    ) -> AsyncIterator[tuple[int, Envelope | None]]:
+        """Deliver every request into the same batch and yield (index, answer) as each answer comes,
+        in the order they come; (index, None) for those still unanswered after `timeout_s`."""
+        futures = [self._wait_for(matches) for _envelope, matches in requests]
+        index_of = {id(future): index for index, future in enumerate(futures)}
+        try:
+            for envelope, _matches in requests:
+                await self.deliver(envelope)
+            pending: set[asyncio.Future[Envelope]] = set(futures)
+            deadline = asyncio.get_running_loop().time() + timeout_s
+            while pending:
+                left_s = deadline - asyncio.get_running_loop().time()
+                done, pending = await asyncio.wait(pending, timeout=max(left_s, 0), return_when="FIRST_COMPLETED")
+                if not done:
+                    break
+                for future in done:
+                    yield index_of[id(future)], future.result()
+            for future in pending:
+                yield index_of[id(future)], None
+        finally:
+            for (_envelope, matches), future in zip(requests, futures, strict=True):
+                self._forget(matches, future)
+
+    def _wait_for(self, matches: Matcher) -> asyncio.Future[Envelope]:
+        if self.waiting >= WAITERS_MAX:
+            raise OverflowError(f"more than {WAITERS_MAX} requests waiting on {self.node.address}")
+        future: asyncio.Future[Envelope] = asyncio.get_running_loop().create_future()
+        self.waiters.setdefault(matches.shape, {}).setdefault(matches.key, []).append(future)
+        self.waiting += 1
+        return future
+
+    def _forget(self, matches: Matcher, future: asyncio.Future[Envelope]) -> None:
+        by_key = self.waiters.get(matches.shape, {})
+        futures = by_key.get(matches.key)
+        if futures is None or future not in futures:
+            return
+        futures.remove(future)
+        self.waiting -= 1
+        if not futures:
+            del by_key[matches.key]
+
+    def _answer_waiters(self, envelope: Envelope) -> bool:
+        """Resolve every request this envelope answers; False when none waits for it."""
+        answered = False
+        for (kind, by_receiver, names), by_key in self.waiters.items():
+            if not by_key or not isinstance(envelope.message, kind):
+                continue
+            for future in by_key.get(_key_of(envelope, by_receiver, names), ()):
+                if not future.done():
+                    future.set_result(envelope)
+                    answered = True
+        return answered
 
     async def _tick(self, every_s: float, envelope: Envelope) -> None:
         while True:
@@ -118,7 +193,10 @@ class NodeRuntime:
     async def _run(self) -> None:
         while True:
             first = await self.inbox.get()
-            await asyncio.sleep(self.window_s)  # let the rest of the window arrive
+            if self.inbox.empty():
+                # It came alone: let the rest of the window arrive. When more wait already (they
+                # came while the last batch ran), waiting longer would only add to their latency.
+                await asyncio.sleep(self.window_s)
             batch = [first]
             while not self.inbox.empty() and len(batch) < BATCH_SIZE_MAX:
                 batch.append(self.inbox.get_nowait())
@@ -151,12 +229,7 @@ class NodeRuntime:
         """After the node's own delay, the envelope answers a waiting request or goes out over HTTP."""
         if envelope.delay_ms:
             await asyncio.sleep(envelope.delay_ms / 1000)
-        answered = False
-        for waiter in list(self.waiters):
-            if not waiter.future.done() and waiter.matches(envelope):
-                waiter.future.set_result(envelope)
-                answered = True
-        if not answered:
+        if not self._answer_waiters(envelope):
             assert self.dispatcher is not None  # start() checked it
             try:
                 await self.dispatcher.send(envelope)
@@ -166,11 +239,4 @@ class NodeRuntime:
 
 def matcher_for(kind: type[Any], receiver: str | None = None, **fields: Any) -> Matcher:
     """An envelope to `receiver` (any, when None) whose message is a `kind` with these field values."""
-
-    def matches(envelope: Envelope) -> bool:
-        message = envelope.message
-        if receiver is not None and envelope.receiver != receiver:
-            return False
-        return isinstance(message, kind) and all(getattr(message, k, None) == v for k, v in fields.items())
-
-    return matches
+    return Matcher(kind, receiver, tuple(sorted(fields.items())))

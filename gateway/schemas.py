@@ -22,6 +22,8 @@ class ParticipantIn(Body):
     kind: ParticipantKind
     net_debit_cap_vnd: Annotated[int, Field(strict=True, ge=0, le=AMOUNT_VND_MAX)] = 0
     base_url: Annotated[str, Field(min_length=1, max_length=URL_LENGTH_MAX, pattern=r"^https?://")] | None = None
+    # True when the participant serves POST {base_url}/v1/inbound/batches (see the inbound API)
+    inbound_batches: Annotated[bool, Field(strict=True)] = False
 
 
 class ParticipantOut(BaseModel):
@@ -31,6 +33,7 @@ class ParticipantOut(BaseModel):
     status: ParticipantStatus
     net_debit_cap_vnd: int
     base_url: str | None
+    inbound_batches: bool
 
 
 class RegisteredParticipant(ParticipantOut):

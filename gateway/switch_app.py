@@ -11,9 +11,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Annotated, Any
 
-import httpx
+import aiohttp
 from fastapi import APIRouter, Depends, FastAPI, Header
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from gateway import problems
@@ -106,7 +106,7 @@ def networked_switch_api(node: SwitchNode, admin_key: str, citizen_app_key: str 
     return SwitchApi(node, admin_key, runtime=runtime, citizen_app_key=citizen_app_key, metrics=metrics)
 
 
-def connect(api: SwitchApi, client: httpx.AsyncClient) -> None:
+def connect(api: SwitchApi, client: aiohttp.ClientSession) -> None:
     """Calls to participants go to their registered base URL, signed with their secret."""
     node = api.node
 
@@ -114,7 +114,8 @@ def connect(api: SwitchApi, client: httpx.AsyncClient) -> None:
         participant = node.all_participants().get(bin_code)
         if participant is None or participant.base_url is None:
             return None
-        return Peer(participant.base_url, signing_secret=node.signing_secret(bin_code))
+        secret = node.signing_secret(bin_code)
+        return Peer(participant.base_url, signing_secret=secret, inbound_batches=participant.inbound_batches)
 
     def peers(bin_code: str) -> Peer | None:
         return api.peers.get(bin_code, load)
@@ -223,7 +224,12 @@ def _admin_router(api: SwitchApi) -> APIRouter:
         now_ms = api.clock_ms()
         participant = api.node.register_participant(
             Participant(
-                body.bin, body.name, body.kind, net_debit_cap_vnd=body.net_debit_cap_vnd, base_url=body.base_url
+                body.bin,
+                body.name,
+                body.kind,
+                net_debit_cap_vnd=body.net_debit_cap_vnd,
+                base_url=body.base_url,
+                inbound_batches=body.inbound_batches,
             ),
             now_ms,
         )
@@ -278,7 +284,8 @@ def _admin_router(api: SwitchApi) -> APIRouter:
 
 
 def _participant_router(api: SwitchApi) -> APIRouter:
-    def caller(authorization: Annotated[str | None, Header()] = None) -> str:
+    async def caller(authorization: Annotated[str | None, Header()] = None) -> str:
+        # async: a sync dependency costs a thread hop per request; this is a cached look-up.
         return api.caller(authorization)
 
     router = APIRouter()
@@ -298,10 +305,11 @@ def _participant_router(api: SwitchApi) -> APIRouter:
         key = transfer.transaction_id
         final = matcher_for(StatusReport, bin_code, debtor_agent=bin_code, original_transaction_id=key)
         answer = await _runtime(api).ask(Envelope(bin_code, SWITCH_ADDRESS, transfer), final, api.transfer_wait_s)
-        if answer is None:
+        if answer is None or not isinstance(answer.message, StatusReport):
             pending = {"original_transaction_id": key, "debtor_agent": bin_code, "transaction_status": "PDNG"}
             return JSONResponse(pending, status_code=202, headers={"Location": f"/v1/transfers/{key}"})
-        return answer.message
+        # Dumped once by pydantic: FastAPI would validate the report again and encode it field by field.
+        return Response(answer.message.model_dump_json(), media_type="application/json")
 
     @router.post("/verifications", response_model=VerificationReport)
     async def verify_account(request: VerificationRequest, bin_code: str = Depends(caller)) -> Any:
@@ -392,16 +400,11 @@ def _citizen_router(api: SwitchApi) -> APIRouter:
     return router
 
 
-def _with_url(participant: Participant, base_url: str | None) -> Participant:
-    return Participant(
-        participant.bin, participant.name, participant.kind, participant.status, participant.net_debit_cap_vnd, base_url
-    )
-
-
 def _participant_out(p: Participant) -> ParticipantOut:
     return ParticipantOut(
-        bin=p.bin, name=p.name, kind=p.kind, status=p.status, net_debit_cap_vnd=p.net_debit_cap_vnd, base_url=p.base_url
-    )
+        bin=p.bin, name=p.name, kind=p.kind, status=p.status, net_debit_cap_vnd=p.net_debit_cap_vnd,
+        base_url=p.base_url, inbound_batches=p.inbound_batches,
+    )  # fmt: skip
 
 
 def _position_out(p: Position) -> PositionOut:

@@ -19,7 +19,7 @@ import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-import httpx
+import aiohttp
 from fastapi import FastAPI
 
 from gateway.observe import configure_json_logging
@@ -27,6 +27,8 @@ from gateway.serve import serve_registry
 from gateway.switch_app import connect, create_switch_app, networked_switch_api
 from scenarios.storage import Storage
 from switch.node import SwitchNode
+
+CONNECTIONS_MAX = 200
 
 
 def create_app() -> FastAPI:
@@ -38,7 +40,7 @@ def create_app() -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
-        async with httpx.AsyncClient(limits=httpx.Limits(max_connections=200)) as client:
+        async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=CONNECTIONS_MAX)) as client:
             connect(api, client)
             assert api.runtime is not None
             await api.runtime.start()

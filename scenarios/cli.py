@@ -96,8 +96,12 @@ def _serve(args: argparse.Namespace) -> int:
         host=args.host, port=args.port, database=args.database, out=args.out, admin_key=args.admin_key,
         workers=args.workers, schema_prefix=args.schema_prefix,
     )  # fmt: skip
-    with contextlib.suppress(KeyboardInterrupt):
-        asyncio.run(serve(config))
+    # uvloop (installed with uvicorn[standard]): uvicorn picks it only when it owns the loop, and
+    # serve runs nine servers on one loop of its own.
+    import uvloop
+
+    with contextlib.suppress(KeyboardInterrupt), asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
+        runner.run(serve(config))
     return 0
 
 

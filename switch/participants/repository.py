@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import BigInteger, Column, Connection, String, delete, select, update
+from sqlalchemy import BigInteger, Boolean, Column, Connection, String, delete, select, text, update
 from sqlmodel import Field, SQLModel
 
 from switch.participants.schemas import Participant
@@ -19,6 +19,7 @@ class ParticipantRow(SQLModel, table=True):
     status: str = Field(sa_column=Column(String(16), nullable=False))
     net_debit_cap_vnd: int = Field(sa_column=Column(BigInteger, nullable=False))
     base_url: str | None = Field(sa_column=Column(String(300), nullable=True))
+    inbound_batches: bool = Field(sa_column=Column(Boolean, nullable=False, server_default="0"))
 
 
 class CredentialRow(SQLModel, table=True):
@@ -53,6 +54,7 @@ def insert(conn: Connection, participant: Participant) -> None:
             "status": participant.status.value,
             "net_debit_cap_vnd": participant.net_debit_cap_vnd,
             "base_url": participant.base_url,
+            "inbound_batches": participant.inbound_batches,
         },
     )
 
@@ -91,4 +93,13 @@ def _from_row(row: Any) -> Participant:
         status=ParticipantStatus(row.status),
         net_debit_cap_vnd=row.net_debit_cap_vnd,
         base_url=row.base_url,
+        inbound_batches=bool(row.inbound_batches),
     )
+
+
+def add_missing_columns(conn: Connection) -> None:
+    """A switch database made before a column existed gets it, with its default, on setup."""
+    # Read through the connection's own search path (PostgreSQL nodes live in their own schema).
+    present = set(conn.execute(text(f"SELECT * FROM {PARTICIPANTS.name} LIMIT 0")).keys())
+    if "inbound_batches" not in present:
+        conn.execute(text(f"ALTER TABLE {PARTICIPANTS.name} ADD COLUMN inbound_batches BOOLEAN NOT NULL DEFAULT FALSE"))

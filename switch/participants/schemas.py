@@ -21,6 +21,8 @@ class Participant:
     status: ParticipantStatus = ParticipantStatus.ACTIVE
     net_debit_cap_vnd: int = 0
     base_url: str | None = None
+    # It serves POST {base_url}/v1/inbound/batches: the switch may send it many messages in one call.
+    inbound_batches: bool = False
 
     @property
     def active(self) -> bool:

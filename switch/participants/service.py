@@ -53,6 +53,7 @@ class ParticipantService:
         self.ledger = ledger
 
     def setup(self, conn: Connection) -> None:
+        repository.add_missing_columns(conn)
         self.ledger.create_accounts(
             conn,
             [
