@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeGuard
 
 from pydantic import BaseModel
 
@@ -100,8 +100,16 @@ def _parse_item(index: int, raw: Any) -> Item:
     try:
         return Item(index, parse_message(model, raw.get("message")))
     except MessageInvalid as error:
-        where = f"messages.{index}.message"
-        return Item(index, None, tuple(FieldProblem(f"{where}.{p.field}", p.rule, p.reason) for p in error.problems))
+        return Item(index, None, tuple(FieldProblem(_path(index, p.field), p.rule, p.reason) for p in error.problems))
+
+
+def _path(index: int, field: str) -> str:
+    """Where in the batch a message's problem is: the message itself when the whole of it is wrong."""
+    where = f"messages.{index}.message"
+    return where if field == WHOLE_MESSAGE else f"{where}.{field}"
+
+
+WHOLE_MESSAGE = "(message)"  # what parse_message names when the message is no object at all
 
 
 def answer_line(
@@ -116,6 +124,10 @@ def answer_line(
     return head + b',"answer":' + answer.model_dump_json().encode() + b"}\n"
 
 
+def _is_number(value: Any) -> TypeGuard[int]:
+    return isinstance(value, int) and not isinstance(value, bool)  # JSON true is no index
+
+
 @dataclass(frozen=True, slots=True)
 class AnswerLine:
     index: int
@@ -124,10 +136,13 @@ class AnswerLine:
 
 
 def parse_answer_line(line: bytes, sent: list[BaseModel]) -> AnswerLine:
-    """One line of a batch's answers, its answer read as the answer to the message at its index."""
+    """One line of a batch's answers, its answer read as the answer to the message at its index.
+    Anything else raises ValueError (pydantic's ValidationError is one)."""
     document = json.loads(line)
-    index, status = document["index"], document["status"]
-    if not isinstance(index, int) or not 0 <= index < len(sent) or not isinstance(status, int):
+    if not isinstance(document, dict):
+        raise ValueError(f"answer line: must be an object: {line[:200]!r}")
+    index, status = document.get("index"), document.get("status")
+    if not _is_number(index) or not 0 <= index < len(sent) or not _is_number(status):
         raise ValueError(f"answer line: index must be 0 to {len(sent) - 1} and status a number: {line[:200]!r}")
     answer_type = ANSWERS.get(type(sent[index]))
     if status != 200 or answer_type is None:

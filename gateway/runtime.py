@@ -32,23 +32,18 @@ class Dispatcher(Protocol):
     async def send(self, envelope: Envelope) -> None: ...
 
 
+Shape = tuple[type[Any], bool, tuple[str, ...]]
+
+
 @dataclass(slots=True, frozen=True)
 class Matcher:
     """Which envelope answers a waiting request: one to `receiver` (any, when None) whose message is
     a `kind` with these field values. Waiters are indexed by it, so finding the requests an envelope
-    answers costs one dictionary look-up per shape of matcher, however many requests wait."""
+    answers costs one dictionary look-up per shape of matcher, however many requests wait.
+    Made by `matcher_for`, which works the shape and key out once."""
 
-    kind: type[Any]
-    receiver: str | None
-    fields: tuple[tuple[str, Any], ...]
-
-    @property
-    def shape(self) -> tuple[type[Any], bool, tuple[str, ...]]:
-        return self.kind, self.receiver is not None, tuple(name for name, _value in self.fields)
-
-    @property
-    def key(self) -> tuple[Any, ...]:
-        return (self.receiver, *(value for _name, value in self.fields))
+    shape: Shape  # (kind, whether the receiver counts, the field names)
+    key: tuple[Any, ...]  # (receiver or None, the field values)
 
     def __call__(self, envelope: Envelope) -> bool:
         kind, by_receiver, names = self.shape
@@ -58,9 +53,6 @@ class Matcher:
 def _key_of(envelope: Envelope, by_receiver: bool, names: tuple[str, ...]) -> tuple[Any, ...]:
     message = envelope.message
     return (envelope.receiver if by_receiver else None, *(getattr(message, name, None) for name in names))
-
-
-Shape = tuple[type[Any], bool, tuple[str, ...]]
 
 
 def wall_clock_ms() -> int:
@@ -239,4 +231,5 @@ class NodeRuntime:
 
 def matcher_for(kind: type[Any], receiver: str | None = None, **fields: Any) -> Matcher:
     """An envelope to `receiver` (any, when None) whose message is a `kind` with these field values."""
-    return Matcher(kind, receiver, tuple(sorted(fields.items())))
+    names = tuple(sorted(fields))
+    return Matcher((kind, receiver is not None, names), (receiver, *(fields[name] for name in names)))

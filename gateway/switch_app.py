@@ -7,14 +7,16 @@ FastAPI's thread pool; the node does its own transactions.
 from __future__ import annotations
 
 import hmac
+import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Annotated, Any
 
 import aiohttp
 from fastapi import APIRouter, Depends, FastAPI, Header
-from fastapi.responses import JSONResponse, Response
-from starlette.types import ASGIApp, Receive, Scope, Send
+from fastapi.responses import Response
+from pydantic import ValidationError
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from gateway import problems
 from gateway.cache import TtlCache
@@ -59,6 +61,7 @@ API_KEY_HEADER = "Authorization"
 
 
 BODY_BYTES_MAX = 64 * 1024
+TRANSFERS_PATH = "/v1/transfers"
 TRANSFER_WAIT_S = 6.0  # a little longer than the switch waits for a creditor (5 s)
 REGISTRATION_WAIT_S = 12.0  # longer than the switch waits for a verification (10 s)
 VERIFICATION_WAIT_S = 12.0
@@ -132,6 +135,7 @@ def create_switch_app(api: SwitchApi) -> FastAPI:
     )
     problems.install(app)
     app.state.api = api
+    app.add_middleware(TransferFastPath, api=api)
     app.add_middleware(BodyLimit)
     if api.metrics is not None:
         app.add_middleware(TimingMiddleware, metrics=api.metrics)
@@ -196,6 +200,73 @@ async def _answer(api: SwitchApi, envelope: Envelope, matches: Matcher, timeout_
         detail = f"no answer within {timeout_s:.0f} s; ask again (the same id is safe to repeat)"
         raise problems.ApiProblem(503, "busy", "No answer in time", detail)
     return answer.message
+
+
+async def answer_transfer(api: SwitchApi, bin_code: str, transfer: CreditTransfer) -> tuple[int, bytes, dict[str, str]]:
+    """The switch's answer to a participant's pacs.008: 200 with the final pacs.002, or 202 PDNG with
+    where to ask when the creditor has not answered in time. One code path for the FastAPI route
+    and the fast path (TransferFastPath)."""
+    key = transfer.transaction_id
+    final = matcher_for(StatusReport, bin_code, debtor_agent=bin_code, original_transaction_id=key)
+    answer = await _runtime(api).ask(Envelope(bin_code, SWITCH_ADDRESS, transfer), final, api.transfer_wait_s)
+    if answer is None or not isinstance(answer.message, StatusReport):
+        pending = {"original_transaction_id": key, "debtor_agent": bin_code, "transaction_status": "PDNG"}
+        return 202, json.dumps(pending).encode(), {"Location": f"/v1/transfers/{key}"}
+    # Dumped once by pydantic: FastAPI would validate the report again and encode it field by field.
+    return 200, answer.message.model_dump_json().encode(), {}
+
+
+class TransferFastPath:
+    """POST /v1/transfers, well-formed and from the debtor agent's own key, answered without
+    FastAPI's routing, dependency and response machinery: under load that machinery was about 40%
+    of the switch process's time (py-spy), for a call that is 99% of the traffic. Anything else -- no
+    or an unknown key, a body that breaks a rule, another's debtor agent -- goes on to the FastAPI
+    route with the body as read, which answers it (and its errors) as always."""
+
+    def __init__(self, app: ASGIApp, api: SwitchApi) -> None:
+        self.app, self.api = app, api
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["method"] != "POST" or scope["path"] != TRANSFERS_PATH:
+            await self.app(scope, receive, send)
+            return
+        body = await _read_body(receive)
+        transfer, bin_code = self._well_formed(scope, body)
+        if transfer is None or bin_code is None or self.api.runtime is None:
+            await self.app(scope, _replay(body), send)
+            return
+        scope["route"] = TRANSFERS_PATH  # for the latency metric's route label
+        status, content, headers = await answer_transfer(self.api, bin_code, transfer)
+        raw_headers = [(b"content-type", b"application/json"), (b"content-length", str(len(content)).encode())]
+        raw_headers += [(name.lower().encode(), value.encode()) for name, value in headers.items()]
+        await send({"type": "http.response.start", "status": status, "headers": raw_headers})
+        await send({"type": "http.response.body", "body": content})
+
+    def _well_formed(self, scope: Scope, body: bytes) -> tuple[CreditTransfer | None, str | None]:
+        authorization = dict(scope["headers"]).get(b"authorization")
+        try:
+            bin_code = self.api.caller(authorization.decode("latin-1") if authorization else None)
+            transfer = CreditTransfer.model_validate_json(body)
+        except (problems.ApiProblem, ValidationError):
+            return None, None
+        return (transfer, bin_code) if transfer.debtor_agent == bin_code else (None, None)
+
+
+async def _read_body(receive: Receive) -> bytes:
+    """The whole body (BodyLimit has refused it already when its length is over the limit)."""
+    chunks = []
+    while True:
+        message = await receive()
+        chunks.append(message.get("body", b""))
+        if not message.get("more_body", False):
+            return b"".join(chunks)
+
+
+def _replay(body: bytes) -> Receive:
+    async def receive() -> Message:
+        return {"type": "http.request", "body": body, "more_body": False}
+
+    return receive
 
 
 def _runtime(api: SwitchApi) -> NodeRuntime:
@@ -302,14 +373,8 @@ def _participant_router(api: SwitchApi) -> APIRouter:
                 403, "forbidden", "Not your transfer", "debtor_agent must be the BIN of the key's participant",
                 "debtor_agent", f"must be {bin_code}",
             )  # fmt: skip
-        key = transfer.transaction_id
-        final = matcher_for(StatusReport, bin_code, debtor_agent=bin_code, original_transaction_id=key)
-        answer = await _runtime(api).ask(Envelope(bin_code, SWITCH_ADDRESS, transfer), final, api.transfer_wait_s)
-        if answer is None or not isinstance(answer.message, StatusReport):
-            pending = {"original_transaction_id": key, "debtor_agent": bin_code, "transaction_status": "PDNG"}
-            return JSONResponse(pending, status_code=202, headers={"Location": f"/v1/transfers/{key}"})
-        # Dumped once by pydantic: FastAPI would validate the report again and encode it field by field.
-        return Response(answer.message.model_dump_json(), media_type="application/json")
+        status, body, headers = await answer_transfer(api, bin_code, transfer)
+        return Response(body, status_code=status, headers=headers, media_type="application/json")
 
     @router.post("/verifications", response_model=VerificationReport)
     async def verify_account(request: VerificationRequest, bin_code: str = Depends(caller)) -> Any:
