@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import os
+import signal
+import subprocess
 import time
+from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
-from serve_helpers import bearer, total_liquidity
+from serve_helpers import bearer, running_serve, total_liquidity
 
 from switch.scheme.names import mask_name
 
@@ -201,3 +205,22 @@ def test_a_creditor_nobody_answers_for_ends_ab08_not_ab05(sandbox: dict[str, Any
     assert (answer.json()["transaction_status"], answer.json()["status_reason"]) == ("RJCT", "AB08")
     after = httpx.get(sandbox["switch"] + "/v1/admin/positions", headers=admin).json()
     assert [p for p in after if p["bin"] != "970496"] == [p for p in before if p["bin"] != "970496"]
+
+
+def test_the_simulated_participants_end_when_serve_is_killed(tmp_path: Path) -> None:
+    """They run in a process of their own; killed with SIGKILL, serve cannot stop them itself."""
+    with running_serve(tmp_path) as credentials:
+        participants = _pids(f"gateway.participants_process {tmp_path}")
+        assert len(participants) == 1
+        assert httpx.get(credentials["participants"]["970418"]["base_url"] + "/health").status_code == 200
+        for pid in _pids(f"scenarios.cli serve --port .* --out {tmp_path}"):
+            os.kill(pid, signal.SIGKILL)
+        deadline = time.monotonic() + 15
+        while _pids(f"gateway.participants_process {tmp_path}") and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert _pids(f"gateway.participants_process {tmp_path}") == []
+
+
+def _pids(pattern: str) -> list[int]:
+    found = subprocess.run(["pgrep", "-f", pattern], capture_output=True, text=True, check=False)
+    return [int(pid) for pid in found.stdout.split()]

@@ -6,7 +6,7 @@ Runs on an SQLite file and on PostgreSQL (the `engine` fixture).
 from __future__ import annotations
 
 import pytest
-from sqlalchemy import Engine
+from sqlalchemy import Engine, text
 
 from switch.errors import InputInvalid, LimitInUse, ParticipantExists, ParticipantNotFound
 from switch.node import SwitchNode
@@ -311,3 +311,30 @@ def test_a_switch_node_restarted_on_the_same_database_can_still_run_admin_calls(
     assert restarted.fund_in(VCB, 7_000, NOW) == Position(VCB, 12_000, 0, 1_000)
     assert restarted.set_cap(VCB, 2_000, NOW).net_debit_cap_vnd == 2_000
     restarted.check_invariants()
+
+
+def test_a_participant_that_serves_inbound_batches_is_registered_and_listed_so(node: SwitchNode) -> None:
+    wallet = Participant(
+        VIETTEL, "Viettel Money", ParticipantKind.WALLET, base_url="http://127.0.0.1:8006", inbound_batches=True
+    )
+    node.register_participant(wallet, NOW)
+    node.register_participant(Participant(BIDV, "BIDV", ParticipantKind.BANK, base_url="http://127.0.0.1:8002"), NOW)
+
+    listed = node.all_participants()
+
+    assert listed[VIETTEL].inbound_batches is True
+    assert listed[BIDV].inbound_batches is False
+
+
+def test_a_switch_database_made_before_inbound_batches_existed_gets_the_column_on_setup(engine: Engine) -> None:
+    SwitchNode(engine).setup()
+    node = SwitchNode(engine)
+    node.register_participant(Participant(BIDV, "BIDV", ParticipantKind.BANK), NOW)
+    with engine.begin() as conn:
+        conn.execute(text("ALTER TABLE switch_participant DROP COLUMN inbound_batches"))
+
+    node.setup()
+
+    assert node.all_participants()[BIDV].inbound_batches is False
+    node.register_participant(Participant(VCB, "Vietcombank", ParticipantKind.BANK, inbound_batches=True), NOW)
+    assert node.all_participants()[VCB].inbound_batches is True
