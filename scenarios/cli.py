@@ -62,6 +62,11 @@ def main(argv: list[str] | None = None) -> int:
     bench.add_argument(
         "--database", type=_database_url, default=None, help="postgresql://... (default: SQLite files in a temp folder)"
     )
+    run = commands.add_parser("run", help="a scenario file on the simulated network; report.json and report.html")
+    run.add_argument("scenario", type=Path, help="a scenario TOML file (scenarios/files/ has the shipped ones)")
+    run.add_argument("--seed", type=int, default=None, help="default: the scenario's own seed")
+    run.add_argument("--out", type=Path, default=None, help="default: out/run/<scenario file name>")
+    run.add_argument("--population", type=_positive, default=None, help="override the scenario's population size")
     serve = commands.add_parser("serve", help="the networked sandbox: the switch and every node over HTTP")
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument(
@@ -81,7 +86,42 @@ def main(argv: list[str] | None = None) -> int:
         return _payroll(args)
     if args.command == "loadtest":
         return _loadtest(args)
+    if args.command == "run":
+        return _run(args)
     return _bench(args)
+
+
+def _run(args: argparse.Namespace) -> int:
+    """Exit 0 when every invariant and expectation holds, 1 naming the ones that failed, 2 for a
+    scenario file that cannot be run (its line, key and rule)."""
+    from scenarios.runner import REPORT_HTML, REPORT_JSON, run_scenario
+    from scenarios.scenario import ScenarioInvalid, load_scenario
+
+    console = Console()
+    try:
+        scenario = load_scenario(args.scenario)
+    except (ScenarioInvalid, OSError) as error:
+        print(f"switchyard run: {error}", file=sys.stderr)
+        return 2
+    if args.population is not None:
+        population = scenario.population.model_copy(update={"size": args.population})
+        scenario = scenario.model_copy(update={"population": population})
+    out = args.out or Path("out/run") / args.scenario.stem
+    with Progress(TextColumn("{task.description:<14}"), BarColumn(), TextColumn("{task.percentage:>3.0f}%"),
+                  TimeElapsedColumn(), console=console, transient=True) as progress:  # fmt: skip
+        task = progress.add_task("population", total=100)
+
+        def advance(phase: str, fraction: float) -> None:
+            progress.update(task, completed=100 * fraction, description=phase)
+
+        result = run_scenario(scenario, out, args.seed, args.scenario.name, advance)
+    outcome = result.report["outcome"]
+    console.print(_cells_table("Payroll items by final state", outcome["by_status"], _STATE_MEANINGS))
+    console.print(f"Cashless share {outcome['cashless_share']:.1%} (target {outcome['cashless_target_share']:.0%})")
+    for failure in result.failures:
+        console.print(f"[red]FAILED[/red] {failure}")
+    console.print(f"Report: {(out / REPORT_HTML).resolve()} and {REPORT_JSON}")
+    return 0 if result.ok else 1
 
 
 def _serve(args: argparse.Namespace) -> int:

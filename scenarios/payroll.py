@@ -71,6 +71,8 @@ class PayrollRun:
     rolls: list[Beneficiary]
     batches: list[BatchRecord] = field(default_factory=list)
     timings_s: dict[str, float] = field(default_factory=dict)
+    accounts_used: set[tuple[str, str]] = field(default_factory=set)  # (BIN, account) opened so far
+    registered_citizens: set[str] = field(default_factory=set)  # who registered an account (or tried)
 
 
 def payroll_participants() -> tuple[ParticipantSpec, ...]:
@@ -108,21 +110,36 @@ def prepare(config: PayrollConfig, progress: Progress | None = None, resume: boo
     run = PayrollRun(config, sandbox, registry, rolls)
     _report(progress, "population", 1.0)
     if not resume:
-        _open_and_register(sandbox, people, rng, config, progress)
+        run.accounts_used, run.registered_citizens = _open_and_register(sandbox, people, rng, config, progress)
     run.timings_s["prepare"] = time.perf_counter() - clock
     return run
 
 
 def _open_and_register(
     sandbox: Sandbox, people: list[Person], rng: random.Random, config: PayrollConfig, progress: Progress | None
-) -> None:
-    """Chunk by chunk, so a million people's requests and reports are never all in memory."""
+) -> tuple[set[tuple[str, str]], set[str]]:
     chosen = [p for p in people if rng.random() < config.registration_share]
     used: set[tuple[str, str]] = set()
+    open_and_register(sandbox, chosen, rng, config, progress, used)
+    return used, {p.citizen_id for p in chosen}
+
+
+def open_and_register(
+    sandbox: Sandbox,
+    chosen: list[Person],
+    rng: random.Random,
+    config: PayrollConfig,
+    progress: Progress | None,
+    used: set[tuple[str, str]],
+    first_request: int = 0,
+) -> None:
+    """The chosen people open an account and register it through the citizen app, chunk by chunk,
+    so a million people's requests and reports are never all in memory. `used` holds the accounts
+    opened so far (a later registration drive passes the same set)."""
     for start in range(0, len(chosen), REGISTRATION_CHUNK):
         holdings = open_population_accounts(sandbox, chosen[start : start + REGISTRATION_CHUNK], rng, used)
         _near_cap(sandbox, holdings, rng, config)
-        requests = [_registration(start + n, h) for n, h in enumerate(holdings)]
+        requests = [_registration(first_request + start + n, h) for n, h in enumerate(holdings)]
         sandbox.register(requests)
         sandbox.run()
         registered = {

@@ -79,6 +79,7 @@ class Sandbox:
         identities: IdentityRegistry | None = None,
     ) -> None:
         self.network = InProcessNetwork(int(start.timestamp() * 1000), seed, faults)
+        self._switch_options = (creditor_timeout_ms, identities)
         self.switch = SwitchNode(storage.engine_for("switch"), creditor_timeout_ms, identities)
         self.switch.setup()
         self.network.add(self.switch)
@@ -149,6 +150,14 @@ class Sandbox:
 
     def run(self, until_ms: int | None = None) -> None:
         self.network.run(until_ms)
+
+    def restart_switch(self) -> None:
+        """The switch process starts again on its database: what it kept in memory is gone, and the
+        timers of its open transfers and running disbursements are armed again from storage."""
+        engine = self.switch.engine
+        self.switch = SwitchNode(engine, *self._switch_options)
+        self.network.nodes[self.switch.address] = self.switch
+        self.network.dispatch(self.switch.resume())
 
     def close(self) -> None:
         """Let go of every node's database connections."""

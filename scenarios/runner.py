@@ -1,0 +1,373 @@
+"""`switchyard run SCENARIO`: a scenario file on the in-process network and its simulated clock.
+
+The shell of the scenario: it prepares the population and the network (`scenarios.payroll`),
+applies the timeline's events at their simulated second, samples the switch's transfers each
+simulated second for the timeline, then checks the network's invariants and the scenario's
+expectations and writes report.json (byte-identical for the same file and seed: no wall-clock
+time in it) and report.html (`scenarios.report_html`).
+"""
+
+from __future__ import annotations
+
+import csv
+import dataclasses
+import io
+import json
+import random
+import shutil
+from collections import Counter, defaultdict
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from payer.payroll import build_payroll, write_file
+from scenarios.demo import combine
+from scenarios.payroll import (
+    RUN_STEP_MS,
+    PayrollConfig,
+    PayrollRun,
+    Progress,
+    open_and_register,
+    parse_file,
+    payroll_participants,
+    prepare,
+    reconcile,
+)
+from scenarios.report_html import write_html
+from scenarios.sandbox import TREASURY_BIN, ParticipantSpec
+from scenarios.scenario import Event, Expectation, NetworkSpec, Scenario
+from switch.scheme.calendar import local_time
+from switch.scheme.codes import DisbursementStatus, ParticipantStatus
+from switch.scheme.disbursement import ITEMS_PER_FILE_MAX
+from wallets.node import wallet_limits
+
+SCENARIO_SECONDS_MAX = 24 * 3600  # a scenario that has not settled in a simulated day is stuck
+REPORT_JSON = "report.json"
+REPORT_HTML = "report.html"
+
+
+@dataclass(slots=True)
+class ScenarioResult:
+    report: dict[str, Any]
+    out: Path
+    failures: list[str]
+
+    @property
+    def ok(self) -> bool:
+        return not self.failures
+
+
+@dataclass(slots=True)
+class _Action:
+    at_ms: int
+    label: str
+    apply: Callable[[], None]
+
+
+@dataclass(slots=True)
+class _State:
+    """What the shell keeps while a scenario runs."""
+
+    run: PayrollRun
+    start_ms: int
+    files: dict[str, list[tuple[str, bytes]]] = field(default_factory=dict)  # cycle -> (message id, file)
+    cycle_of: dict[str, str] = field(default_factory=dict)  # message id -> cycle
+    attempted: set[str] = field(default_factory=set)  # citizen ids that registered (or tried to)
+    resent: int = 0
+    offline: set[str] = field(default_factory=set)
+    applied: list[dict[str, Any]] = field(default_factory=list)
+
+
+def run_scenario(
+    scenario: Scenario, out: Path, seed: int | None = None, name: str = "", progress: Progress | None = None
+) -> ScenarioResult:
+    seed = scenario.scenario.seed if seed is None else seed
+    db_folder = out / "db"
+    if db_folder.exists():
+        shutil.rmtree(db_folder)  # every run starts from nothing: the same seed, the same report
+    run = prepare(_payroll_config(scenario, seed, db_folder), progress)
+    state = _State(run, run.sandbox.now_ms, attempted=set(run.registered_citizens))
+    actions = _actions(scenario, state, seed)
+    timeline = _drive(state, actions, progress)
+    report = _report(scenario, state, timeline, seed, name)
+    failures = [f"invariant: {failure}" for failure in report["invariants"]["failures"]]
+    failures += [f"expectation: {e['text']}" for e in report["expectations"] if not e["passed"]]
+    report["ok"] = not failures
+    out.mkdir(parents=True, exist_ok=True)
+    (out / REPORT_JSON).write_text(json.dumps(report, indent=2, ensure_ascii=False, sort_keys=True) + "\n")
+    write_html(report, out / REPORT_HTML)
+    run.sandbox.close()
+    return ScenarioResult(report, out, failures)
+
+
+def _payroll_config(scenario: Scenario, seed: int, folder: Path) -> PayrollConfig:
+    population = scenario.population
+    return PayrollConfig(
+        beneficiaries=population.size, seed=seed, cycle=scenario.scenario.cycle,
+        registration_share=population.registration_share, deceased_share=population.deceased_share,
+        name_typo_share=population.name_typo_share, closed_after_registration_share=population.closed_share,
+        blocked_after_registration_share=population.blocked_share, near_cap_share=population.near_cap_share,
+        provinces=population.provinces, folder=folder, participants=_participants(scenario.network),
+    )  # fmt: skip
+
+
+def _participants(network: NetworkSpec) -> tuple[ParticipantSpec, ...]:
+    """The payroll's network (scenarios.payroll), with the scenario's differences applied."""
+    specs = []
+    for spec in payroll_participants():
+        override = network.participants.get(spec.bin)
+        if override is None:
+            specs.append(spec)
+            continue
+        knobs = {k: v for k, v in override.model_dump().items() if v is not None and k != "pilot_2021_cap"}
+        behaviour = dataclasses.replace(spec.behaviour, **knobs)
+        limits = spec.limits
+        if override.pilot_2021_cap is not None:
+            limits = wallet_limits(pilot_2021=override.pilot_2021_cap)
+        specs.append(dataclasses.replace(spec, behaviour=behaviour, limits=limits))
+    return tuple(specs)
+
+
+# --- the timeline ----------------------------------------------------------------------------
+
+
+def _actions(scenario: Scenario, state: _State, seed: int) -> list[_Action]:
+    rng = random.Random(seed ^ 0x5CE7A)  # its own stream: events never shift the population's draws
+    actions: list[_Action] = []
+    for event in scenario.timeline:
+        actions += _actions_of(event, scenario, state, rng)
+    return sorted(actions, key=lambda a: a.at_ms)  # stable: events at one second keep the file's order
+
+
+def _actions_of(event: Event, scenario: Scenario, state: _State, rng: random.Random) -> list[_Action]:
+    at_ms, until_ms = int(event.at_s * 1000), int((event.until_s or 0) * 1000)
+    cycle = event.cycle or scenario.scenario.cycle
+    sandbox = state.run.sandbox
+    who = event.participant or ""
+    if event.event == "submit_payroll":
+        return [_Action(at_ms, f"payroll {cycle} submitted", lambda: _submit(state, cycle, event.file_format))]
+    if event.event == "duplicate_submission":
+        return [_Action(at_ms, f"payroll {cycle} sent again ({event.resend})", lambda: _resend(state, cycle, event))]
+    if event.event == "outage":
+        return [
+            _Action(at_ms, f"{who} offline", lambda: _set_offline(state, who, True)),
+            _Action(until_ms, f"{who} back", lambda: _set_offline(state, who, False)),
+        ]
+    if event.event == "latency_spike":
+        before = sandbox.nodes[who].behaviour.latency_ms
+        latency_ms = event.latency_ms or 0
+        return [
+            _Action(at_ms, f"{who} answers in {latency_ms} ms", lambda: _set_latency(state, who, latency_ms)),
+            _Action(until_ms, f"{who} answers in {before} ms again", lambda: _set_latency(state, who, before)),
+        ]
+    if event.event == "suspend":
+        return [
+            _Action(at_ms, f"{who} suspended", lambda: _set_status(state, who, ParticipantStatus.SUSPENDED)),
+            _Action(until_ms, f"{who} resumed", lambda: _set_status(state, who, ParticipantStatus.ACTIVE)),
+        ]
+    if event.event == "switch_restart":
+        return [_Action(at_ms, "switch restarted", sandbox.restart_switch)]
+    share = event.share or 0.0
+    return [_Action(at_ms, f"registration drive {share:.0%}", lambda: _drive_registrations(state, share, rng))]
+
+
+def _submit(state: _State, cycle: str, file_format: str) -> None:
+    run = state.run
+    created = local_time(run.sandbox.now_ms)
+    if state.files:  # the first cycle's budget came with the network; each later one is funded anew
+        run.sandbox.switch.fund_in(TREASURY_BIN, sum(b.amount_vnd for b in run.rolls), run.sandbox.now_ms)
+    files = state.files.setdefault(cycle, [])
+    for number, start in enumerate(range(0, len(run.rolls), ITEMS_PER_FILE_MAX), start=1):
+        items = build_payroll(run.rolls[start : start + ITEMS_PER_FILE_MAX], cycle, first_number=start + 1)
+        message_id = f"MOLISA-{cycle}-{number:03d}"
+        data = write_file(file_format, message_id, items, TREASURY_BIN, created)
+        files.append((file_format, data))
+        state.cycle_of[message_id] = cycle
+        run.sandbox.submit_disbursement(TREASURY_BIN, parse_file(file_format, data, message_id))
+
+
+def _resend(state: _State, cycle: str, event: Event) -> None:
+    """The same file again is the same batch; the same items under a new message id are refused
+    item by item as duplicates of the first file's (program, cycle, citizen id)."""
+    run = state.run
+    for number, (file_format, data) in enumerate(state.files.get(cycle, []), start=1):
+        if event.resend == "same-file":
+            run.sandbox.submit_disbursement(TREASURY_BIN, parse_file(file_format, data))
+            continue
+        state.resent += 1
+        message_id = f"MOLISA-{cycle}-R{state.resent:02d}{number:03d}"
+        items = parse_file(file_format, data).items
+        again = write_file(file_format, message_id, items, TREASURY_BIN, local_time(run.sandbox.now_ms))
+        state.cycle_of[message_id] = cycle
+        run.sandbox.submit_disbursement(TREASURY_BIN, parse_file(file_format, again, message_id))
+
+
+def _set_offline(state: _State, bin_code: str, offline: bool) -> None:
+    node = state.run.sandbox.nodes[bin_code]
+    node.behaviour = dataclasses.replace(node.behaviour, offline=offline)
+    (state.offline.add if offline else state.offline.discard)(bin_code)
+
+
+def _set_latency(state: _State, bin_code: str, latency_ms: int) -> None:
+    node = state.run.sandbox.nodes[bin_code]
+    node.behaviour = dataclasses.replace(node.behaviour, latency_ms=latency_ms)
+
+
+def _set_status(state: _State, bin_code: str, status: ParticipantStatus) -> None:
+    state.run.sandbox.switch.set_status(bin_code, status)
+
+
+def _drive_registrations(state: _State, share: float, rng: random.Random) -> None:
+    """`share` of the population, among those who never registered, open an account and register it."""
+    run = state.run
+    people = [p for p in run.registry.people() if p.citizen_id not in state.attempted]
+    wanted = min(len(people), round(share * len(run.registry.people())))
+    chosen = sorted(rng.sample(people, wanted), key=lambda p: p.citizen_id)
+    state.attempted.update(p.citizen_id for p in chosen)
+    open_and_register(run.sandbox, chosen, rng, run.config, None, run.accounts_used, first_request=len(state.attempted))
+
+
+def _drive(state: _State, actions: list[_Action], progress: Progress | None) -> list[dict[str, Any]]:
+    """Second by simulated second: the events due, then the network; a sample of the switch each second."""
+    sandbox = state.run.sandbox
+    timeline: list[dict[str, Any]] = []
+    last = _transfer_counts(state)
+    pending = list(actions)
+    for second in range(SCENARIO_SECONDS_MAX):
+        while pending and pending[0].at_ms <= second * 1000:
+            action = pending.pop(0)
+            action.apply()
+            state.applied.append({"at_s": second, "event": action.label})
+        sandbox.run(until_ms=state.start_ms + (second + 1) * RUN_STEP_MS)
+        counts = _transfer_counts(state)
+        timeline.append(_sample(second, last, counts, state))
+        last = counts
+        running = [b for b in sandbox.switch.disbursements(TREASURY_BIN) if b.status == DisbursementStatus.RUNNING]
+        if progress is not None:
+            progress("scenario", 1.0 if not running and not pending else min(0.99, second / 600))
+        if not pending and not running:
+            sandbox.run()  # the last confirmations and the banks' sweeps
+            return timeline
+    raise AssertionError(f"the scenario did not settle in {SCENARIO_SECONDS_MAX} simulated seconds")
+
+
+def _transfer_counts(state: _State) -> Counter[str]:
+    counts: Counter[str] = Counter()
+    for row in state.run.sandbox.switch.clearing_summary():
+        counts[row["status"] if row["status"] != "RJCT" else f"RJCT {row['reason'] or ''}".strip()] += row["count"]
+    return counts
+
+
+def _sample(second: int, before: Counter[str], after: Counter[str], state: _State) -> dict[str, Any]:
+    rejected = {k.removeprefix("RJCT ").strip() or "none": after[k] - before[k] for k in after if k.startswith("RJCT")}
+    return {
+        "t_s": second,
+        "settled": after["ACSC"] - before["ACSC"],
+        "rejected": sum(rejected.values()),
+        "rejected_by_reason": {k: v for k, v in sorted(rejected.items()) if v},
+        "offline": sorted(state.offline),
+    }
+
+
+# --- the report ------------------------------------------------------------------------------
+
+
+def _report(scenario: Scenario, state: _State, timeline: list[dict[str, Any]], seed: int, name: str) -> dict[str, Any]:
+    run = state.run
+    switch = run.sandbox.switch
+    batches = switch.disbursements(TREASURY_BIN)
+    summaries = [switch.disbursement_summary(TREASURY_BIN, b.id) for b in batches]
+    combined = combine(summaries)
+    invariants = reconcile(run)
+    outcome = {
+        **{k: combined[k] for k in ("by_status", "by_reason", "by_participant", "by_program", "retried")},
+        "cashless_share": combined["cashless_share"],
+        "cashless_target_share": combined["cashless_target_share"],
+        "cashless_share_by_province": combined["cashless_share_by_province"],
+        "reconciliation": combined["reconciliation"],
+        "by_cycle": _by_cycle(state, batches, summaries),
+        "files": {"submitted": len(batches), "rows_refused": sum(s.get("row_errors", 0) for s in summaries)},
+        "paid_twice": _paid_twice(state, batches),
+        "transfers": _nested(_transfer_counts(state)),
+    }
+    for status in ("paid", "cash", "held", "rejected"):
+        outcome[status] = combined["by_status"].get(status, {"count": 0, "amount_vnd": 0})["count"]
+    outcome["submitted"] = sum(s["items_total"] for s in summaries)
+    expectations = [_judge(e, outcome) for e in scenario.expect]
+    return {
+        "scenario": {"name": scenario.scenario.name, "description": scenario.scenario.description, "file": name},
+        "seed": seed,
+        "population": scenario.population.size,
+        "events": state.applied,
+        "timeline": timeline,
+        "outcome": outcome,
+        "invariants": {"ok": invariants.ok, "failures": invariants.failures},
+        "expectations": expectations,
+    }
+
+
+def _nested(counts: Counter[str]) -> dict[str, Any]:
+    """{"ACSC": n, "RJCT": {"AB08": n, ...}}: a metric path reads transfers.RJCT.AB08."""
+    nested: dict[str, Any] = {}
+    for key, count in sorted(counts.items()):
+        status, _, reason = key.partition(" ")
+        if reason:
+            nested.setdefault(status, {})[reason] = count
+        else:
+            nested[status] = count
+    return nested
+
+
+def _by_cycle(state: _State, batches: list[Any], summaries: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    grouped: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for batch, summary in zip(batches, summaries, strict=True):
+        grouped[state.cycle_of.get(batch.message_id, "?")].append(summary)
+    result = {}
+    for cycle, group in sorted(grouped.items()):
+        combined = combine(group)
+        counts = {s: combined["by_status"].get(s, {"count": 0})["count"] for s in ("paid", "cash", "held", "rejected")}
+        result[cycle] = {**counts, "cashless_share": combined["cashless_share"]}
+    return result
+
+
+def _paid_twice(state: _State, batches: list[Any]) -> int:
+    """Beneficiaries paid more than once for one program and cycle, read from the items themselves."""
+    paid: Counter[tuple[str, str, str]] = Counter()
+    switch = state.run.sandbox.switch
+    for batch in batches:
+        data = switch.disbursement_export(TREASURY_BIN, batch.id, "items", state.run.sandbox.now_ms)
+        for row in csv.DictReader(io.StringIO(data.decode("utf-8"))):
+            if row["status"] == "paid":
+                paid[(row["citizen_id"], row["program"], row["cycle"])] += 1
+    return sum(1 for count in paid.values() if count > 1)
+
+
+def _judge(expectation: Expectation, outcome: dict[str, Any]) -> dict[str, Any]:
+    actual = _metric(outcome, expectation.metric)
+    passed = isinstance(actual, int | float)
+    if passed and expectation.min is not None:
+        passed = actual >= expectation.min
+    if passed and expectation.max is not None:
+        passed = actual <= expectation.max
+    if passed and expectation.equals is not None:
+        passed = actual == expectation.equals
+    bounds = [f"{word} {value:g}" for word, value in (("at least", expectation.min), ("at most", expectation.max),
+              ("exactly", expectation.equals)) if value is not None]  # fmt: skip
+    shown = "missing" if actual is None else f"{actual:g}" if isinstance(actual, int | float) else repr(actual)
+    text = f"{expectation.metric} should be {' and '.join(bounds)}; it is {shown}"
+    return {**expectation.model_dump(), "actual": actual, "passed": passed, "text": text}
+
+
+def _metric(outcome: dict[str, Any], path: str) -> Any:
+    value: Any = outcome
+    for part in path.split("."):
+        if not isinstance(value, dict) or part not in value:
+            return None
+        value = value[part]
+    if isinstance(value, dict) and "count" in value:
+        value = value["count"]
+    return value if isinstance(value, int | float) and not isinstance(value, bool) else None
+
+
+__all__ = ["REPORT_HTML", "REPORT_JSON", "ScenarioResult", "run_scenario"]
