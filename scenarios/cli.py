@@ -67,6 +67,11 @@ def main(argv: list[str] | None = None) -> int:
     run.add_argument("--seed", type=int, default=None, help="default: the scenario's own seed")
     run.add_argument("--out", type=Path, default=None, help="default: out/run/<scenario file name>")
     run.add_argument("--population", type=_positive, default=None, help="override the scenario's population size")
+    fuzz = commands.add_parser("fuzz", help="random scenarios under random faults, checked against the invariants")
+    fuzz.add_argument("--seeds", type=_positive, default=50, help="how many seeds to run")
+    fuzz.add_argument("--from", dest="first", type=int, default=0, help="the first seed")
+    fuzz.add_argument("--out", type=Path, default=Path("out/fuzz"), help="each failing seed's databases and report")
+    fuzz.add_argument("--keep", action="store_true", help="keep every seed's folder, not only the failing ones")
     serve = commands.add_parser("serve", help="the networked sandbox: the switch and every node over HTTP")
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument(
@@ -88,6 +93,8 @@ def main(argv: list[str] | None = None) -> int:
         return _loadtest(args)
     if args.command == "run":
         return _run(args)
+    if args.command == "fuzz":
+        return _fuzz(args)
     return _bench(args)
 
 
@@ -122,6 +129,27 @@ def _run(args: argparse.Namespace) -> int:
         console.print(f"[red]FAILED[/red] {failure}")
     console.print(f"Report: {(out / REPORT_HTML).resolve()} and {REPORT_JSON}")
     return 0 if result.ok else 1
+
+
+def _fuzz(args: argparse.Namespace) -> int:
+    """Exit 1 when a seed fails, each failing seed printed with the command that replays it."""
+    from scenarios.fuzz import fuzz
+
+    console = Console()
+    with Progress(TextColumn("{task.description}"), BarColumn(), TextColumn("{task.completed}/{task.total}"),
+                  TimeElapsedColumn(), console=console, transient=True) as progress:  # fmt: skip
+        task = progress.add_task("fuzz", total=args.seeds)
+
+        def advance(done: int, failed: int) -> None:
+            progress.update(task, completed=done, description=f"fuzz ({failed} failed)")
+
+        failures = fuzz(args.seeds, args.first, args.out, args.keep, advance)
+    last = args.first + args.seeds - 1
+    for failure in failures:
+        console.print(f"[red]seed {failure.seed} FAILED[/red]: {failure.problem}")
+        console.print(f"  replay: {failure.replay}  (report in {args.out / f'seed-{failure.seed}'})")
+    console.print(f"{args.seeds - len(failures)} of {args.seeds} seeds ({args.first} to {last}) held every invariant.")
+    return 1 if failures else 0
 
 
 def _serve(args: argparse.Namespace) -> int:
@@ -241,7 +269,9 @@ def _demo(args: argparse.Namespace) -> int:
 
         result = run_demo(config, advance)
     _print_demo(console, result)
-    return 0 if result.invariants.ok else 1
+    for failure in result.failures:
+        console.print(f"[red]FAILED[/red] {failure}")
+    return 0 if not result.failures else 1
 
 
 def _print_demo(console: Console, result: DemoResult) -> None:

@@ -28,6 +28,9 @@ class LinkFaults:
     latency_ms_min: int = 1
     latency_ms_max: int = 5
     duplicate_rate: float = 0.0  # a message delivered twice, the copy somewhat later
+    drop_rate: float = 0.0  # a message lost on the way, nobody told (a reset after the request was read)
+    delay_rate: float = 0.0  # a message held up on the way by `delay_ms_max` at most
+    delay_ms_max: int = 0
     # A node takes what reached it at the end of each window of this many ms as one batch, as a real
     # node polls its queue; 1 means every millisecond. Timers keep their exact time.
     batch_window_ms: int = 5
@@ -37,6 +40,8 @@ class LinkFaults:
 class NetworkStats:
     delivered: int = 0
     duplicated: int = 0
+    dropped: int = 0
+    delayed: int = 0
     undeliverable: int = 0
     steps: int = 0
     batches: int = 0
@@ -127,8 +132,16 @@ class InProcessNetwork:
         if envelope.sender == envelope.receiver:  # a timer: exactly on time, never duplicated
             self._push(self.now_ms + envelope.delay_ms, envelope)
             return
-        self._push(self._window(self.now_ms + envelope.delay_ms + self._latency()), envelope)
-        if self.faults.duplicate_rate and self.random.random() < self.faults.duplicate_rate:
+        faults = self.faults
+        if faults.drop_rate and self.random.random() < faults.drop_rate:
+            self.stats.dropped += 1
+            return
+        extra_ms = 0
+        if faults.delay_rate and self.random.random() < faults.delay_rate:
+            self.stats.delayed += 1
+            extra_ms = int(self.random.random() * faults.delay_ms_max)
+        self._push(self._window(self.now_ms + envelope.delay_ms + self._latency() + extra_ms), envelope)
+        if faults.duplicate_rate and self.random.random() < faults.duplicate_rate:
             self.stats.duplicated += 1
             self._push(self._window(self.now_ms + envelope.delay_ms + 4 * self._latency()), envelope)
 

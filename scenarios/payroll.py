@@ -24,6 +24,7 @@ from payer.payroll import build_payroll, write_file
 from payer.registry import Person, PopulationRegistry, generate_population
 from payer.rolls import Beneficiary, build_rolls
 from scenarios.checks import InvariantReport, check_invariants
+from scenarios.network import LinkFaults
 from scenarios.population import Holding, open_population_accounts
 from scenarios.sandbox import DEFAULT_PARTICIPANTS, DEFAULT_START, TREASURY, TREASURY_BIN, ParticipantSpec, Sandbox
 from scenarios.storage import Storage
@@ -61,6 +62,7 @@ class PayrollConfig:
     schema_prefix: str = "switchyard"  # PostgreSQL: each node in the schema <prefix>_<node>
     folder: Path | None = None  # SQLite files; None with no database means in memory
     participants: tuple[ParticipantSpec, ...] = field(default_factory=lambda: payroll_participants())
+    faults: LinkFaults | None = None  # the network's link faults (scenarios.network); None: none
 
 
 @dataclass(slots=True)
@@ -106,7 +108,7 @@ def prepare(config: PayrollConfig, progress: Progress | None = None, resume: boo
         dataclasses.replace(s, prefund_vnd=budget) if s.kind == ParticipantKind.TREASURY else s
         for s in config.participants
     )
-    sandbox = Sandbox(storage, participants, seed=config.seed, identities=registry)
+    sandbox = Sandbox(storage, participants, seed=config.seed, identities=registry, faults=config.faults)
     run = PayrollRun(config, sandbox, registry, rolls)
     _report(progress, "population", 1.0)
     if not resume:

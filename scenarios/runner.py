@@ -22,7 +22,8 @@ from pathlib import Path
 from typing import Any
 
 from payer.payroll import build_payroll, write_file
-from scenarios.demo import combine
+from scenarios.checks import InvariantReport
+from scenarios.network import LinkFaults
 from scenarios.payroll import (
     RUN_STEP_MS,
     PayrollConfig,
@@ -35,8 +36,10 @@ from scenarios.payroll import (
     reconcile,
 )
 from scenarios.report_html import write_html
+from scenarios.reports import combine, write_reports
 from scenarios.sandbox import TREASURY_BIN, ParticipantSpec
 from scenarios.scenario import Event, Expectation, NetworkSpec, Scenario
+from scenarios.storage import Storage
 from switch.scheme.calendar import local_time
 from switch.scheme.codes import DisbursementStatus, ParticipantStatus
 from switch.scheme.disbursement import ITEMS_PER_FILE_MAX
@@ -52,6 +55,9 @@ class ScenarioResult:
     report: dict[str, Any]
     out: Path
     failures: list[str]
+    summaries: list[dict[str, Any]]  # the switch's summary of each payroll file
+    invariants: InvariantReport
+    files: list[Path]  # report.json, report.html, then the items, pain.002 and the cash list
 
     @property
     def ok(self) -> bool:
@@ -80,25 +86,48 @@ class _State:
 
 
 def run_scenario(
-    scenario: Scenario, out: Path, seed: int | None = None, name: str = "", progress: Progress | None = None
+    scenario: Scenario,
+    out: Path,
+    seed: int | None = None,
+    name: str = "",
+    progress: Progress | None = None,
+    faults: LinkFaults | None = None,
+    seconds_max: int = SCENARIO_SECONDS_MAX,
+    database: str | None = None,
+    schema_prefix: str = "switchyard_run",
 ) -> ScenarioResult:
+    """`faults`: link faults on the network (the fuzzer's); `seconds_max`: simulated seconds before
+    a scenario that has not settled is declared stuck (AssertionError); `database`: PostgreSQL
+    (each node in the schema <schema_prefix>_<node>, dropped first) instead of SQLite files."""
     seed = scenario.scenario.seed if seed is None else seed
     db_folder = out / "db"
     if db_folder.exists():
         shutil.rmtree(db_folder)  # every run starts from nothing: the same seed, the same report
-    run = prepare(_payroll_config(scenario, seed, db_folder), progress)
+    if database is not None:
+        Storage(url=database, schema_prefix=schema_prefix).drop()
+    config = dataclasses.replace(
+        _payroll_config(scenario, seed, db_folder), faults=faults, database=database, schema_prefix=schema_prefix
+    )
+    run = prepare(config, progress)
     state = _State(run, run.sandbox.now_ms, attempted=set(run.registered_citizens))
     actions = _actions(scenario, state, seed)
-    timeline = _drive(state, actions, progress)
-    report = _report(scenario, state, timeline, seed, name)
+    timeline = _drive(state, actions, progress, seconds_max)
+    summaries = [run.sandbox.switch.disbursement_summary(TREASURY_BIN, b.id) for b in _batches(run)]
+    invariants = reconcile(run)
+    report = _report(scenario, state, timeline, seed, name, summaries, invariants)
     failures = [f"invariant: {failure}" for failure in report["invariants"]["failures"]]
     failures += [f"expectation: {e['text']}" for e in report["expectations"] if not e["passed"]]
     report["ok"] = not failures
     out.mkdir(parents=True, exist_ok=True)
     (out / REPORT_JSON).write_text(json.dumps(report, indent=2, ensure_ascii=False, sort_keys=True) + "\n")
     write_html(report, out / REPORT_HTML)
+    files = [out / REPORT_JSON, out / REPORT_HTML, *write_reports(out, run.sandbox, summaries)]
     run.sandbox.close()
-    return ScenarioResult(report, out, failures)
+    return ScenarioResult(report, out, failures, summaries, invariants, files)
+
+
+def _batches(run: PayrollRun) -> list[Any]:
+    return run.sandbox.switch.disbursements(TREASURY_BIN)
 
 
 def _payroll_config(scenario: Scenario, seed: int, folder: Path) -> PayrollConfig:
@@ -168,6 +197,8 @@ def _actions_of(event: Event, scenario: Scenario, state: _State, rng: random.Ran
         ]
     if event.event == "switch_restart":
         return [_Action(at_ms, "switch restarted", sandbox.restart_switch)]
+    if event.event == "participant_restart":
+        return [_Action(at_ms, f"{who} restarted", lambda: sandbox.restart_participant(who))]
     share = event.share or 0.0
     return [_Action(at_ms, f"registration drive {share:.0%}", lambda: _drive_registrations(state, share, rng))]
 
@@ -228,13 +259,13 @@ def _drive_registrations(state: _State, share: float, rng: random.Random) -> Non
     open_and_register(run.sandbox, chosen, rng, run.config, None, run.accounts_used, first_request=len(state.attempted))
 
 
-def _drive(state: _State, actions: list[_Action], progress: Progress | None) -> list[dict[str, Any]]:
+def _drive(state: _State, actions: list[_Action], progress: Progress | None, seconds_max: int) -> list[dict[str, Any]]:
     """Second by simulated second: the events due, then the network; a sample of the switch each second."""
     sandbox = state.run.sandbox
     timeline: list[dict[str, Any]] = []
     last = _transfer_counts(state)
     pending = list(actions)
-    for second in range(SCENARIO_SECONDS_MAX):
+    for second in range(seconds_max):
         while pending and pending[0].at_ms <= second * 1000:
             action = pending.pop(0)
             action.apply()
@@ -249,7 +280,7 @@ def _drive(state: _State, actions: list[_Action], progress: Progress | None) -> 
         if not pending and not running:
             sandbox.run()  # the last confirmations and the banks' sweeps
             return timeline
-    raise AssertionError(f"the scenario did not settle in {SCENARIO_SECONDS_MAX} simulated seconds")
+    raise AssertionError(f"the scenario did not settle in {seconds_max} simulated seconds")
 
 
 def _transfer_counts(state: _State) -> Counter[str]:
@@ -273,13 +304,17 @@ def _sample(second: int, before: Counter[str], after: Counter[str], state: _Stat
 # --- the report ------------------------------------------------------------------------------
 
 
-def _report(scenario: Scenario, state: _State, timeline: list[dict[str, Any]], seed: int, name: str) -> dict[str, Any]:
-    run = state.run
-    switch = run.sandbox.switch
-    batches = switch.disbursements(TREASURY_BIN)
-    summaries = [switch.disbursement_summary(TREASURY_BIN, b.id) for b in batches]
+def _report(
+    scenario: Scenario,
+    state: _State,
+    timeline: list[dict[str, Any]],
+    seed: int,
+    name: str,
+    summaries: list[dict[str, Any]],
+    invariants: InvariantReport,
+) -> dict[str, Any]:
+    batches = _batches(state.run)
     combined = combine(summaries)
-    invariants = reconcile(run)
     outcome = {
         **{k: combined[k] for k in ("by_status", "by_reason", "by_participant", "by_program", "retried")},
         "cashless_share": combined["cashless_share"],
@@ -304,7 +339,16 @@ def _report(scenario: Scenario, state: _State, timeline: list[dict[str, Any]], s
         "outcome": outcome,
         "invariants": {"ok": invariants.ok, "failures": invariants.failures},
         "expectations": expectations,
+        "network": _network_stats(state.run),
     }
+
+
+def _network_stats(run: PayrollRun) -> dict[str, int]:
+    stats = run.sandbox.network.stats
+    return {
+        "delivered": stats.delivered, "duplicated": stats.duplicated, "dropped": stats.dropped,
+        "delayed": stats.delayed, "undeliverable": stats.undeliverable,
+    }  # fmt: skip
 
 
 def _nested(counts: Counter[str]) -> dict[str, Any]:

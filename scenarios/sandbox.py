@@ -80,6 +80,7 @@ class Sandbox:
     ) -> None:
         self.network = InProcessNetwork(int(start.timestamp() * 1000), seed, faults)
         self._switch_options = (creditor_timeout_ms, identities)
+        self._seed = seed
         self.switch = SwitchNode(storage.engine_for("switch"), creditor_timeout_ms, identities)
         self.switch.setup()
         self.network.add(self.switch)
@@ -150,6 +151,15 @@ class Sandbox:
 
     def run(self, until_ms: int | None = None) -> None:
         self.network.run(until_ms)
+
+    def restart_participant(self, bin_code: str) -> None:
+        """A bank or wallet process starts again on its database (a crash, then a restart): a new
+        node object, the same storage and knobs, and what it had open armed again (resume)."""
+        old = self.nodes[bin_code]
+        node = type(old)(old.bin, old.name, old.engine, old.behaviour, old.limits, self._seed)
+        self.nodes[bin_code] = node
+        self.network.nodes[bin_code] = node
+        self.network.dispatch(node.resume())
 
     def restart_switch(self) -> None:
         """The switch process starts again on its database: what it kept in memory is gone, and the

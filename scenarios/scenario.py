@@ -14,6 +14,7 @@
         latency_spike               participant, latency_ms, until_s
         suspend                     participant, until_s (the switch refuses it RR04 in between)
         switch_restart              (the switch starts again from its database; timers re-armed)
+        participant_restart         participant (a bank or wallet crashes and starts again on its database)
         registration_drive          share (of the population that newly registers an account)
     [[expect]]                      metric (a dotted path into report.json's "outcome"), and min,
                                     max or equals
@@ -98,7 +99,7 @@ class NetworkSpec(Strict):
 
 EventKind = Literal[
     "submit_payroll", "duplicate_submission", "outage", "latency_spike", "suspend", "switch_restart",
-    "registration_drive",
+    "participant_restart", "registration_drive",
 ]  # fmt: skip
 NEEDS: dict[str, tuple[str, ...]] = {
     "submit_payroll": (),
@@ -107,6 +108,7 @@ NEEDS: dict[str, tuple[str, ...]] = {
     "latency_spike": ("participant", "latency_ms", "until_s"),
     "suspend": ("participant", "until_s"),
     "switch_restart": (),
+    "participant_restart": ("participant",),
     "registration_drive": ("share",),
 }
 
