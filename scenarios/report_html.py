@@ -24,6 +24,7 @@ body { font-family: system-ui, sans-serif; margin: 2rem auto; max-width: 760px; 
 h1 { font-size: 1.5rem; } h2 { font-size: 1.15rem; margin-top: 2rem; }
 table { border-collapse: collapse; } td, th { padding: 0.2rem 0.6rem; text-align: right; }
 th:first-child, td:first-child { text-align: left; }
+table.events td, table.events th { text-align: left; }
 .ok { color: #2e7d32; } .failed { color: #c62828; font-weight: bold; }
 svg text { font-size: 12px; }
 """
@@ -51,7 +52,7 @@ def render(report: dict[str, Any]) -> str:
         "<h2>Cashless share by province (target 30%)</h2>",
         _shares(outcome["cashless_share_by_province"], outcome["cashless_target_share"]),
         "<h2>Paid volume per participant (VND)</h2>",
-        _bars({k: v["amount_vnd"] for k, v in outcome["by_participant"].items()}, {}, ACCENT),
+        _bars({_named(k, report): v["amount_vnd"] for k, v in outcome["by_participant"].items()}, {}, ACCENT),
         "<h2>Transfers each simulated second</h2>",
         _timeline(report["timeline"]),
         "<h2>Events</h2>",
@@ -69,7 +70,7 @@ def _bars(values: dict[str, int], colours: dict[str, str], colour: str = ACCENT)
     if not values:
         return "<p>None.</p>"
     top = max(values.values()) or 1
-    label_width, chart_width = 140, WIDTH - 260
+    label_width, chart_width = 170, WIDTH - 290
     rows = []
     for n, (name, value) in enumerate(values.items()):
         y = n * (BAR_HEIGHT + 6)
@@ -82,6 +83,11 @@ def _bars(values: dict[str, int], colours: dict[str, str], colour: str = ACCENT)
         )
     height = len(values) * (BAR_HEIGHT + 6)
     return _svg(height, "".join(rows), "bar chart")
+
+
+def _named(bin_code: str, report: dict[str, Any]) -> str:
+    name = report.get("participants", {}).get(bin_code)
+    return f"{name} ({bin_code})" if name else bin_code
 
 
 def _shares(provinces: dict[str, dict[str, Any]], target: float) -> str:
@@ -136,7 +142,7 @@ def _timeline(samples: list[dict[str, Any]]) -> str:
 
 def _events(events: list[dict[str, Any]]) -> str:
     rows = "".join(f"<tr><td>{e['at_s']} s</td><td>{escape(e['event'])}</td></tr>" for e in events)
-    return f"<table><tr><th>at</th><th>event</th></tr>{rows}</table>"
+    return f'<table class="events"><tr><th>at</th><th>event</th></tr>{rows}</table>'
 
 
 def _checks(report: dict[str, Any]) -> str:

@@ -340,6 +340,7 @@ def _report(
         "invariants": {"ok": invariants.ok, "failures": invariants.failures},
         "expectations": expectations,
         "network": _network_stats(state.run),
+        "participants": {spec.bin: spec.name for spec in state.run.config.participants},
     }
 
 
