@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from banks.schemas import PaymentOrder
 from payer.payroll import build_payroll, write_file
 from scenarios.checks import InvariantReport
 from scenarios.network import LinkFaults
@@ -45,6 +46,7 @@ from switch.scheme.codes import DisbursementStatus, ParticipantStatus
 from switch.scheme.disbursement import ITEMS_PER_FILE_MAX
 from wallets.node import wallet_limits
 
+BEHAVIOUR_KNOBS = ("latency_ms", "timeout_rate", "late_answer_ms", "reject_rate")
 SCENARIO_SECONDS_MAX = 24 * 3600  # a scenario that has not settled in a simulated day is stuck
 REPORT_JSON = "report.json"
 REPORT_HTML = "report.html"
@@ -81,6 +83,7 @@ class _State:
     cycle_of: dict[str, str] = field(default_factory=dict)  # message id -> cycle
     attempted: set[str] = field(default_factory=set)  # citizen ids that registered (or tried to)
     resent: int = 0
+    payments: int = 0
     offline: set[str] = field(default_factory=set)
     applied: list[dict[str, Any]] = field(default_factory=list)
 
@@ -149,12 +152,13 @@ def _participants(network: NetworkSpec) -> tuple[ParticipantSpec, ...]:
         if override is None:
             specs.append(spec)
             continue
-        knobs = {k: v for k, v in override.model_dump().items() if v is not None and k != "pilot_2021_cap"}
+        knobs = {k: v for k, v in override.model_dump().items() if v is not None and k in BEHAVIOUR_KNOBS}
         behaviour = dataclasses.replace(spec.behaviour, **knobs)
         limits = spec.limits
         if override.pilot_2021_cap is not None:
             limits = wallet_limits(pilot_2021=override.pilot_2021_cap)
-        specs.append(dataclasses.replace(spec, behaviour=behaviour, limits=limits))
+        position = {k: v for k in ("net_debit_cap_vnd", "prefund_vnd") if (v := getattr(override, k)) is not None}
+        specs.append(dataclasses.replace(spec, behaviour=behaviour, limits=limits, **position))
     return tuple(specs)
 
 
@@ -199,6 +203,10 @@ def _actions_of(event: Event, scenario: Scenario, state: _State, rng: random.Ran
         return [_Action(at_ms, "switch restarted", sandbox.restart_switch)]
     if event.event == "participant_restart":
         return [_Action(at_ms, f"{who} restarted", lambda: sandbox.restart_participant(who))]
+    if event.event == "customer_payments":
+        count, amount_vnd = event.count or 0, event.amount_vnd or 0
+        label = f"{who}'s customers pay {count} × {amount_vnd:,} VND"
+        return [_Action(at_ms, label, lambda: _customer_payments(state, who, count, amount_vnd, rng))]
     share = event.share or 0.0
     return [_Action(at_ms, f"registration drive {share:.0%}", lambda: _drive_registrations(state, share, rng))]
 
@@ -257,6 +265,31 @@ def _drive_registrations(state: _State, share: float, rng: random.Random) -> Non
     chosen = sorted(rng.sample(people, wanted), key=lambda p: p.citizen_id)
     state.attempted.update(p.citizen_id for p in chosen)
     open_and_register(run.sandbox, chosen, rng, run.config, None, run.accounts_used, first_request=len(state.attempted))
+
+
+def _customer_payments(state: _State, bin_code: str, count: int, amount_vnd: int, rng: random.Random) -> None:
+    """Customers of `bin_code` pay people who bank elsewhere: each order draws on its position at
+    the switch, so past its prefunding and net debit cap the switch answers AM04."""
+    sandbox = state.run.sandbox
+    accounts = sorted(state.run.accounts_used)
+    own = [account for bank, account in accounts if bank == bin_code]
+    others = [(bank, account) for bank, account in accounts if bank != bin_code]
+    if not own or not others:
+        return
+    orders = []
+    for _ in range(count):
+        state.payments += 1
+        creditor_agent, creditor_account = rng.choice(others)
+        orders.append(
+            PaymentOrder(
+                order_id=f"PAY{state.payments:09d}",
+                debtor_account=rng.choice(own),
+                amount_vnd=amount_vnd,
+                creditor_agent=creditor_agent,
+                creditor_account=creditor_account,
+            )
+        )
+    sandbox.pay(bin_code, orders)
 
 
 def _drive(state: _State, actions: list[_Action], progress: Progress | None, seconds_max: int) -> list[dict[str, Any]]:

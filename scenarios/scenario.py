@@ -5,7 +5,8 @@
                                     name_typo_share, closed_share, blocked_share, near_cap_share
     [network.participants.970405]   how one participant of the default network differs from it:
                                     latency_ms, timeout_rate, late_answer_ms, reject_rate,
-                                    pilot_2021_cap (wallets: 10,000,000 VND a month)
+                                    pilot_2021_cap (wallets: 10,000,000 VND a month),
+                                    net_debit_cap_vnd, prefund_vnd (its position at the switch)
     [[timeline]]                    at_s (simulated seconds from the start), event, and its fields:
         submit_payroll              cycle, file_format (json, csv, pain.001)
         duplicate_submission        cycle, resend ("same-file": the same file again; "new-file": the
@@ -16,6 +17,8 @@
         switch_restart              (the switch starts again from its database; timers re-armed)
         participant_restart         participant (a bank or wallet crashes and starts again on its database)
         registration_drive          share (of the population that newly registers an account)
+        customer_payments           participant, count, amount_vnd (its customers pay people at
+                                    other banks: traffic that draws on its position)
     [[expect]]                      metric (a dotted path into report.json's "outcome"), and min,
                                     max or equals
 
@@ -36,6 +39,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 from payer.registry import PROVINCE_NAMES
 from scenarios.payroll import PROVINCES
 from scenarios.sandbox import DEFAULT_PARTICIPANTS
+from switch.scheme.messages import AMOUNT_VND_MAX
 
 SCENARIO_BYTES_MAX = 256 * 1024
 EVENTS_MAX = 200
@@ -43,6 +47,7 @@ EXPECTATIONS_MAX = 100
 POPULATION_MAX = 1_000_000
 TIMELINE_S_MAX = 24 * 3600  # a simulated day
 KNOWN_BINS = tuple(spec.bin for spec in DEFAULT_PARTICIPANTS)
+PAYMENTS_PER_EVENT_MAX = 100_000
 
 Share = Annotated[float, Field(ge=0.0, le=1.0)]
 Seconds = Annotated[float, Field(ge=0.0, le=TIMELINE_S_MAX)]
@@ -84,6 +89,8 @@ class ParticipantOverride(Strict):
     late_answer_ms: Annotated[int, Field(ge=0, le=600_000)] | None = None
     reject_rate: Share | None = None
     pilot_2021_cap: bool | None = None
+    net_debit_cap_vnd: Annotated[int, Field(strict=True, ge=0, le=AMOUNT_VND_MAX)] | None = None
+    prefund_vnd: Annotated[int, Field(strict=True, ge=0, le=AMOUNT_VND_MAX)] | None = None
 
 
 class NetworkSpec(Strict):
@@ -99,7 +106,7 @@ class NetworkSpec(Strict):
 
 EventKind = Literal[
     "submit_payroll", "duplicate_submission", "outage", "latency_spike", "suspend", "switch_restart",
-    "participant_restart", "registration_drive",
+    "participant_restart", "registration_drive", "customer_payments",
 ]  # fmt: skip
 NEEDS: dict[str, tuple[str, ...]] = {
     "submit_payroll": (),
@@ -110,6 +117,7 @@ NEEDS: dict[str, tuple[str, ...]] = {
     "switch_restart": (),
     "participant_restart": ("participant",),
     "registration_drive": ("share",),
+    "customer_payments": ("participant", "count", "amount_vnd"),
 }
 
 
@@ -123,6 +131,8 @@ class Event(Strict):
     until_s: Seconds | None = None
     latency_ms: Annotated[int, Field(ge=0, le=60_000)] | None = None
     share: Share | None = None
+    count: Annotated[int, Field(strict=True, ge=1, le=PAYMENTS_PER_EVENT_MAX)] | None = None
+    amount_vnd: Annotated[int, Field(strict=True, ge=1, le=AMOUNT_VND_MAX)] | None = None
 
     @model_validator(mode="after")
     def _fields_of_its_kind(self) -> Event:
