@@ -4,7 +4,8 @@ the invariants (the approach of TigerBeetle's VOPR: the seed is the whole test c
 Each seed makes one scenario: a small population, a network whose participants answer slowly,
 late or with rejects, link faults (messages dropped, duplicated, delayed), and a timeline with an
 outage, a latency spike, a suspension, crashes and restarts of a participant or of the switch, and
-the payroll sent again. The run must end with every invariant holding (money conserved, every
+the payroll sent again, customers of a participant with little room at the switch paying out.
+The run must end with every invariant holding (money conserved, every
 transfer and item final, each bank's credits equal to what the switch paid), nobody paid twice,
 and the payroll settled. A failing seed is printed with the command that replays it.
 """
@@ -41,7 +42,7 @@ class FuzzFailure:
 def random_case(seed: int) -> tuple[Scenario, LinkFaults]:
     """The scenario and link faults of one seed: the same seed, the same case."""
     rng = random.Random(seed)
-    participants = {
+    participants: dict[str, dict[str, Any]] = {
         bin_code: {
             "latency_ms": rng.choice([5, 20, 40, 200]),
             "timeout_rate": rng.choice([0.0, 0.0, 0.02, 0.1]),
@@ -50,6 +51,8 @@ def random_case(seed: int) -> tuple[Scenario, LinkFaults]:
         }
         for bin_code in rng.sample(KNOWN_BINS, rng.randint(0, 3))
     }
+    for bin_code in rng.sample(KNOWN_BINS, rng.randint(0, 2)):  # a participant with little room at the switch
+        participants.setdefault(bin_code, {}).update(prefund_vnd=rng.choice([0, 50_000_000]), net_debit_cap_vnd=0)
     # Events land while the payroll runs (it takes a few simulated seconds at this size), or before.
     timeline: list[dict[str, Any]] = [{"at_s": rng.randint(0, 4), "event": "submit_payroll"}]
     for _ in range(rng.randint(1, 4)):
@@ -80,8 +83,11 @@ def _random_event(rng: random.Random) -> dict[str, Any]:
     at_s = rng.randint(0, 6)
     who = rng.choice(KNOWN_BINS)
     kind = rng.choice(
-        ["outage", "latency_spike", "suspend", "participant_restart", "switch_restart", "duplicate_submission"]
-    )
+        [
+            "outage", "latency_spike", "suspend", "participant_restart", "switch_restart", "duplicate_submission",
+            "customer_payments",
+        ]
+    )  # fmt: skip
     if kind in ("outage", "suspend"):
         return {"at_s": at_s, "event": kind, "participant": who, "until_s": at_s + rng.randint(1, 60)}
     if kind == "latency_spike":
@@ -89,6 +95,9 @@ def _random_event(rng: random.Random) -> dict[str, Any]:
         return {"at_s": at_s, "event": kind, "participant": who, "latency_ms": latency_ms, "until_s": at_s + 30}
     if kind == "participant_restart":
         return {"at_s": at_s, "event": kind, "participant": who}
+    if kind == "customer_payments":
+        count, amount_vnd = rng.randint(10, 200), rng.choice([100_000, 1_000_000, 5_000_000])
+        return {"at_s": at_s, "event": kind, "participant": who, "count": count, "amount_vnd": amount_vnd}
     if kind == "duplicate_submission":
         return {"at_s": at_s, "event": kind, "resend": rng.choice(["same-file", "new-file"])}
     return {"at_s": at_s, "event": kind}

@@ -34,7 +34,8 @@ import tomllib
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic_core import PydanticCustomError
 
 from payer.registry import PROVINCE_NAMES
 from scenarios.payroll import PROVINCES
@@ -49,8 +50,9 @@ TIMELINE_S_MAX = 24 * 3600  # a simulated day
 KNOWN_BINS = tuple(spec.bin for spec in DEFAULT_PARTICIPANTS)
 PAYMENTS_PER_EVENT_MAX = 100_000
 
-Share = Annotated[float, Field(ge=0.0, le=1.0)]
-Seconds = Annotated[float, Field(ge=0.0, le=TIMELINE_S_MAX)]
+# strict: TOML's true is no share, no size and no second (lax pydantic would read it as 1)
+Share = Annotated[float, Field(strict=True, ge=0.0, le=1.0)]
+Seconds = Annotated[float, Field(strict=True, ge=0.0, le=TIMELINE_S_MAX)]
 Cycle = Annotated[str, Field(pattern=r"^20[2-9][0-9]-(0[1-9]|1[0-2])$")]
 
 
@@ -61,12 +63,12 @@ class Strict(BaseModel):
 class ScenarioMeta(Strict):
     name: Annotated[str, Field(min_length=1, max_length=140)]
     description: Annotated[str, Field(max_length=4_000)] = ""
-    seed: Annotated[int, Field(ge=0, le=2**63 - 1)] = 2026
+    seed: Annotated[int, Field(strict=True, ge=0, le=2**63 - 1)] = 2026
     cycle: Cycle = "2026-12"
 
 
 class PopulationSpec(Strict):
-    size: Annotated[int, Field(ge=1, le=POPULATION_MAX)]
+    size: Annotated[int, Field(strict=True, ge=1, le=POPULATION_MAX)]
     provinces: tuple[str, ...] = PROVINCES
     registration_share: Share = 0.30
     deceased_share: Share = 0.004
@@ -84,9 +86,9 @@ class PopulationSpec(Strict):
 
 
 class ParticipantOverride(Strict):
-    latency_ms: Annotated[int, Field(ge=0, le=60_000)] | None = None
+    latency_ms: Annotated[int, Field(strict=True, ge=0, le=60_000)] | None = None
     timeout_rate: Share | None = None
-    late_answer_ms: Annotated[int, Field(ge=0, le=600_000)] | None = None
+    late_answer_ms: Annotated[int, Field(strict=True, ge=0, le=600_000)] | None = None
     reject_rate: Share | None = None
     pilot_2021_cap: bool | None = None
     net_debit_cap_vnd: Annotated[int, Field(strict=True, ge=0, le=AMOUNT_VND_MAX)] | None = None
@@ -96,12 +98,16 @@ class ParticipantOverride(Strict):
 class NetworkSpec(Strict):
     participants: dict[str, ParticipantOverride] = {}
 
-    @model_validator(mode="after")
-    def _known_participants(self) -> NetworkSpec:
-        unknown = sorted(set(self.participants) - set(KNOWN_BINS))
+    @field_validator("participants", mode="before")
+    @classmethod
+    def _known_participants(cls, value: Any) -> Any:
+        unknown = sorted(set(value) - set(KNOWN_BINS)) if isinstance(value, dict) else []
         if unknown:
-            raise ValueError(f"participants: {unknown} are not BINs of the default network {KNOWN_BINS}")
-        return self
+            raise PydanticCustomError(
+                "unknown_participant", "{unknown} are not BINs of the default network {known}",
+                {"unknown": ", ".join(unknown), "known": ", ".join(KNOWN_BINS)},
+            )  # fmt: skip
+        return value
 
 
 EventKind = Literal[
@@ -129,7 +135,7 @@ class Event(Strict):
     resend: Literal["same-file", "new-file"] = "new-file"
     participant: str | None = None
     until_s: Seconds | None = None
-    latency_ms: Annotated[int, Field(ge=0, le=60_000)] | None = None
+    latency_ms: Annotated[int, Field(strict=True, ge=0, le=60_000)] | None = None
     share: Share | None = None
     count: Annotated[int, Field(strict=True, ge=1, le=PAYMENTS_PER_EVENT_MAX)] | None = None
     amount_vnd: Annotated[int, Field(strict=True, ge=1, le=AMOUNT_VND_MAX)] | None = None
@@ -201,6 +207,8 @@ def parse_scenario(text: str, name: str = "<scenario>") -> Scenario:
         problems = []
         for item in error.errors():
             location = list(item["loc"])
+            if item["type"] == "unknown_participant":  # point at the first unknown BIN's own table
+                location.append(str(item.get("ctx", {}).get("unknown", "")).split(", ")[0])
             key = ".".join(str(part) for part in location) or "(scenario)"
             problems.append((locate(text, location), key, item["msg"]))
         raise ScenarioInvalid(name, problems) from None
@@ -220,7 +228,7 @@ def locate(text: str, location: list[Any]) -> int | None:
     if key is None or header is None:
         return header
     for number in range(header, len(lines)):  # the lines after the header, up to the next table
-        stripped = lines[number].strip()
+        stripped = lines[number].split("#", 1)[0].strip()
         if stripped.startswith("["):
             break
         if re.match(rf"^{re.escape(key)}\s*=", stripped):
@@ -245,7 +253,7 @@ def _header_line(lines: list[str], tables: list[str], index: int | None) -> int 
     dotted = ".".join(tables)
     seen = 0
     for number, line in enumerate(lines):
-        stripped = line.strip().replace('"', "").replace(" ", "")
+        stripped = line.split("#", 1)[0].strip().replace('"', "").replace(" ", "")
         if index is not None and stripped == f"[[{dotted}]]":
             if seen == index:
                 return number + 1

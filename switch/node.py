@@ -237,7 +237,7 @@ class SwitchNode:
         if isinstance(message, VerificationRequest) and envelope.sender in participants:
             return self.directory.relay_verification(conn, envelope.sender, message, participants, now_ms)
         if isinstance(message, StatusRequest):
-            return self.clearing.on_status_requests(conn, envelope.sender, [message])
+            return self.clearing.on_status_requests(conn, envelope.sender, [message], now_ms)
         return []  # a message the switch does not take is dropped, as a real switch drops noise
 
     def _participants(self, conn: Connection, now_ms: int, named: set[str]) -> dict[str, Participant]:

@@ -158,21 +158,35 @@ class ClearingService:
         pending = [(r, StatusReason.AB08) for r in records.values() if r.status == TransactionStatus.PDNG]
         return self._release(conn, pending, now_ms, notify_creditor=False)
 
-    def on_status_requests(self, conn: Connection, sender: str, requests: Sequence[StatusRequest]) -> list[Envelope]:
+    def on_status_requests(
+        self, conn: Connection, sender: str, requests: Sequence[StatusRequest], now_ms: int
+    ) -> list[Envelope]:
         """pacs.028: the state of a transaction, told to its debtor agent or its creditor agent only.
 
         A participant that missed a final status report (it was offline) asks, and the answer is
         the report it missed; to anybody else the transaction does not exist (NOOR).
+
+        A debtor agent that asks about a transfer the switch has not received is told RJCT NOOR,
+        and that answer is kept: the id is closed with a record of its own, so the transfer, should
+        it still arrive (delayed on the way), is refused as a duplicate instead of settled. Without
+        it the bank voided a payment on NOOR that the switch then settled: the fuzzer's seed 13 (a
+        pacs.008 delayed 20 s past the bank's 15 s status sweep) paid the creditor and refunded
+        the debtor.
         """
         keys = [clearing_key(r.debtor_agent, r.original_transaction_id) for r in requests]
         records = repository.load(conn, keys)
         out = []
+        closed: dict[str, ClearingRecord] = {}
         for request, key in zip(requests, keys, strict=True):
-            record = records.get(key)
-            if record is None or sender not in (record.debtor_agent, record.creditor_agent):
+            record = records.get(key) or closed.get(key)
+            if record is None and sender == request.debtor_agent:
+                closed[key] = _closed_unseen(key, request, now_ms)
+                out.append(_not_found(sender, request))
+            elif record is None or sender not in (record.debtor_agent, record.creditor_agent):
                 out.append(_not_found(sender, request))
             else:
                 out.append(Envelope(SWITCH_ADDRESS, sender, _report(record)))
+        repository.insert(conn, list(closed.values()))
         return out
 
     def status(self, conn: Connection, debtor_agent: str, transaction_id: str) -> ClearingRecord:
@@ -263,6 +277,19 @@ def _to_creditor(record: ClearingRecord) -> Envelope:
     """The finality notice: the creditor posts or voids the credit it made on the transfer."""
     assert record.creditor_agent is not None
     return Envelope(SWITCH_ADDRESS, record.creditor_agent, _report(record))
+
+
+UNSEEN_DIGEST = "closed-by-status-request"  # no SHA-256 of any transfer: every later copy is DUPL
+
+
+def _closed_unseen(key: str, request: StatusRequest, now_ms: int) -> ClearingRecord:
+    """The record that closes an id its debtor agent asked about before the switch received it."""
+    return ClearingRecord(
+        key=key, debtor_agent=request.debtor_agent, transaction_id=request.original_transaction_id,
+        message_id=request.message_id, end_to_end_id=request.original_transaction_id, digest=UNSEEN_DIGEST,
+        amount_vnd=0, debtor_account="", creditor_agent=None, creditor_account=None,
+        status=TransactionStatus.RJCT, reason=StatusReason.NOOR, created_ms=now_ms, updated_ms=now_ms,
+    )  # fmt: skip
 
 
 def _not_found(sender: str, request: StatusRequest) -> Envelope:

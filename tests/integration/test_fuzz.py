@@ -35,7 +35,7 @@ def test_the_cases_cover_every_kind_of_fault_and_event() -> None:
         delayed += faults.delay_rate > 0
     assert kinds == {
         "submit_payroll", "outage", "latency_spike", "suspend", "participant_restart", "switch_restart",
-        "duplicate_submission",
+        "duplicate_submission", "customer_payments",
     }  # fmt: skip
     assert dropped and duplicated and delayed
 
