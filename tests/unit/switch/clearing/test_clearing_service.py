@@ -560,6 +560,26 @@ def test_a_status_request_for_an_unknown_id_is_answered_rjct_noor(node: SwitchNo
     assert report.original_message_id == "Q-TX-UNKNOWN"
 
 
+def test_a_transfer_arriving_after_its_debtor_was_told_noor_is_refused_and_moves_nothing(node: SwitchNode) -> None:
+    """The bank voided the payment on NOOR; the pacs.008, delayed on the way, must not settle."""
+    before = liquidity(node.positions())
+    assert ask(node, "TX1", at=NOW).status_reason == StatusReason.NOOR
+
+    late = only_report(send(node, transfer("TX1"), at=NOW + 20_000), to=VCB)
+
+    assert (late.transaction_status, late.status_reason) == (TransactionStatus.RJCT, StatusReason.DUPL)
+    assert liquidity(node.positions()) == before
+    assert node.transfer_status(VCB, "TX1").reason == StatusReason.NOOR
+    assert ask(node, "TX1", at=NOW + 21_000).status_reason == StatusReason.NOOR  # the answer stays the same
+    node.check_invariants()
+
+
+def test_asking_about_another_agents_unknown_id_closes_nothing(node: SwitchNode) -> None:
+    assert ask(node, "TX1", sender=BIDV).status_reason == StatusReason.NOOR  # BIDV asks as if it were VCB's
+    send(node, transfer("TX1"))
+    assert node.transfer_status(VCB, "TX1").status == TransactionStatus.PDNG
+
+
 def test_a_participant_asking_about_another_agents_transfer_learns_nothing(node: SwitchNode) -> None:
     send(node, transfer())
     assert ask(node, "TX1", sender=BIDV).status_reason == StatusReason.NOOR
