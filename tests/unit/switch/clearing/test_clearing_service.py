@@ -575,7 +575,9 @@ def test_a_transfer_arriving_after_its_debtor_was_told_noor_is_refused_and_moves
 
 
 def test_asking_about_another_agents_unknown_id_closes_nothing(node: SwitchNode) -> None:
-    assert ask(node, "TX1", sender=BIDV).status_reason == StatusReason.NOOR  # BIDV asks as if it were VCB's
+    prying = StatusRequest(message_id="Q-TX1", original_transaction_id="TX1", debtor_agent=VCB)
+    told = only_report(node.handle([Envelope(BIDV, "switch", prying)], NOW), to=BIDV)
+    assert told.status_reason == StatusReason.NOOR
     send(node, transfer("TX1"))
     assert node.transfer_status(VCB, "TX1").status == TransactionStatus.PDNG
 
