@@ -38,27 +38,31 @@ class Beneficiary:
 
 
 def build_rolls(
-    people: Sequence[Person], rng: random.Random, today: date, name_typo_share: float = 0.0
+    people: Sequence[Person],
+    rng: random.Random,
+    today: date,
+    name_typo_share: float = 0.0,
+    shares: Sequence[tuple[Program, float]] = PROGRAM_SHARES,
 ) -> list[Beneficiary]:
     """Everyone given is on one roll: the elderly (80 and over) on the elderly roll unless they are
-    merit persons; the others by the program shares."""
+    merit persons; the others by the program shares (the elderly share aside: it is by age)."""
     if len(people) > ROLL_SIZE_MAX:
         raise ValueError(f"people: {len(people)} is over the roll limit of {ROLL_SIZE_MAX}")
     rolls = []
     for person in people:
-        program = _program(person, rng, today)
+        program = _program(person, rng, today, shares)
         coefficient = rng.choice(RULES[program].coefficients_tenths)
         name = _typo(person.name, rng) if rng.random() < name_typo_share else person.name
         rolls.append(Beneficiary(person.citizen_id, name, program, coefficient))
     return rolls
 
 
-def _program(person: Person, rng: random.Random, today: date) -> Program:
+def _program(person: Person, rng: random.Random, today: date, shares: Sequence[tuple[Program, float]]) -> Program:
     roll = rng.random()
     age = today.year - person.birth_date.year
     if age >= 80:
         return Program.MERIT_PERSON if roll < 0.2 else Program.ELDERLY
-    for program, share in PROGRAM_SHARES:
+    for program, share in shares:
         if program == Program.ELDERLY:
             continue
         if roll < share:

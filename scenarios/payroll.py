@@ -22,7 +22,7 @@ from typing import Any
 from banks.schemas import AccountStatus, Behaviour
 from payer.payroll import build_payroll, write_file
 from payer.registry import Person, PopulationRegistry, generate_population
-from payer.rolls import Beneficiary, build_rolls
+from payer.rolls import PROGRAM_SHARES, Beneficiary, build_rolls
 from scenarios.checks import InvariantReport, check_invariants
 from scenarios.network import LinkFaults
 from scenarios.population import Holding, open_population_accounts
@@ -30,7 +30,14 @@ from scenarios.sandbox import DEFAULT_PARTICIPANTS, DEFAULT_START, TREASURY, TRE
 from scenarios.storage import Storage
 from switch.bulk.schemas import BatchRecord
 from switch.scheme.calendar import local_time
-from switch.scheme.codes import AliasType, DisbursementStatus, ParticipantKind, RegistrationOutcome, StatusReason
+from switch.scheme.codes import (
+    AliasType,
+    DisbursementStatus,
+    ParticipantKind,
+    Program,
+    RegistrationOutcome,
+    StatusReason,
+)
 from switch.scheme.disbursement import ITEMS_PER_FILE_MAX, DisbursementFile, parse_csv, parse_json
 from switch.scheme.messages import Alias, AliasRegistration
 from switch.scheme.pain import parse_pain001
@@ -63,6 +70,7 @@ class PayrollConfig:
     folder: Path | None = None  # SQLite files; None with no database means in memory
     participants: tuple[ParticipantSpec, ...] = field(default_factory=lambda: payroll_participants())
     faults: LinkFaults | None = None  # the network's link faults (scenarios.network); None: none
+    program_shares: tuple[tuple[Program, float], ...] = PROGRAM_SHARES  # the rolls' mix (payer.rolls)
 
 
 @dataclass(slots=True)
@@ -94,7 +102,7 @@ def prepare(config: PayrollConfig, progress: Progress | None = None, resume: boo
     today = DEFAULT_START.date()
     people = generate_population(config.beneficiaries, config.seed, today, config.provinces)
     registry = PopulationRegistry(people)
-    rolls = build_rolls(people, rng, today, config.name_typo_share)
+    rolls = build_rolls(people, rng, today, config.name_typo_share, config.program_shares)
     for person in people:
         if rng.random() < config.deceased_share:
             registry.record_death(person.citizen_id)

@@ -23,6 +23,7 @@ from typing import Any
 
 from banks.schemas import PaymentOrder
 from payer.payroll import build_payroll, write_file
+from payer.rolls import PROGRAM_SHARES
 from scenarios.checks import InvariantReport
 from scenarios.network import LinkFaults
 from scenarios.payroll import (
@@ -141,6 +142,7 @@ def _payroll_config(scenario: Scenario, seed: int, folder: Path) -> PayrollConfi
         name_typo_share=population.name_typo_share, closed_after_registration_share=population.closed_share,
         blocked_after_registration_share=population.blocked_share, near_cap_share=population.near_cap_share,
         provinces=population.provinces, folder=folder, participants=_participants(scenario.network),
+        program_shares=tuple((program, population.programs.get(program, 0.0)) for program, _ in PROGRAM_SHARES),
     )  # fmt: skip
 
 
@@ -307,9 +309,12 @@ def _drive(state: _State, actions: list[_Action], progress: Progress | None, sec
         counts = _transfer_counts(state)
         timeline.append(_sample(second, last, counts, state))
         last = counts
-        running = [b for b in sandbox.switch.disbursements(TREASURY_BIN) if b.status == DisbursementStatus.RUNNING]
-        if progress is not None:
-            progress("scenario", 1.0 if not running and not pending else min(0.99, second / 600))
+        batches = sandbox.switch.disbursements(TREASURY_BIN)
+        running = [b for b in batches if b.status == DisbursementStatus.RUNNING]
+        if progress is not None and batches:  # the share of submitted items that are final
+            total = sum(b.items_total for b in batches)
+            open_items = sum(sandbox.switch.disbursement_open_items(b.id) for b in running)
+            progress("payroll", 1 - open_items / total if total else 1.0)
         if not pending and not running:
             sandbox.run()  # the last confirmations and the banks' sweeps
             return timeline

@@ -3,6 +3,7 @@
     [scenario]                      name, description, seed (the run's default), cycle (YYYY-MM)
     [population]                    size, provinces, registration_share, deceased_share,
                                     name_typo_share, closed_share, blocked_share, near_cap_share
+    [population.programs]           merit_person, social_assistance, disability, elderly: the mix
     [network.participants.970405]   how one participant of the default network differs from it:
                                     latency_ms, timeout_rate, late_answer_ms, reject_rate,
                                     pilot_2021_cap (wallets: 10,000,000 VND a month),
@@ -38,8 +39,10 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from pydantic_core import PydanticCustomError
 
 from payer.registry import PROVINCE_NAMES
+from payer.rolls import PROGRAM_SHARES
 from scenarios.payroll import PROVINCES
 from scenarios.sandbox import DEFAULT_PARTICIPANTS
+from switch.scheme.codes import Program
 from switch.scheme.messages import AMOUNT_VND_MAX
 
 SCENARIO_BYTES_MAX = 256 * 1024
@@ -76,6 +79,15 @@ class PopulationSpec(Strict):
     closed_share: Share = 0.01
     blocked_share: Share = 0.01
     near_cap_share: Share = 0.3
+    # The rolls' mix under 80 (80 and over are on the elderly roll, or merit persons); the rest of
+    # 1 is social assistance. Default: payer.rolls.PROGRAM_SHARES.
+    programs: dict[Program, Share] = {program: share for program, share in PROGRAM_SHARES}
+
+    @model_validator(mode="after")
+    def _program_mix(self) -> PopulationSpec:
+        if sum(self.programs.values()) > 1.0 + 1e-9:
+            raise ValueError(f"programs: the shares add up to {sum(self.programs.values()):g}, more than 1")
+        return self
 
     @model_validator(mode="after")
     def _known_provinces(self) -> PopulationSpec:

@@ -25,6 +25,7 @@ from scenarios.scenario import (
     load_scenario,
     parse_scenario,
 )
+from switch.scheme.codes import Program
 
 SHIPPED = Path(__file__).resolve().parents[3] / "scenarios" / "files"
 SHIPPED_NAMES = {
@@ -521,3 +522,14 @@ def test_a_comment_after_a_timeline_header_does_not_shift_the_line_named() -> No
 
     assert key == "timeline.1"
     assert line == line_of(text, "[[timeline]]", occurrence=0)  # the outage's header: the second [[timeline]]
+
+
+def test_a_program_mix_is_read_and_one_adding_up_to_more_than_one_is_refused_naming_programs() -> None:
+    mix = "\n[population.programs]\nmerit_person = 0.5\ndisability = 0.25\n"
+    text = MINIMAL.replace("size = 1500\n", "size = 1500\n" + mix)
+    assert parse_scenario(text).population.programs == {Program.MERIT_PERSON: 0.5, Program.DISABILITY: 0.25}
+
+    line, key, rule = the_problem(text.replace("disability = 0.25", "disability = 0.75"))
+
+    assert (line, key) == (line_of(text, "[population]"), "population")
+    assert "programs" in rule and "more than 1" in rule
