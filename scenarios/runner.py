@@ -80,7 +80,7 @@ class _State:
 
     run: PayrollRun
     start_ms: int
-    files: dict[str, list[tuple[str, bytes]]] = field(default_factory=dict)  # cycle -> (message id, file)
+    files: dict[str, list[tuple[str, str, bytes]]] = field(default_factory=dict)  # cycle -> (format, id, file)
     cycle_of: dict[str, str] = field(default_factory=dict)  # message id -> cycle
     attempted: set[str] = field(default_factory=set)  # citizen ids that registered (or tried to)
     resent: int = 0
@@ -223,7 +223,7 @@ def _submit(state: _State, cycle: str, file_format: str) -> None:
         items = build_payroll(run.rolls[start : start + ITEMS_PER_FILE_MAX], cycle, first_number=start + 1)
         message_id = f"MOLISA-{cycle}-{number:03d}"
         data = write_file(file_format, message_id, items, TREASURY_BIN, created)
-        files.append((file_format, data))
+        files.append((file_format, message_id, data))
         state.cycle_of[message_id] = cycle
         run.sandbox.submit_disbursement(TREASURY_BIN, parse_file(file_format, data, message_id))
 
@@ -232,13 +232,13 @@ def _resend(state: _State, cycle: str, event: Event) -> None:
     """The same file again is the same batch; the same items under a new message id are refused
     item by item as duplicates of the first file's (program, cycle, citizen id)."""
     run = state.run
-    for number, (file_format, data) in enumerate(state.files.get(cycle, []), start=1):
-        if event.resend == "same-file":
-            run.sandbox.submit_disbursement(TREASURY_BIN, parse_file(file_format, data))
+    for number, (file_format, first_id, data) in enumerate(state.files.get(cycle, []), start=1):
+        if event.resend == "same-file":  # a CSV's message id comes beside the file, as in the API's query
+            run.sandbox.submit_disbursement(TREASURY_BIN, parse_file(file_format, data, first_id))
             continue
         state.resent += 1
         message_id = f"MOLISA-{cycle}-R{state.resent:02d}{number:03d}"
-        items = parse_file(file_format, data).items
+        items = parse_file(file_format, data, first_id).items
         again = write_file(file_format, message_id, items, TREASURY_BIN, local_time(run.sandbox.now_ms))
         state.cycle_of[message_id] = cycle
         run.sandbox.submit_disbursement(TREASURY_BIN, parse_file(file_format, again, message_id))
