@@ -67,6 +67,9 @@ def main(argv: list[str] | None = None) -> int:
     run.add_argument("--seed", type=int, default=None, help="default: the scenario's own seed")
     run.add_argument("--out", type=Path, default=None, help="default: out/run/<scenario file name>")
     run.add_argument("--population", type=_positive, default=None, help="override the scenario's population size")
+    run.add_argument(
+        "--database", type=_database_url, default=None, help="postgresql://... (default: SQLite files under --out)"
+    )
     fuzz = commands.add_parser("fuzz", help="random scenarios under random faults, checked against the invariants")
     fuzz.add_argument("--seeds", type=_positive, default=50, help="how many seeds to run")
     fuzz.add_argument("--from", dest="first", type=int, default=0, help="the first seed")
@@ -121,7 +124,7 @@ def _run(args: argparse.Namespace) -> int:
         def advance(phase: str, fraction: float) -> None:
             progress.update(task, completed=100 * fraction, description=phase)
 
-        result = run_scenario(scenario, out, args.seed, args.scenario.name, advance)
+        result = run_scenario(scenario, out, args.seed, args.scenario.name, advance, database=args.database)
     outcome = result.report["outcome"]
     console.print(_cells_table("Payroll items by final state", outcome["by_status"], _STATE_MEANINGS))
     console.print(f"Cashless share {outcome['cashless_share']:.1%} (target {outcome['cashless_target_share']:.0%})")

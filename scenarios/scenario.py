@@ -174,6 +174,8 @@ class Expectation(Strict):
     def _a_bound(self) -> Expectation:
         if self.min is None and self.max is None and self.equals is None:
             raise ValueError("an expectation needs min, max or equals")
+        if self.min is not None and self.max is not None and self.min > self.max:
+            raise ValueError(f"min ({self.min:g}) is above max ({self.max:g}): no outcome could pass")
         return self
 
 

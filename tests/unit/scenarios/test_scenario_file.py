@@ -35,6 +35,7 @@ SHIPPED_NAMES = {
     "duplicate-payroll",
     "registration-drive",
     "net-debit-cap",
+    "switch-restart",
 }
 VIETCOMBANK, VIETINBANK, VIETTEL_MONEY = "970436", "970415", "971005"
 NOT_A_BIN = "970999"  # no participant of the default network has it
@@ -533,3 +534,12 @@ def test_a_program_mix_is_read_and_one_adding_up_to_more_than_one_is_refused_nam
 
     assert (line, key) == (line_of(text, "[population]"), "population")
     assert "programs" in rule and "more than 1" in rule
+
+
+def test_an_expectation_whose_minimum_is_above_its_maximum_is_refused_on_its_line() -> None:
+    text = MINIMAL + '\n[[expect]]\nmetric = "cashless_share"\nmin = 0.5\nmax = 0.2\n'
+
+    line, key, rule = the_problem(text)
+
+    assert (line, key) == (line_of(text, "[[expect]]"), "expect.0")
+    assert "min" in rule and "max" in rule
