@@ -113,20 +113,21 @@ def run_scenario(
         _payroll_config(scenario, seed, db_folder), faults=faults, database=database, schema_prefix=schema_prefix
     )
     run = prepare(config, progress)
-    state = _State(run, run.sandbox.now_ms, attempted=set(run.registered_citizens))
-    actions = _actions(scenario, state, seed)
-    timeline = _drive(state, actions, progress, seconds_max)
-    summaries = [run.sandbox.switch.disbursement_summary(TREASURY_BIN, b.id) for b in _batches(run)]
-    invariants = reconcile(run)
-    report = _report(scenario, state, timeline, seed, name, summaries, invariants)
-    failures = [f"invariant: {failure}" for failure in report["invariants"]["failures"]]
-    failures += [f"expectation: {e['text']}" for e in report["expectations"] if not e["passed"]]
-    report["ok"] = not failures
-    out.mkdir(parents=True, exist_ok=True)
-    (out / REPORT_JSON).write_text(json.dumps(report, indent=2, ensure_ascii=False, sort_keys=True) + "\n")
-    write_html(report, out / REPORT_HTML)
-    files = [out / REPORT_JSON, out / REPORT_HTML, *write_reports(out, run.sandbox, summaries)]
-    run.sandbox.close()
+    try:
+        state = _State(run, run.sandbox.now_ms, attempted=set(run.registered_citizens))
+        timeline = _drive(state, _actions(scenario, state, seed), progress, seconds_max)
+        summaries = [run.sandbox.switch.disbursement_summary(TREASURY_BIN, b.id) for b in _batches(run)]
+        invariants = reconcile(run)
+        report = _report(scenario, state, timeline, seed, name, summaries, invariants)
+        failures = [f"invariant: {failure}" for failure in report["invariants"]["failures"]]
+        failures += [f"expectation: {e['text']}" for e in report["expectations"] if not e["passed"]]
+        report["ok"] = not failures
+        out.mkdir(parents=True, exist_ok=True)
+        (out / REPORT_JSON).write_text(json.dumps(report, indent=2, ensure_ascii=False, sort_keys=True) + "\n")
+        write_html(report, out / REPORT_HTML)
+        files = [out / REPORT_JSON, out / REPORT_HTML, *write_reports(out, run.sandbox, summaries)]
+    finally:
+        run.sandbox.close()  # a stuck or crashed run (the fuzzer's findings) lets go of its files too
     return ScenarioResult(report, out, failures, summaries, invariants, files)
 
 
