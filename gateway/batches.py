@@ -28,7 +28,13 @@ from typing import Any, TypeGuard
 from pydantic import BaseModel
 
 from switch.scheme.codes import StatusReason
-from switch.scheme.messages import CreditTransfer, StatusReport, VerificationReport, VerificationRequest
+from switch.scheme.messages import (
+    CreditTransfer,
+    StatusReport,
+    StatusRequest,
+    VerificationReport,
+    VerificationRequest,
+)
 from switch.scheme.validation import FieldProblem, MessageInvalid, parse_message
 
 BATCH_PATH = "/v1/inbound/batches"
@@ -42,9 +48,11 @@ TYPES: dict[str, type[BaseModel]] = {
     "acmt.023": VerificationRequest,
 }
 TYPE_OF: dict[type[BaseModel], str] = {model: name for name, model in TYPES.items()}
+# What answers what, in a batch's lines and in a call of its own (gateway.dispatch).
 ANSWERS: dict[type[BaseModel], type[BaseModel]] = {
     CreditTransfer: StatusReport,
     VerificationRequest: VerificationReport,
+    StatusRequest: StatusReport,
 }
 
 

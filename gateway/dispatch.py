@@ -18,9 +18,9 @@ from dataclasses import dataclass
 import aiohttp
 from pydantic import BaseModel
 
-from gateway.batches import BATCH_PATH, MESSAGES_PER_BATCH_MAX, TYPE_OF, parse_answer_line, write_batch
+from gateway.batches import ANSWERS, BATCH_PATH, MESSAGES_PER_BATCH_MAX, TYPE_OF, parse_answer_line, write_batch
 from gateway.signing import SIGNATURE_HEADER, sign
-from switch.scheme.messages import CreditTransfer, StatusReport, StatusRequest, VerificationReport, VerificationRequest
+from switch.scheme.messages import CreditTransfer, StatusReport, StatusRequest, VerificationRequest
 from switch.scheme.transport import SWITCH_ADDRESS, Envelope, Undeliverable
 
 log = logging.getLogger("switchyard.dispatch")
@@ -62,11 +62,6 @@ ENDPOINTS: dict[tuple[bool, type[BaseModel]], str] = {
     (False, CreditTransfer): "/v1/transfers",
     (False, StatusRequest): "/v1/status-requests",
 }
-ANSWERS: dict[type[BaseModel], type[BaseModel]] = {
-    CreditTransfer: StatusReport,
-    VerificationRequest: VerificationReport,
-    StatusRequest: StatusReport,
-}
 
 
 class HttpDispatcher:
@@ -101,11 +96,7 @@ class HttpDispatcher:
         assert isinstance(message, BaseModel)
         path = path or ENDPOINTS[(self.address == SWITCH_ADDRESS, type(message))]
         body = message.model_dump_json().encode()
-        headers = {"Content-Type": "application/json"}
-        if peer.signing_secret:
-            headers[SIGNATURE_HEADER] = sign(peer.signing_secret, body)
-        if peer.api_key:
-            headers["Authorization"] = f"Bearer {peer.api_key}"
+        headers = _headers(peer, body)
         url = peer.base_url.rstrip("/") + path
         if isinstance(message, StatusReport) and self.address == SWITCH_ADDRESS:
             await self._callback(url, body, headers, envelope)
@@ -160,6 +151,17 @@ class HttpDispatcher:
         log.warning(
             "status callback to %s failed %d times; the participant can ask (pacs.028)", url, CALLBACK_ATTEMPTS_MAX
         )
+
+
+def _headers(peer: Peer, body: bytes) -> dict[str, str]:
+    """A call's headers: the body signed with the peer's secret (the switch's calls), or the key
+    the peer gave us (a participant's calls to the switch)."""
+    headers = {"Content-Type": "application/json"}
+    if peer.signing_secret:
+        headers[SIGNATURE_HEADER] = sign(peer.signing_secret, body)
+    if peer.api_key:
+        headers["Authorization"] = f"Bearer {peer.api_key}"
+    return headers
 
 
 class _Lane:
@@ -226,9 +228,7 @@ class _Lane:
         assert peer is not None  # add() set it
         messages = [envelope.message for envelope in batch]
         body = write_batch(messages)  # type: ignore[arg-type]  # send() let only scheme messages in
-        headers = {"Content-Type": "application/json"}
-        if peer.signing_secret:
-            headers[SIGNATURE_HEADER] = sign(peer.signing_secret, body)
+        headers = _headers(peer, body)
         answered: set[int] = set()
         try:
             url = peer.base_url.rstrip("/") + BATCH_PATH

@@ -45,10 +45,6 @@ class Matcher:
     shape: Shape  # (kind, whether the receiver counts, the field names)
     key: tuple[Any, ...]  # (receiver or None, the field values)
 
-    def __call__(self, envelope: Envelope) -> bool:
-        kind, by_receiver, names = self.shape
-        return isinstance(envelope.message, kind) and _key_of(envelope, by_receiver, names) == self.key
-
 
 def _key_of(envelope: Envelope, by_receiver: bool, names: tuple[str, ...]) -> tuple[Any, ...]:
     message = envelope.message
