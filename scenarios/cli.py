@@ -11,6 +11,7 @@ import contextlib
 import json
 import os
 import sys
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -101,6 +102,19 @@ def main(argv: list[str] | None = None) -> int:
     return _bench(args)
 
 
+@contextlib.contextmanager
+def _phases(console: Console) -> Iterator[Callable[[str, float], None]]:
+    """A progress bar that shows the current phase (population, registrations, payroll, ...)."""
+    with Progress(TextColumn("{task.description:<14}"), BarColumn(), TextColumn("{task.percentage:>3.0f}%"),
+                  TimeElapsedColumn(), console=console, transient=True) as progress:  # fmt: skip
+        task = progress.add_task("population", total=100)
+
+        def advance(phase: str, fraction: float) -> None:
+            progress.update(task, completed=100 * fraction, description=phase)
+
+        yield advance
+
+
 def _run(args: argparse.Namespace) -> int:
     """Exit 0 when every invariant and expectation holds, 1 naming the ones that failed, 2 for a
     scenario file that cannot be run (its line, key and rule)."""
@@ -117,13 +131,7 @@ def _run(args: argparse.Namespace) -> int:
         population = scenario.population.model_copy(update={"size": args.population})
         scenario = scenario.model_copy(update={"population": population})
     out = args.out or Path("out/run") / args.scenario.stem
-    with Progress(TextColumn("{task.description:<14}"), BarColumn(), TextColumn("{task.percentage:>3.0f}%"),
-                  TimeElapsedColumn(), console=console, transient=True) as progress:  # fmt: skip
-        task = progress.add_task("population", total=100)
-
-        def advance(phase: str, fraction: float) -> None:
-            progress.update(task, completed=100 * fraction, description=phase)
-
+    with _phases(console) as advance:
         result = run_scenario(scenario, out, args.seed, args.scenario.name, advance, database=args.database)
     outcome = result.report["outcome"]
     console.print(_cells_table("Payroll items by final state", outcome["by_status"], _STATE_MEANINGS))
@@ -263,13 +271,7 @@ def _demo(args: argparse.Namespace) -> int:
     config = DemoConfig(
         beneficiaries=args.beneficiaries, seed=args.seed, out=args.out, database=args.database, file_format=args.format
     )
-    with Progress(TextColumn("{task.description:<14}"), BarColumn(), TextColumn("{task.percentage:>3.0f}%"),
-                  TimeElapsedColumn(), console=console, transient=True) as progress:  # fmt: skip
-        task = progress.add_task("population", total=100)
-
-        def advance(phase: str, fraction: float) -> None:
-            progress.update(task, completed=100 * fraction, description=phase)
-
+    with _phases(console) as advance:
         result = run_demo(config, advance)
     _print_demo(console, result)
     for failure in result.failures:

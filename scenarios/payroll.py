@@ -228,12 +228,7 @@ def run_until_complete(run: PayrollRun, progress: Progress | None = None) -> Non
     sandbox = run.sandbox
     for _step in range(RUN_STEPS_MAX):
         sandbox.run(until_ms=sandbox.now_ms + RUN_STEP_MS)
-        batches = sandbox.switch.disbursements(TREASURY_BIN)
-        running = [b for b in batches if b.status == DisbursementStatus.RUNNING]
-        if progress is not None and batches:
-            total = sum(b.items_total for b in batches)
-            open_items = sum(sandbox.switch.disbursement_open_items(b.id) for b in running)
-            progress("payroll", 1 - open_items / total if total else 1.0)
+        running = still_running(sandbox, progress)
         if not running and sandbox.network.pending() == 0:
             break
         if not running:
@@ -241,6 +236,17 @@ def run_until_complete(run: PayrollRun, progress: Progress | None = None) -> Non
     else:
         raise AssertionError(f"the payroll did not complete in {RUN_STEPS_MAX} simulated seconds")
     run.timings_s["pay"] = time.perf_counter() - clock
+
+
+def still_running(sandbox: Sandbox, progress: Progress | None) -> list[BatchRecord]:
+    """The Treasury's batches still running; progress is told the share of its items already final."""
+    batches = sandbox.switch.disbursements(TREASURY_BIN)
+    running = [b for b in batches if b.status == DisbursementStatus.RUNNING]
+    if progress is not None and batches:
+        total = sum(b.items_total for b in batches)
+        open_items = sum(sandbox.switch.disbursement_open_items(b.id) for b in running)
+        progress("payroll", 1 - open_items / total if total else 1.0)
+    return running
 
 
 def reconcile(run: PayrollRun) -> InvariantReport:

@@ -36,14 +36,16 @@ from scenarios.payroll import (
     payroll_participants,
     prepare,
     reconcile,
+    still_running,
 )
 from scenarios.report_html import write_html
 from scenarios.reports import combine, write_reports
 from scenarios.sandbox import TREASURY_BIN, ParticipantSpec
 from scenarios.scenario import Event, Expectation, NetworkSpec, Scenario
 from scenarios.storage import Storage
+from switch.bulk.schemas import BatchRecord
 from switch.scheme.calendar import local_time
-from switch.scheme.codes import DisbursementStatus, ParticipantStatus
+from switch.scheme.codes import ParticipantStatus
 from switch.scheme.disbursement import ITEMS_PER_FILE_MAX
 from wallets.node import wallet_limits
 
@@ -116,9 +118,10 @@ def run_scenario(
     try:
         state = _State(run, run.sandbox.now_ms, attempted=set(run.registered_citizens))
         timeline = _drive(state, _actions(scenario, state, seed), progress, seconds_max)
-        summaries = [run.sandbox.switch.disbursement_summary(TREASURY_BIN, b.id) for b in _batches(run)]
+        batches = run.sandbox.switch.disbursements(TREASURY_BIN)
+        summaries = [run.sandbox.switch.disbursement_summary(TREASURY_BIN, b.id) for b in batches]
         invariants = reconcile(run)
-        report = _report(scenario, state, timeline, seed, name, summaries, invariants)
+        report = _report(scenario, state, timeline, seed, name, batches, summaries, invariants)
         failures = [f"invariant: {failure}" for failure in report["invariants"]["failures"]]
         failures += [f"expectation: {e['text']}" for e in report["expectations"] if not e["passed"]]
         report["ok"] = not failures
@@ -129,10 +132,6 @@ def run_scenario(
     finally:
         run.sandbox.close()  # a stuck or crashed run (the fuzzer's findings) lets go of its files too
     return ScenarioResult(report, out, failures, summaries, invariants, files)
-
-
-def _batches(run: PayrollRun) -> list[Any]:
-    return run.sandbox.switch.disbursements(TREASURY_BIN)
 
 
 def _payroll_config(scenario: Scenario, seed: int, folder: Path) -> PayrollConfig:
@@ -310,12 +309,7 @@ def _drive(state: _State, actions: list[_Action], progress: Progress | None, sec
         counts = _transfer_counts(state)
         timeline.append(_sample(second, last, counts, state))
         last = counts
-        batches = sandbox.switch.disbursements(TREASURY_BIN)
-        running = [b for b in batches if b.status == DisbursementStatus.RUNNING]
-        if progress is not None and batches:  # the share of submitted items that are final
-            total = sum(b.items_total for b in batches)
-            open_items = sum(sandbox.switch.disbursement_open_items(b.id) for b in running)
-            progress("payroll", 1 - open_items / total if total else 1.0)
+        running = still_running(sandbox, progress)
         if not pending and not running:
             sandbox.run()  # the last confirmations and the banks' sweeps
             return timeline
@@ -349,10 +343,10 @@ def _report(
     timeline: list[dict[str, Any]],
     seed: int,
     name: str,
+    batches: list[BatchRecord],
     summaries: list[dict[str, Any]],
     invariants: InvariantReport,
 ) -> dict[str, Any]:
-    batches = _batches(state.run)
     combined = combine(summaries)
     outcome = {
         **{k: combined[k] for k in ("by_status", "by_reason", "by_participant", "by_program", "retried")},
@@ -403,7 +397,7 @@ def _nested(counts: Counter[str]) -> dict[str, Any]:
     return nested
 
 
-def _by_cycle(state: _State, batches: list[Any], summaries: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
+def _by_cycle(state: _State, batches: list[BatchRecord], summaries: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
     grouped: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for batch, summary in zip(batches, summaries, strict=True):
         grouped[state.cycle_of.get(batch.message_id, "?")].append(summary)
@@ -415,7 +409,7 @@ def _by_cycle(state: _State, batches: list[Any], summaries: list[dict[str, Any]]
     return result
 
 
-def _paid_twice(state: _State, batches: list[Any]) -> int:
+def _paid_twice(state: _State, batches: list[BatchRecord]) -> int:
     """Beneficiaries paid more than once for one program and cycle, read from the items themselves."""
     paid: Counter[tuple[str, str, str]] = Counter()
     switch = state.run.sandbox.switch
