@@ -78,10 +78,7 @@ async def serve(config: ServeConfig, ready: asyncio.Event | None = None) -> None
 
     participants = _start_participants(config, switch_url, credentials, admin_key)
     people = registry.people()
-    samples = {
-        spec.bin: sample_customers(spec, people[n * CUSTOMERS_PER_PARTICIPANT : (n + 1) * CUSTOMERS_PER_PARTICIPANT])
-        for n, spec in enumerate(DEFAULT_PARTICIPANTS)
-    }
+    samples = {spec.bin: sample_customers(spec, n, people) for n, spec in enumerate(DEFAULT_PARTICIPANTS)}
     workers: subprocess.Popen[bytes] | None = None
     try:
         async with _client() as client:
@@ -135,8 +132,7 @@ async def serve_participants(settings: dict[str, Any]) -> None:
         servers = []
         for n, spec in enumerate(DEFAULT_PARTICIPANTS):
             node = _participant_node(spec, storage)
-            holders = people[n * CUSTOMERS_PER_PARTICIPANT : (n + 1) * CUSTOMERS_PER_PARTICIPANT]
-            _open_sample_accounts(node, spec, holders, wall_clock_ms())
+            _open_sample_accounts(node, sample_customers(spec, n, people), spec.prefund_vnd, wall_clock_ms())
             key, secret = settings["credentials"][spec.bin]
             runtime = NodeRuntime(node)
             to_switch = _fixed_peer(Peer(switch_url, api_key=key))
@@ -274,21 +270,19 @@ def _participant_node(spec: ParticipantSpec, storage: Storage) -> ParticipantNod
     return node
 
 
-def _open_sample_accounts(
-    node: ParticipantNode, spec: ParticipantSpec, holders: list[Person], now_ms: int
-) -> list[Customer]:
+def _open_sample_accounts(node: ParticipantNode, customers: list[Customer], prefund_vnd: int, now_ms: int) -> None:
     """Funded accounts at each participant, held by people of population.csv, so a developer can pay
     at once, register an account for welfare and see a payroll paid to it (idempotent)."""
-    customers = sample_customers(spec, holders)
     if not node.customers():
         node.open_accounts([(customer, OPENING_VND) for customer in customers], now_ms)
-        if spec.prefund_vnd:
-            node.record_funding(spec.prefund_vnd, now_ms)
-    return customers
+        if prefund_vnd:
+            node.record_funding(prefund_vnd, now_ms)
 
 
-def sample_customers(spec: ParticipantSpec, holders: list[Person]) -> list[Customer]:
-    """The sample accounts of one participant and who holds them: the same in every process."""
+def sample_customers(spec: ParticipantSpec, position: int, people: list[Person]) -> list[Customer]:
+    """The sample accounts of the participant at `position` in the default network and who holds
+    them (the next CUSTOMERS_PER_PARTICIPANT people of the population): the same in every process."""
+    holders = people[position * CUSTOMERS_PER_PARTICIPANT : (position + 1) * CUSTOMERS_PER_PARTICIPANT]
     assert len(holders) == CUSTOMERS_PER_PARTICIPANT, "the serve population has a holder for every sample account"
     return [
         Customer(sample_account(spec.bin, spec.kind, number), normalize_name(person.name), person.citizen_id)
