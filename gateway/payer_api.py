@@ -23,8 +23,8 @@ from fastapi import APIRouter, Depends, Header, Path, Query, Request, Response
 from fastapi.responses import JSONResponse
 
 from gateway import problems
-from switch.bulk.reports import item_fields
-from switch.bulk.schemas import BatchRecord
+from switch.disbursements.reports import item_fields
+from switch.disbursements.schemas import BatchRecord
 from switch.errors import PayerOnly
 from switch.scheme.codes import ItemStatus, ParticipantKind
 from switch.scheme.disbursement import FILE_BYTES_MAX, DisbursementFile, file_problem, parse_csv, parse_json

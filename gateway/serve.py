@@ -33,9 +33,9 @@ from gateway.node_app import NodeApi, create_node_app
 from gateway.observe import configure_json_logging
 from gateway.runtime import NodeRuntime, wall_clock_ms
 from gateway.switch_app import connect, create_switch_app, networked_switch_api
+from network.sandbox import DEFAULT_PARTICIPANTS, DEFAULT_START, TREASURY, ParticipantSpec, sample_account
+from network.storage import Storage
 from payer.registry import Person, PopulationRegistry, generate_population
-from scenarios.sandbox import DEFAULT_PARTICIPANTS, DEFAULT_START, TREASURY, ParticipantSpec, sample_account
-from scenarios.storage import Storage
 from switch.errors import ParticipantExists
 from switch.node import SwitchNode
 from switch.participants.schemas import Participant

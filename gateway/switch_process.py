@@ -25,7 +25,7 @@ from fastapi import FastAPI
 from gateway.observe import configure_json_logging
 from gateway.serve import serve_registry
 from gateway.switch_app import connect, create_switch_app, networked_switch_api
-from scenarios.storage import Storage
+from network.storage import Storage
 from switch.node import SwitchNode
 
 CONNECTIONS_MAX = 200

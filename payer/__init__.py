@@ -1,4 +1,5 @@
-"""The welfare payer (MOLISA with the State Treasury): population registry, rolls, payrolls.
+"""The welfare payer (MOLISA with the State Treasury): population registry, programs, beneficiary
+rolls, the payroll files it writes, their submission and the reconciliation of what came back.
 
-Small until the payroll issue; it meets the switch only through the scheme.
+It meets the switch only through the scheme, as a real payer does.
 """

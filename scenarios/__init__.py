@@ -1,5 +1,2 @@
-"""Scenarios: the in-process network and clock, the default network, the demo, benchmarks, checks.
-
-This package is a composition root: the one place (with the CLI) that wires the switch, the banks
-and the wallets together.
-"""
+"""The scenario product: scenario files, the runner on the in-process network, its reports, the
+fuzzer and the demo."""

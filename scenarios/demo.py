@@ -14,8 +14,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from scenarios.checks import InvariantReport
-from scenarios.payroll import Progress
+from network.checks import InvariantReport
+from network.payroll import Progress
 from scenarios.reports import combine
 from scenarios.runner import run_scenario
 from scenarios.scenario import Scenario, load_scenario

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from scenarios.network import LinkFaults
+from network.inprocess import LinkFaults
 from scenarios.runner import run_scenario
 from scenarios.scenario import KNOWN_BINS, Scenario
 

@@ -1,6 +1,6 @@
 """`switchyard run SCENARIO`: a scenario file on the in-process network and its simulated clock.
 
-The shell of the scenario: it prepares the population and the network (`scenarios.payroll`),
+The shell of the scenario: it prepares the population and the network (`network.payroll`),
 applies the timeline's events at their simulated second, samples the switch's transfers each
 simulated second for the timeline, then checks the network's invariants and the scenario's
 expectations and writes report.json (byte-identical for the same file and seed: no wall-clock
@@ -22,11 +22,9 @@ from pathlib import Path
 from typing import Any
 
 from banks.schemas import PaymentOrder
-from payer.payroll import build_payroll, write_file
-from payer.rolls import PROGRAM_SHARES
-from scenarios.checks import InvariantReport
-from scenarios.network import LinkFaults
-from scenarios.payroll import (
+from network.checks import InvariantReport
+from network.inprocess import LinkFaults
+from network.payroll import (
     RUN_STEP_MS,
     PayrollConfig,
     PayrollRun,
@@ -38,12 +36,14 @@ from scenarios.payroll import (
     reconcile,
     still_running,
 )
+from network.sandbox import TREASURY_BIN, ParticipantSpec
+from network.storage import Storage
+from payer.payroll import build_payroll, write_file
+from payer.rolls import PROGRAM_SHARES
 from scenarios.report_html import write_html
 from scenarios.reports import combine, write_reports
-from scenarios.sandbox import TREASURY_BIN, ParticipantSpec
 from scenarios.scenario import Event, Expectation, NetworkSpec, Scenario
-from scenarios.storage import Storage
-from switch.bulk.schemas import BatchRecord
+from switch.disbursements.schemas import BatchRecord
 from switch.scheme.calendar import local_time
 from switch.scheme.codes import ParticipantStatus
 from switch.scheme.disbursement import ITEMS_PER_FILE_MAX
@@ -147,7 +147,7 @@ def _payroll_config(scenario: Scenario, seed: int, folder: Path) -> PayrollConfi
 
 
 def _participants(network: NetworkSpec) -> tuple[ParticipantSpec, ...]:
-    """The payroll's network (scenarios.payroll), with the scenario's differences applied."""
+    """The payroll's network (network.payroll), with the scenario's differences applied."""
     specs = []
     for spec in payroll_participants():
         override = network.participants.get(spec.bin)

@@ -38,10 +38,10 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 from pydantic_core import PydanticCustomError
 
+from network.payroll import PROVINCES
+from network.sandbox import DEFAULT_PARTICIPANTS
 from payer.registry import PROVINCE_NAMES
 from payer.rolls import PROGRAM_SHARES
-from scenarios.payroll import PROVINCES
-from scenarios.sandbox import DEFAULT_PARTICIPANTS
 from switch.scheme.codes import Program
 from switch.scheme.messages import AMOUNT_VND_MAX
 

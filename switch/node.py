@@ -17,11 +17,6 @@ from sqlmodel import SQLModel
 from ledger import Ledger, LedgerTotals
 from ledger import repository as ledger_repository
 from ledger.schemas import BATCH_SIZE_MAX
-from switch.bulk import reports as bulk_reports
-from switch.bulk import repository as bulk_repository
-from switch.bulk.schemas import TIMER_PREFIX as BULK_TIMER_PREFIX
-from switch.bulk.schemas import BatchRecord, ItemRecord
-from switch.bulk.service import BulkService
 from switch.clearing import repository as clearing_repository
 from switch.clearing.schemas import CREDITOR_TIMEOUT_MS, TIMER_PREFIX, ClearingRecord
 from switch.clearing.service import EXPIRE_STALE_TIMER, ClearingService
@@ -29,6 +24,11 @@ from switch.directory import repository as directory_repository
 from switch.directory.schemas import AliasRecord
 from switch.directory.service import TIMER_PREFIX as REGISTRATION_TIMER_PREFIX
 from switch.directory.service import DirectoryService
+from switch.disbursements import reports as bulk_reports
+from switch.disbursements import repository as bulk_repository
+from switch.disbursements.schemas import TIMER_PREFIX as BULK_TIMER_PREFIX
+from switch.disbursements.schemas import BatchRecord, ItemRecord
+from switch.disbursements.service import BulkService
 from switch.participants import repository as participants_repository
 from switch.participants.schemas import Credentials, Participant, Position
 from switch.participants.service import ParticipantService

@@ -16,7 +16,7 @@ import pytest
 from sqlalchemy import Engine, text
 
 from ledger.storage import open_engine
-from scenarios.storage import Storage
+from network.storage import Storage
 
 POSTGRES_URL = os.environ.get("SWITCHYARD_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
 REQUIRE_POSTGRES = os.environ.get("SWITCHYARD_REQUIRE_POSTGRES") == "1"

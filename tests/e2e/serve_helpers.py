@@ -6,7 +6,7 @@ from typing import Any
 
 import httpx
 
-from scenarios.launch import books_settled, free_port_range, healthy, running_serve
+from loadtests.launch import books_settled, free_port_range, healthy, running_serve
 
 __all__ = ["free_port_range", "healthy", "running_serve"]
 
@@ -41,7 +41,7 @@ def register_dev_payer(sandbox: dict[str, Any]) -> dict[str, str]:
 
 
 def assert_books_agree(sandbox: dict[str, Any], timeout_s: float = 20.0) -> None:
-    """Money conserved across all nodes, read through the admin APIs (`scenarios.launch`)."""
+    """Money conserved across all nodes, read through the admin APIs (`loadtests.launch`)."""
     problems = books_settled(sandbox, timeout_s)
     if problems:
         raise AssertionError("books disagree: " + "; ".join(problems))

@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from scenarios.storage import Storage
+from network.storage import Storage
 
-SWITCHYARD = [sys.executable, "-m", "scenarios.cli"]
+SWITCHYARD = [sys.executable, "-m", "switchyard.cli"]
 
 
 def run(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:

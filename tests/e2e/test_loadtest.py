@@ -12,7 +12,7 @@ LOOSE = {"SWITCHYARD_P99_MS_MAX": "100000", "SWITCHYARD_RPS_MIN": "1"}
 
 
 def loadtest(out: Path, *args: str, **environment: str) -> subprocess.CompletedProcess[str]:
-    command = [sys.executable, "-m", "scenarios.cli", "loadtest", "--out", str(out), "--json", *args]
+    command = [sys.executable, "-m", "switchyard.cli", "loadtest", "--out", str(out), "--json", *args]
     env = {**os.environ, **environment}
     return subprocess.run(command, capture_output=True, text=True, timeout=300, env=env, check=False)
 

@@ -24,7 +24,7 @@ from typing import Any
 
 import pytest
 
-SWITCHYARD = [sys.executable, "-m", "scenarios.cli"]
+SWITCHYARD = [sys.executable, "-m", "switchyard.cli"]
 BENEFICIARIES = 8_000
 ITEMS_PER_FILE = 2_000
 PAYROLL_SEED = 7

@@ -213,7 +213,7 @@ def test_the_simulated_participants_end_when_serve_is_killed(tmp_path: Path) -> 
         participants = _pids(f"gateway.participants_process {tmp_path}")
         assert len(participants) == 1
         assert httpx.get(credentials["participants"]["970418"]["base_url"] + "/health").status_code == 200
-        for pid in _pids(f"scenarios.cli serve --port .* --out {tmp_path}"):
+        for pid in _pids(f"switchyard.cli serve --port .* --out {tmp_path}"):
             os.kill(pid, signal.SIGKILL)
         deadline = time.monotonic() + 15
         while _pids(f"gateway.participants_process {tmp_path}") and time.monotonic() < deadline:

@@ -13,7 +13,7 @@ import httpx
 import pytest
 from serve_helpers import bearer, register_for_welfare, running_serve
 
-from scenarios.storage import Storage
+from network.storage import Storage
 
 WORKERS = 4
 

@@ -1,6 +1,6 @@
 """A small payroll world for the payroll tests: the default network with the Treasury funded, a
 generated population in the registry, their rolls, accounts opened at the banks and wallets, and the
-citizen-id aliases registered through the citizen app, as `scenarios.payroll` does for a full run,
+citizen-id aliases registered through the citizen app, as `network.payroll` does for a full run,
 but small and with every choice in the test's hands (who has an account, and where).
 """
 
@@ -16,14 +16,14 @@ from typing import Any
 
 from banks.node import customer_account
 from banks.schemas import Customer
+from network.checks import check_invariants
+from network.inprocess import LinkFaults
+from network.sandbox import DEFAULT_PARTICIPANTS, DEFAULT_START, TREASURY, TREASURY_BIN, ParticipantSpec, Sandbox
+from network.storage import Storage
 from payer.payroll import build_payroll
 from payer.registry import Person, PopulationRegistry, citizen_id_for, generate_population
 from payer.rolls import Beneficiary, build_rolls
-from scenarios.checks import check_invariants
-from scenarios.network import LinkFaults
-from scenarios.sandbox import DEFAULT_PARTICIPANTS, DEFAULT_START, TREASURY, TREASURY_BIN, ParticipantSpec, Sandbox
-from scenarios.storage import Storage
-from switch.bulk.schemas import BatchRecord, ItemRecord
+from switch.disbursements.schemas import BatchRecord, ItemRecord
 from switch.node import SwitchNode
 from switch.scheme.codes import AliasType, ItemStatus, ParticipantKind, RegistrationOutcome, VerificationOutcome
 from switch.scheme.disbursement import DisbursementFile, DisbursementItem, parse_json, write_json

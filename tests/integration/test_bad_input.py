@@ -18,9 +18,9 @@ from pydantic import ValidationError
 
 from banks.node import RESERVES, SETTLEMENT, customer_account
 from banks.schemas import Customer
-from scenarios.checks import check_invariants
-from scenarios.sandbox import Sandbox
-from scenarios.storage import Storage
+from network.checks import check_invariants
+from network.sandbox import Sandbox
+from network.storage import Storage
 from switch.errors import AliasNotFound, TransferNotFound
 from switch.participants.schemas import Participant
 from switch.scheme.codes import (

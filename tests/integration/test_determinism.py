@@ -22,10 +22,10 @@ from sqlalchemy import select
 
 from banks import repository as bank_repository
 from banks.schemas import Behaviour, Customer, PaymentOrder
-from scenarios.checks import check_invariants
-from scenarios.network import LinkFaults
-from scenarios.sandbox import DEFAULT_PARTICIPANTS, ParticipantSpec, Sandbox
-from scenarios.storage import Storage
+from network.checks import check_invariants
+from network.inprocess import LinkFaults
+from network.sandbox import DEFAULT_PARTICIPANTS, ParticipantSpec, Sandbox
+from network.storage import Storage
 from switch.errors import TransferNotFound
 from switch.scheme.codes import AliasType, StatusReason
 from switch.scheme.messages import Alias, AliasRegistration

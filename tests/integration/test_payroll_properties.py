@@ -11,7 +11,7 @@ file that repeats beneficiaries of the first), once every participant is back an
 - each beneficiary is paid at most once per program and cycle, across batches, and their account
   gained exactly what their PAID items say;
 - every item is final, and its outcome follows the identity check and the account's state;
-- the network's invariants hold (`scenarios.checks`).
+- the network's invariants hold (`network.checks`).
 
 Each example builds a fresh network on in-memory SQLite with a few dozen people.
 """
@@ -38,10 +38,10 @@ from payroll_helpers import (
 )
 
 from banks.schemas import AccountStatus, Behaviour
+from network.inprocess import LinkFaults
+from network.storage import Storage
 from payer.rolls import Beneficiary
-from scenarios.network import LinkFaults
-from scenarios.storage import Storage
-from switch.bulk.schemas import ATTEMPTS_MAX, BatchRecord
+from switch.disbursements.schemas import ATTEMPTS_MAX, BatchRecord
 from switch.scheme.codes import DisbursementStatus, ItemStatus, StatusReason
 from switch.scheme.disbursement import DisbursementFile
 from wallets.node import PILOT_2021_MONTHLY_INFLOW_CAP_VND, wallet_limits

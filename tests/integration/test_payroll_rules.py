@@ -5,7 +5,7 @@ funded, a generated population in the registry, their rolls, accounts at the ban
 their citizen-id aliases registered through the citizen app. It submits payroll files through the
 Treasury, runs the network until it is quiet, and checks where each item ended (PAID, CASH with its
 reason, HELD with its reason), what the banks credited, and the reports the payer takes away.
-After every test the network's invariants hold (`scenarios.checks`): money conserved, what the
+After every test the network's invariants hold (`network.checks`): money conserved, what the
 switch counts as paid is what the banks credited, every transfer and every item final.
 """
 
@@ -36,12 +36,12 @@ from payroll_helpers import (
 )
 
 from banks.schemas import AccountStatus, Behaviour
+from network.payroll import parse_file
+from network.sandbox import TREASURY_BIN, Sandbox
+from network.storage import Storage
 from payer.payroll import write_file
 from payer.rolls import Beneficiary
-from scenarios.payroll import parse_file
-from scenarios.sandbox import TREASURY_BIN, Sandbox
-from scenarios.storage import Storage
-from switch.bulk.schemas import ATTEMPTS_MAX, RETRY_DELAY_MS
+from switch.disbursements.schemas import ATTEMPTS_MAX, RETRY_DELAY_MS
 from switch.errors import DisbursementDuplicate, InputInvalid, ParticipantNotFound, ParticipantSuspended, PayerOnly
 from switch.scheme.calendar import local_time
 from switch.scheme.codes import (

@@ -13,9 +13,9 @@ from typing import Any
 
 import pytest
 
-from scenarios.cli import main
 from scenarios.runner import REPORT_HTML, REPORT_JSON, ScenarioResult, run_scenario
 from scenarios.scenario import Scenario, load_scenario, parse_scenario
+from switchyard.cli import main
 
 FILES = Path(__file__).resolve().parents[2] / "scenarios" / "files"
 SHIPPED = sorted(path.stem for path in FILES.glob("*.toml"))

@@ -17,9 +17,9 @@ import pytest
 from banks import repository as bank_repository
 from banks.node import customer_account
 from banks.schemas import AccountStatus, Behaviour, Customer, InboundStatus, OutboundStatus, PaymentOrder
-from scenarios.checks import check_invariants
-from scenarios.sandbox import DEFAULT_PARTICIPANTS, ParticipantSpec, Sandbox
-from scenarios.storage import Storage
+from network.checks import check_invariants
+from network.sandbox import DEFAULT_PARTICIPANTS, ParticipantSpec, Sandbox
+from network.storage import Storage
 from switch.clearing.schemas import CREDITOR_TIMEOUT_MS
 from switch.errors import TransferNotFound
 from switch.participants.schemas import Participant

@@ -5,7 +5,7 @@ accounts, unknown accounts, unknown aliases, a bank that is not a participant �
 links and participants do — duplicate messages, creditors that reject at random, answer late or go
 offline for a while — once the network is quiet:
 
-- money is conserved across all ledgers (the invariants of `scenarios.checks`);
+- money is conserved across all ledgers (the invariants of `network.checks`);
 - no transfer moves money twice: every customer holds exactly their opening balance plus what the
   switch settled to them less what it settled from them;
 - every payment is in exactly one final state, and the debtor's bank and the switch agree on it.
@@ -26,10 +26,10 @@ from hypothesis import strategies as st
 from banks import repository as bank_repository
 from banks.node import customer_account
 from banks.schemas import AccountStatus, Behaviour, Customer, OutboundStatus, PaymentOrder
-from scenarios.checks import check_invariants
-from scenarios.network import LinkFaults
-from scenarios.sandbox import DEFAULT_PARTICIPANTS, ParticipantSpec, Sandbox
-from scenarios.storage import Storage
+from network.checks import check_invariants
+from network.inprocess import LinkFaults
+from network.sandbox import DEFAULT_PARTICIPANTS, ParticipantSpec, Sandbox
+from network.storage import Storage
 from switch.errors import TransferNotFound
 from switch.scheme.codes import AliasType, RegistrationOutcome, StatusReason, TransactionStatus
 from switch.scheme.messages import Alias, AliasRegistration

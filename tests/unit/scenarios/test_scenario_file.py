@@ -14,7 +14,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from scenarios.payroll import PROVINCES
+from network.payroll import PROVINCES
 from scenarios.scenario import (
     EVENTS_MAX,
     KNOWN_BINS,

@@ -53,7 +53,7 @@ def running_serve(out: Path, *options: str) -> Iterator[dict[str, Any]]:
     stops it (SIGINT, then kill) afterwards. Its output goes to out/serve.log (a file, not a pipe:
     nobody reads a pipe while the server runs, and a full one would stall its logging)."""
     port = free_port_range(SERVE_PORTS)
-    command = [sys.executable, "-m", "scenarios.cli", "serve", "--port", str(port), "--out", str(out), *options]
+    command = [sys.executable, "-m", "switchyard.cli", "serve", "--port", str(port), "--out", str(out), *options]
     log = out / "serve.log"
     with _started(command, log) as process:
         credentials = out / "credentials.json"

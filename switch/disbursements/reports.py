@@ -8,7 +8,7 @@ import io
 from collections.abc import Sequence
 from datetime import datetime
 
-from switch.bulk.schemas import BatchRecord, ItemRecord
+from switch.disbursements.schemas import BatchRecord, ItemRecord
 from switch.scheme.codes import DisbursementStatus, ItemStatus
 from switch.scheme.disbursement import RowError
 from switch.scheme.identifiers import PROVINCE_NAMES

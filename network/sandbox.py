@@ -13,10 +13,10 @@ from datetime import datetime
 
 from banks.node import ParticipantNode
 from banks.schemas import Behaviour, Customer, Limits, PaymentOrder
-from scenarios.network import InProcessNetwork, LinkFaults
-from scenarios.storage import Storage
-from switch.bulk.schemas import BatchRecord
+from network.inprocess import InProcessNetwork, LinkFaults
+from network.storage import Storage
 from switch.clearing.schemas import CREDITOR_TIMEOUT_MS
+from switch.disbursements.schemas import BatchRecord
 from switch.node import SwitchNode
 from switch.participants.schemas import Participant
 from switch.scheme.calendar import VIETNAM

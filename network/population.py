@@ -12,8 +12,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from banks.schemas import AccountStatus, Customer
+from network.sandbox import Sandbox
 from payer.registry import Person
-from scenarios.sandbox import Sandbox
 from switch.scheme.codes import ParticipantKind
 from switch.scheme.names import normalize_name
 from wallets.node import WalletNode

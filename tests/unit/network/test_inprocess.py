@@ -1,4 +1,4 @@
-"""scenarios.network: the deterministic event scheduler on a simulated clock.
+"""network.inprocess: the deterministic event scheduler on a simulated clock.
 
 The nodes here are tiny fakes: each records every inbox it is handed and when, and answers with
 whatever its `answer` function says. Addresses are real BINs (970436 Vietcombank, 970418 BIDV,
@@ -14,8 +14,8 @@ from dataclasses import dataclass, field
 import pytest
 from pydantic import BaseModel, ConfigDict
 
-import scenarios.network
-from scenarios.network import TIMER_HOLD_MS, TIMER_HOLDS_MAX, InProcessNetwork, LinkFaults
+import network.inprocess
+from network.inprocess import TIMER_HOLD_MS, TIMER_HOLDS_MAX, InProcessNetwork, LinkFaults
 from switch.scheme.transport import SWITCH_ADDRESS, Envelope, TimerFired, Undeliverable
 
 VIETCOMBANK, BIDV, VIETTEL_MONEY = "970436", "970418", "971005"
@@ -471,7 +471,7 @@ def test_nodes_that_answer_every_message_forever_make_run_raise_after_events_max
 
 
 def test_the_network_refuses_more_envelopes_than_its_queue_holds(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(scenarios.network, "QUEUE_LENGTH_MAX", 10)
+    monkeypatch.setattr(network.inprocess, "QUEUE_LENGTH_MAX", 10)
     net = network(FakeNode(VIETCOMBANK))
     net.inject([note(CUSTOMERS, VIETCOMBANK, str(i)) for i in range(10)])
 

@@ -19,9 +19,9 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from network.sandbox import DEFAULT_PARTICIPANTS
 from payer.programs import RULES
 from scenarios.demo import DemoConfig, DemoResult, run_demo
-from scenarios.sandbox import DEFAULT_PARTICIPANTS
 from switch.scheme.codes import StatusReason
 from switch.scheme.disbursement import ITEMS_PER_FILE_MAX
 
@@ -186,7 +186,7 @@ def _serve(args: argparse.Namespace) -> int:
 
 def _loadtest(args: argparse.Namespace) -> int:
     from loadtests import THRESHOLD_VARIABLES
-    from scenarios.loadtest import LoadtestConfig, run_loadtest
+    from loadtests.loadtest import LoadtestConfig, run_loadtest
 
     if args.workers > 1 and args.database is None:
         print("switchyard loadtest: --workers above 1 needs --database postgresql://...", file=sys.stderr)
@@ -227,7 +227,7 @@ def _print_loadtest(console: Console, result: dict[str, Any]) -> None:
 
 
 def _payroll(args: argparse.Namespace) -> int:
-    from scenarios.payroll import PayrollConfig, run_resumable
+    from network.payroll import PayrollConfig, run_resumable
 
     config = PayrollConfig(
         beneficiaries=args.beneficiaries, seed=args.seed, file_format=args.format,
@@ -377,7 +377,7 @@ def _status_meaning(status: str) -> str:
 def _bench(args: argparse.Namespace) -> int:
     if args.what == "payroll":
         return _bench_payroll(args)
-    from scenarios.bench import bench_transfers
+    from loadtests.bench import bench_transfers
 
     figures = bench_transfers(args.count, args.database)
     if args.json:
@@ -400,7 +400,7 @@ def _bench(args: argparse.Namespace) -> int:
 
 
 def _bench_payroll(args: argparse.Namespace) -> int:
-    from scenarios.bench_payroll import bench_payroll
+    from loadtests.bench_payroll import bench_payroll
 
     figures = bench_payroll(args.beneficiaries, args.format)
     if args.json:

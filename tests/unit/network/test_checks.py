@@ -1,4 +1,4 @@
-"""scenarios.checks: the invariants checked after every run, and that each breach is named.
+"""network.checks: the invariants checked after every run, and that each breach is named.
 
 Every test builds a small in-memory network (Vietcombank and BIDV), lets Nguyễn Văn Đức pay Lê Văn
 An once, and then, in most tests, tampers with one database the way a bug would.
@@ -12,9 +12,9 @@ from sqlalchemy import text
 from banks.node import RESERVES, SETTLEMENT, customer_account
 from banks.schemas import Customer, PaymentOrder
 from ledger import Transfer, TransferResult
-from scenarios.checks import check_invariants
-from scenarios.sandbox import DEFAULT_PARTICIPANTS, Sandbox
-from scenarios.storage import Storage
+from network.checks import check_invariants
+from network.sandbox import DEFAULT_PARTICIPANTS, Sandbox
+from network.storage import Storage
 
 VIETCOMBANK, BIDV = "970436", "970418"
 DUC = "0011001234567"  # Vietcombank, NGUYEN VAN DUC, opens with 10,000,000 VND

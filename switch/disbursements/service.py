@@ -21,8 +21,10 @@ from typing import Any
 from sqlalchemy import Connection
 
 from ledger import Account, AccountFlag, Ledger, Transfer, TransferResult
-from switch.bulk import core, repository
-from switch.bulk.schemas import (
+from switch.clearing.service import ClearingService
+from switch.directory import repository as directory_repository
+from switch.disbursements import core, repository
+from switch.disbursements.schemas import (
     ACCOUNT_CODE_RESERVE,
     BATCHES_RUNNING_MAX,
     IN_FLIGHT_ITEMS_MAX,
@@ -38,8 +40,6 @@ from switch.bulk.schemas import (
     reserve_account,
     transaction_id,
 )
-from switch.clearing.service import ClearingService
-from switch.directory import repository as directory_repository
 from switch.errors import (
     Conflict,
     DisbursementDuplicate,

@@ -10,8 +10,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from switch.bulk.schemas import ATTEMPTS_MAX, RETRY_DELAY_MS, RETRYABLE_REASONS, BatchRecord, ItemRecord
 from switch.directory.schemas import AliasRecord
+from switch.disbursements.schemas import ATTEMPTS_MAX, RETRY_DELAY_MS, RETRYABLE_REASONS, BatchRecord, ItemRecord
 from switch.scheme.codes import (
     AliasType,
     DisbursementStatus,

@@ -27,8 +27,8 @@ import httpx
 
 import loadtests
 from loadtests import THRESHOLD_VARIABLES
-from scenarios.launch import books_settled, running_app, running_serve
-from scenarios.storage import Storage
+from loadtests.launch import books_settled, running_app, running_serve
+from network.storage import Storage
 
 PROFILES = {"p2p": "p2p.py", "skewed": "skewed.py", "bulk": "bulk.py", "aliases": "aliases.py"}
 BULK_FILE_ITEMS = 100

@@ -1,4 +1,4 @@
-"""scenarios.sandbox: the default network wired onto the in-process network, and what scenarios use."""
+"""network.sandbox: the default network wired onto the in-process network, and what scenarios use."""
 
 from __future__ import annotations
 
@@ -9,8 +9,8 @@ import pytest
 
 from banks.node import RESERVES, SETTLEMENT, ParticipantNode, customer_account
 from banks.schemas import Behaviour, Customer, OutboundStatus, PaymentOrder
-from scenarios.checks import check_invariants
-from scenarios.sandbox import (
+from network.checks import check_invariants
+from network.sandbox import (
     CUSTOMER_CHANNEL,
     DEFAULT_PARTICIPANTS,
     DEFAULT_START,
@@ -18,7 +18,7 @@ from scenarios.sandbox import (
     ParticipantSpec,
     Sandbox,
 )
-from scenarios.storage import Storage
+from network.storage import Storage
 from switch.errors import InputInvalid
 from switch.scheme.codes import AliasType, ParticipantKind, RegistrationOutcome, TransactionStatus
 from switch.scheme.messages import Alias, AliasRegistration

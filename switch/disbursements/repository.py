@@ -9,7 +9,7 @@ from sqlalchemy import BigInteger, Column, Connection, Index, Integer, String, U
 from sqlmodel import Field, SQLModel
 
 from ledger.fastsql import Statement
-from switch.bulk.schemas import BatchRecord, ItemRecord
+from switch.disbursements.schemas import BatchRecord, ItemRecord
 from switch.scheme.codes import DisbursementStatus, ItemStatus, Program, StatusReason
 from switch.scheme.disbursement import ROW_ERRORS_LISTED_MAX, RowError
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from banks.schemas import InboundStatus, OutboundStatus
-from scenarios.sandbox import Sandbox
+from network.sandbox import Sandbox
 from switch.scheme.codes import DisbursementStatus, TransactionStatus
 
 

@@ -1,4 +1,4 @@
-"""scenarios.storage: where each node's database lives (SQLite folder, in memory, PostgreSQL by URL)."""
+"""network.storage: where each node's database lives (SQLite folder, in memory, PostgreSQL by URL)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import text
 
-from scenarios.storage import Storage
+from network.storage import Storage
 
 
 def make_table(engine_url_storage: Storage, node: str) -> None:

@@ -1,4 +1,4 @@
-"""scenarios.population: a generated population gets accounts at the default network's banks and wallets."""
+"""network.population: a generated population gets accounts at the default network's banks and wallets."""
 
 from __future__ import annotations
 
@@ -10,11 +10,11 @@ import pytest
 
 from banks.node import customer_account
 from banks.schemas import AccountStatus, Customer
+from network.checks import check_invariants
+from network.population import ACCOUNT_LENGTHS, STATUS_MIX, WALLET_SHARE, Holding, open_population_accounts
+from network.sandbox import DEFAULT_PARTICIPANTS, Sandbox
+from network.storage import Storage
 from payer.registry import Person, generate_population
-from scenarios.checks import check_invariants
-from scenarios.population import ACCOUNT_LENGTHS, STATUS_MIX, WALLET_SHARE, Holding, open_population_accounts
-from scenarios.sandbox import DEFAULT_PARTICIPANTS, Sandbox
-from scenarios.storage import Storage
 from switch.scheme.identifiers import check_msisdn
 from switch.scheme.names import normalize_name
 from wallets.node import WalletNode

@@ -26,10 +26,10 @@ from pathlib import Path
 from typing import Any
 
 from banks.schemas import Customer, PaymentOrder
-from scenarios.checks import check_invariants
-from scenarios.network import InProcessNetwork
-from scenarios.sandbox import DEFAULT_PARTICIPANTS, Sandbox, sample_account
-from scenarios.storage import Storage
+from network.checks import check_invariants
+from network.inprocess import InProcessNetwork
+from network.sandbox import DEFAULT_PARTICIPANTS, Sandbox, sample_account
+from network.storage import Storage
 from switch.node import SwitchNode
 from switch.participants.schemas import Participant
 from switch.scheme.codes import ParticipantKind, Purpose, TransactionStatus

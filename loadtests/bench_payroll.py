@@ -18,8 +18,8 @@ import time
 from pathlib import Path
 from typing import Any
 
-from scenarios.bench import _bare_sqlite
-from scenarios.payroll import PayrollConfig, prepare, reconcile, run_until_complete, submit
+from loadtests.bench import _bare_sqlite
+from network.payroll import PayrollConfig, prepare, reconcile, run_until_complete, submit
 
 CEILING_ROWS = 200_000
 

@@ -20,15 +20,15 @@ from pathlib import Path
 from typing import Any
 
 from banks.schemas import AccountStatus, Behaviour
+from network.checks import InvariantReport, check_invariants
+from network.inprocess import LinkFaults
+from network.population import Holding, open_population_accounts
+from network.sandbox import DEFAULT_PARTICIPANTS, DEFAULT_START, TREASURY, TREASURY_BIN, ParticipantSpec, Sandbox
+from network.storage import Storage
 from payer.payroll import build_payroll, write_file
 from payer.registry import Person, PopulationRegistry, generate_population
 from payer.rolls import PROGRAM_SHARES, Beneficiary, build_rolls
-from scenarios.checks import InvariantReport, check_invariants
-from scenarios.network import LinkFaults
-from scenarios.population import Holding, open_population_accounts
-from scenarios.sandbox import DEFAULT_PARTICIPANTS, DEFAULT_START, TREASURY, TREASURY_BIN, ParticipantSpec, Sandbox
-from scenarios.storage import Storage
-from switch.bulk.schemas import BatchRecord
+from switch.disbursements.schemas import BatchRecord
 from switch.scheme.calendar import local_time
 from switch.scheme.codes import (
     AliasType,
@@ -69,7 +69,7 @@ class PayrollConfig:
     schema_prefix: str = "switchyard"  # PostgreSQL: each node in the schema <prefix>_<node>
     folder: Path | None = None  # SQLite files; None with no database means in memory
     participants: tuple[ParticipantSpec, ...] = field(default_factory=lambda: payroll_participants())
-    faults: LinkFaults | None = None  # the network's link faults (scenarios.network); None: none
+    faults: LinkFaults | None = None  # the network's link faults (network.inprocess); None: none
     program_shares: tuple[tuple[Program, float], ...] = PROGRAM_SHARES  # the rolls' mix (payer.rolls)
 
 
@@ -250,7 +250,7 @@ def still_running(sandbox: Sandbox, progress: Progress | None) -> list[BatchReco
 
 
 def reconcile(run: PayrollRun) -> InvariantReport:
-    """The network's invariants, the payroll's among them (`scenarios.checks`)."""
+    """The network's invariants, the payroll's among them (`network.checks`)."""
     return check_invariants(run.sandbox)
 
 

@@ -1,1 +1,0 @@
-"""Bulk disbursements: a payer's payroll file, screened, paid through clearing, reported."""

@@ -1,0 +1,1 @@
+"""Disbursements: a payer's payroll file, screened, paid through clearing, reported."""
