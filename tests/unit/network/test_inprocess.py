@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 import pytest
 from pydantic import BaseModel, ConfigDict
 
-import network.inprocess
+import network.inprocess as inprocess
 from network.inprocess import TIMER_HOLD_MS, TIMER_HOLDS_MAX, InProcessNetwork, LinkFaults
 from switch.scheme.transport import SWITCH_ADDRESS, Envelope, TimerFired, Undeliverable
 
@@ -471,7 +471,7 @@ def test_nodes_that_answer_every_message_forever_make_run_raise_after_events_max
 
 
 def test_the_network_refuses_more_envelopes_than_its_queue_holds(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(network.inprocess, "QUEUE_LENGTH_MAX", 10)
+    monkeypatch.setattr(inprocess, "QUEUE_LENGTH_MAX", 10)
     net = network(FakeNode(VIETCOMBANK))
     net.inject([note(CUSTOMERS, VIETCOMBANK, str(i)) for i in range(10)])
 
