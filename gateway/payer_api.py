@@ -24,7 +24,7 @@ from fastapi.responses import JSONResponse
 
 from gateway import problems
 from switch.disbursements.reports import item_fields
-from switch.disbursements.schemas import BatchRecord
+from switch.disbursements.schemas import DisbursementRecord
 from switch.errors import PayerOnly
 from switch.scheme.codes import ItemStatus, ParticipantKind
 from switch.scheme.disbursement import FILE_BYTES_MAX, DisbursementFile, file_problem, parse_csv, parse_json
@@ -59,19 +59,21 @@ def payer_router(api: Any) -> APIRouter:
         body = await _body(request)
         content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
         file = _parse(content_type, body, message_id)
-        # 200 for a file sent again (it answers the batch it made), 201 for a new one: one indexed
+        # 200 for a file sent again (it answers the disbursement it made), 201 for a new one: one indexed
         # read, not a list of every disbursement the payer ever sent.
         known = await asyncio.to_thread(api.node.disbursement_for_message, bin_code, file.message_id)
-        batch, out = await asyncio.to_thread(api.node.submit_disbursement, bin_code, file, api.clock_ms())
+        disbursement, out = await asyncio.to_thread(api.node.submit_disbursement, bin_code, file, api.clock_ms())
         if api.runtime is not None:
             api.runtime.emit(out)
-        errors = api.node.disbursement_row_errors(bin_code, batch.id)
-        status = 200 if known is not None and known.id == batch.id else 201
-        return JSONResponse(_accepted(batch, errors), status_code=status, headers={"Location": _location(batch)})
+        errors = api.node.disbursement_row_errors(bin_code, disbursement.id)
+        status = 200 if known is not None and known.id == disbursement.id else 201
+        return JSONResponse(
+            _accepted(disbursement, errors), status_code=status, headers={"Location": _location(disbursement)}
+        )
 
     @router.get("")
     def disbursements(bin_code: str = Depends(payer)) -> list[dict[str, Any]]:
-        return [_batch_out(b) for b in api.node.disbursements(bin_code)]
+        return [_disbursement_out(b) for b in api.node.disbursements(bin_code)]
 
     @router.get("/{disbursement_id}")
     def summary(disbursement_id: DisbursementId, bin_code: str = Depends(payer)) -> dict[str, Any]:
@@ -133,28 +135,28 @@ def _parse(content_type: str, body: bytes, message_id: str | None) -> Disburseme
     raise file_problem("Content-Type", f"must be one of {', '.join(PARSERS)}, not {content_type or 'missing'!r}")
 
 
-def _location(batch: BatchRecord) -> str:
-    return f"{DISBURSEMENTS_PATH}/{batch.id}"
+def _location(disbursement: DisbursementRecord) -> str:
+    return f"{DISBURSEMENTS_PATH}/{disbursement.id}"
 
 
-def _batch_out(batch: BatchRecord) -> dict[str, Any]:
-    out = dataclasses.asdict(batch)
-    out["status"] = batch.status.value
-    out["reason"] = batch.reason.value if batch.reason else None
+def _disbursement_out(disbursement: DisbursementRecord) -> dict[str, Any]:
+    out = dataclasses.asdict(disbursement)
+    out["status"] = disbursement.status.value
+    out["reason"] = disbursement.reason.value if disbursement.reason else None
     out.pop("digest")
     return out
 
 
-def _accepted(batch: BatchRecord, errors: list[Any]) -> dict[str, Any]:
+def _accepted(disbursement: DisbursementRecord, errors: list[Any]) -> dict[str, Any]:
     return {
-        **_batch_out(batch),
+        **_disbursement_out(disbursement),
         "row_errors": [_row_error(e) for e in errors[:ROW_ERRORS_SHOWN_MAX]],
         "row_errors_total": len(errors),
         "links": {
-            "summary": _location(batch),
-            "items": f"{_location(batch)}/items",
-            "report": f"{_location(batch)}/report",
-            "cash_list": f"{_location(batch)}/cash-list",
+            "summary": _location(disbursement),
+            "items": f"{_location(disbursement)}/items",
+            "report": f"{_location(disbursement)}/report",
+            "cash_list": f"{_location(disbursement)}/cash-list",
         },
     }
 

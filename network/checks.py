@@ -118,22 +118,22 @@ def _check_customer_money(sandbox: Sandbox, report: InvariantReport) -> None:
 
 def _check_disbursements(sandbox: Sandbox, report: InvariantReport) -> None:
     """Every payroll item ended paid, on the cash list or held; paid + cash + held = submitted; and
-    what the switch counts as paid is what the banks and wallets credited for the batch."""
-    for batch in sandbox.switch.disbursements():
-        if batch.status == DisbursementStatus.RUNNING:
-            report.failures.append(f"final state: disbursement {batch.id} is still running")
+    what the switch counts as paid is what the banks and wallets credited for the disbursement."""
+    for disbursement in sandbox.switch.disbursements():
+        if disbursement.status == DisbursementStatus.RUNNING:
+            report.failures.append(f"final state: disbursement {disbursement.id} is still running")
             continue
-        reconciliation = sandbox.switch.disbursement_summary(None, batch.id)["reconciliation"]
-        if batch.status == DisbursementStatus.COMPLETED and not reconciliation["balanced"]:
-            report.failures.append(f"reconciliation: disbursement {batch.id} does not balance: {reconciliation}")
+        reconciliation = sandbox.switch.disbursement_summary(None, disbursement.id)["reconciliation"]
+        if disbursement.status == DisbursementStatus.COMPLETED and not reconciliation["balanced"]:
+            report.failures.append(f"reconciliation: disbursement {disbursement.id} does not balance: {reconciliation}")
         paid = (reconciliation["paid"]["count"], reconciliation["paid"]["amount_vnd"])
         credited = (0, 0)
         for node in sandbox.nodes.values():
-            count, amount = node.settled_credits(f"{batch.debtor_agent}:PR{batch.id:07d}-")
+            count, amount = node.settled_credits(f"{disbursement.debtor_agent}:PR{disbursement.id:07d}-")
             credited = (credited[0] + count, credited[1] + amount)
         if credited != paid:
             report.failures.append(
-                f"reconciliation: disbursement {batch.id} paid {paid}, banks and wallets credited {credited}"
+                f"reconciliation: disbursement {disbursement.id} paid {paid}, banks and wallets credited {credited}"
             )
         report.payroll_paid_count += paid[0]
         report.payroll_paid_vnd += paid[1]

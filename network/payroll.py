@@ -28,7 +28,7 @@ from network.storage import Storage
 from payer.payroll import build_payroll, write_file
 from payer.registry import Person, PopulationRegistry, generate_population
 from payer.rolls import PROGRAM_SHARES, Beneficiary, build_rolls
-from switch.disbursements.schemas import BatchRecord
+from switch.disbursements.schemas import DisbursementRecord
 from switch.scheme.calendar import local_time
 from switch.scheme.codes import (
     AliasType,
@@ -79,7 +79,7 @@ class PayrollRun:
     sandbox: Sandbox
     registry: PopulationRegistry
     rolls: list[Beneficiary]
-    batches: list[BatchRecord] = field(default_factory=list)
+    disbursements: list[DisbursementRecord] = field(default_factory=list)
     timings_s: dict[str, float] = field(default_factory=dict)
     accounts_used: set[tuple[str, str]] = field(default_factory=set)  # (BIN, account) opened so far
     registered_citizens: set[str] = field(default_factory=set)  # who registered an account (or tried)
@@ -194,7 +194,7 @@ def _near_cap(sandbox: Sandbox, holdings: list[Holding], rng: random.Random, con
         node.record_inflows([(h.account, month, cap - rng.randrange(0, 20) * 100_000) for h in near])
 
 
-def submit(run: PayrollRun, progress: Progress | None = None) -> list[BatchRecord]:
+def submit(run: PayrollRun, progress: Progress | None = None) -> list[DisbursementRecord]:
     """The payroll as files of the configured format, each parsed as the switch's API would."""
     clock = time.perf_counter()
     created = local_time(run.sandbox.now_ms)
@@ -206,12 +206,12 @@ def submit(run: PayrollRun, progress: Progress | None = None) -> list[BatchRecor
         message_id = f"MOLISA-{run.config.cycle}-{number:03d}"
         data = write_file(run.config.file_format, message_id, chunk, TREASURY_BIN, created)
         del chunk
-        run.batches.append(
+        run.disbursements.append(
             run.sandbox.submit_disbursement(TREASURY_BIN, parse_file(run.config.file_format, data, message_id))
         )
         _report(progress, "submission", number / files)
     run.timings_s["submit"] = time.perf_counter() - clock
-    return run.batches
+    return run.disbursements
 
 
 def parse_file(format_name: str, data: bytes, message_id: str | None = None) -> DisbursementFile:
@@ -223,7 +223,7 @@ def parse_file(format_name: str, data: bytes, message_id: str | None = None) -> 
 
 
 def run_until_complete(run: PayrollRun, progress: Progress | None = None) -> None:
-    """Deliver until every batch is complete, reporting progress each simulated second."""
+    """Deliver until every disbursement is complete, reporting progress each simulated second."""
     clock = time.perf_counter()
     sandbox = run.sandbox
     for _step in range(RUN_STEPS_MAX):
@@ -238,12 +238,12 @@ def run_until_complete(run: PayrollRun, progress: Progress | None = None) -> Non
     run.timings_s["pay"] = time.perf_counter() - clock
 
 
-def still_running(sandbox: Sandbox, progress: Progress | None) -> list[BatchRecord]:
-    """The Treasury's batches still running; progress is told the share of its items already final."""
-    batches = sandbox.switch.disbursements(TREASURY_BIN)
-    running = [b for b in batches if b.status == DisbursementStatus.RUNNING]
-    if progress is not None and batches:
-        total = sum(b.items_total for b in batches)
+def still_running(sandbox: Sandbox, progress: Progress | None) -> list[DisbursementRecord]:
+    """The Treasury's disbursements still running; progress is told the share of its items already final."""
+    disbursements = sandbox.switch.disbursements(TREASURY_BIN)
+    running = [b for b in disbursements if b.status == DisbursementStatus.RUNNING]
+    if progress is not None and disbursements:
+        total = sum(b.items_total for b in disbursements)
         open_items = sum(sandbox.switch.disbursement_open_items(b.id) for b in running)
         progress("payroll", 1 - open_items / total if total else 1.0)
     return running
@@ -263,7 +263,7 @@ def run_resumable(
     """A payroll that a crash (SIGKILL at any point) does not spoil: run it again with the same
     config and folder and it goes on where the storage says it stopped. Preparation is redone from
     nothing if it had not finished; the files are submitted again (the same file is the same
-    batch, so nobody is paid twice); running batches get their timers back."""
+    disbursement, so nobody is paid twice); running disbursements get their timers back."""
     assert config.folder is not None and config.database is None, "a resumable run keeps SQLite files in a folder"
     marker = out / PREPARED_FILE
     resume = marker.exists()

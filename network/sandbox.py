@@ -16,7 +16,7 @@ from banks.schemas import Behaviour, Customer, Limits, PaymentOrder
 from network.inprocess import InProcessNetwork, LinkFaults
 from network.storage import Storage
 from switch.clearing.schemas import CREDITOR_TIMEOUT_MS
-from switch.disbursements.schemas import BatchRecord
+from switch.disbursements.schemas import DisbursementRecord
 from switch.node import SwitchNode
 from switch.participants.schemas import Participant
 from switch.scheme.calendar import VIETNAM
@@ -137,11 +137,11 @@ class Sandbox:
     def pay(self, bin_code: str, orders: Sequence[PaymentOrder], at_ms: int | None = None) -> None:
         self.network.inject((Envelope(CUSTOMER_CHANNEL, bin_code, o) for o in orders), at_ms)
 
-    def submit_disbursement(self, sender: str, file: DisbursementFile) -> BatchRecord:
+    def submit_disbursement(self, sender: str, file: DisbursementFile) -> DisbursementRecord:
         """A payroll file in through the Treasury participant `sender`; the network carries it out."""
-        batch, out = self.switch.submit_disbursement(sender, file, self.now_ms)
+        disbursement, out = self.switch.submit_disbursement(sender, file, self.now_ms)
         self.network.dispatch(out)
-        return batch
+        return disbursement
 
     def resume(self) -> None:
         """After a restart on the same storage: the timers the crash lost, armed again."""

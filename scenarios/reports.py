@@ -16,13 +16,13 @@ def write_reports(out: Path, sandbox: Any, summaries: list[dict[str, Any]]) -> l
     files = []
     cash_lines: list[bytes] = []
     for summary in summaries:
-        batch_id = summary["disbursement_id"]
+        disbursement_id = summary["disbursement_id"]
         now_ms = sandbox.now_ms
-        for kind, name in (("items", f"items-{batch_id}.csv"), ("pain.002", f"pain.002-{batch_id}.xml")):
+        for kind, name in (("items", f"items-{disbursement_id}.csv"), ("pain.002", f"pain.002-{disbursement_id}.xml")):
             path = out / name
-            path.write_bytes(sandbox.switch.disbursement_export(TREASURY_BIN, batch_id, kind, now_ms))
+            path.write_bytes(sandbox.switch.disbursement_export(TREASURY_BIN, disbursement_id, kind, now_ms))
             files.append(path)
-        lines = sandbox.switch.disbursement_export(TREASURY_BIN, batch_id, "cash-list", now_ms).splitlines(True)
+        lines = sandbox.switch.disbursement_export(TREASURY_BIN, disbursement_id, "cash-list", now_ms).splitlines(True)
         cash_lines += lines if not cash_lines else lines[1:]  # one header for the whole list
     path = out / "cash-list.csv"
     path.write_bytes(b"".join(cash_lines))

@@ -43,7 +43,7 @@ from payer.rolls import PROGRAM_SHARES
 from scenarios.report_html import write_html
 from scenarios.reports import combine, write_reports
 from scenarios.scenario import Event, Expectation, NetworkSpec, Scenario
-from switch.disbursements.schemas import BatchRecord
+from switch.disbursements.schemas import DisbursementRecord
 from switch.scheme.calendar import local_time
 from switch.scheme.codes import ParticipantStatus
 from switch.scheme.disbursement import ITEMS_PER_FILE_MAX
@@ -118,10 +118,10 @@ def run_scenario(
     try:
         state = _State(run, run.sandbox.now_ms, attempted=set(run.registered_citizens))
         timeline = _drive(state, _actions(scenario, state, seed), progress, seconds_max)
-        batches = run.sandbox.switch.disbursements(TREASURY_BIN)
-        summaries = [run.sandbox.switch.disbursement_summary(TREASURY_BIN, b.id) for b in batches]
+        disbursements = run.sandbox.switch.disbursements(TREASURY_BIN)
+        summaries = [run.sandbox.switch.disbursement_summary(TREASURY_BIN, b.id) for b in disbursements]
         invariants = reconcile(run)
-        report = _report(scenario, state, timeline, seed, name, batches, summaries, invariants)
+        report = _report(scenario, state, timeline, seed, name, disbursements, summaries, invariants)
         failures = [f"invariant: {failure}" for failure in report["invariants"]["failures"]]
         failures += [f"expectation: {e['text']}" for e in report["expectations"] if not e["passed"]]
         report["ok"] = not failures
@@ -229,7 +229,7 @@ def _submit(state: _State, cycle: str, file_format: str) -> None:
 
 
 def _resend(state: _State, cycle: str, event: Event) -> None:
-    """The same file again is the same batch; the same items under a new message id are refused
+    """The same file again is the same disbursement; the same items under a new message id are refused
     item by item as duplicates of the first file's (program, cycle, citizen id)."""
     run = state.run
     for number, (file_format, first_id, data) in enumerate(state.files.get(cycle, []), start=1):
@@ -343,7 +343,7 @@ def _report(
     timeline: list[dict[str, Any]],
     seed: int,
     name: str,
-    batches: list[BatchRecord],
+    disbursements: list[DisbursementRecord],
     summaries: list[dict[str, Any]],
     invariants: InvariantReport,
 ) -> dict[str, Any]:
@@ -354,9 +354,9 @@ def _report(
         "cashless_target_share": combined["cashless_target_share"],
         "cashless_share_by_province": combined["cashless_share_by_province"],
         "reconciliation": combined["reconciliation"],
-        "by_cycle": _by_cycle(state, batches, summaries),
-        "files": {"submitted": len(batches), "rows_refused": sum(s.get("row_errors", 0) for s in summaries)},
-        "paid_twice": _paid_twice(state, batches),
+        "by_cycle": _by_cycle(state, disbursements, summaries),
+        "files": {"submitted": len(disbursements), "rows_refused": sum(s.get("row_errors", 0) for s in summaries)},
+        "paid_twice": _paid_twice(state, disbursements),
         "transfers": _nested(_transfer_counts(state)),
     }
     for status in ("paid", "cash", "held", "rejected"):
@@ -397,10 +397,12 @@ def _nested(counts: Counter[str]) -> dict[str, Any]:
     return nested
 
 
-def _by_cycle(state: _State, batches: list[BatchRecord], summaries: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
+def _by_cycle(
+    state: _State, disbursements: list[DisbursementRecord], summaries: list[dict[str, Any]]
+) -> dict[str, dict[str, Any]]:
     grouped: dict[str, list[dict[str, Any]]] = defaultdict(list)
-    for batch, summary in zip(batches, summaries, strict=True):
-        grouped[state.cycle_of.get(batch.message_id, "?")].append(summary)
+    for disbursement, summary in zip(disbursements, summaries, strict=True):
+        grouped[state.cycle_of.get(disbursement.message_id, "?")].append(summary)
     result = {}
     for cycle, group in sorted(grouped.items()):
         combined = combine(group)
@@ -409,12 +411,12 @@ def _by_cycle(state: _State, batches: list[BatchRecord], summaries: list[dict[st
     return result
 
 
-def _paid_twice(state: _State, batches: list[BatchRecord]) -> int:
+def _paid_twice(state: _State, disbursements: list[DisbursementRecord]) -> int:
     """Beneficiaries paid more than once for one program and cycle, read from the items themselves."""
     paid: Counter[tuple[str, str, str]] = Counter()
     switch = state.run.sandbox.switch
-    for batch in batches:
-        data = switch.disbursement_export(TREASURY_BIN, batch.id, "items", state.run.sandbox.now_ms)
+    for disbursement in disbursements:
+        data = switch.disbursement_export(TREASURY_BIN, disbursement.id, "items", state.run.sandbox.now_ms)
         for row in csv.DictReader(io.StringIO(data.decode("utf-8"))):
             if row["status"] == "paid":
                 paid[(row["citizen_id"], row["program"], row["cycle"])] += 1

@@ -24,11 +24,11 @@ from switch.directory import repository as directory_repository
 from switch.directory.schemas import AliasRecord
 from switch.directory.service import TIMER_PREFIX as REGISTRATION_TIMER_PREFIX
 from switch.directory.service import DirectoryService
-from switch.disbursements import reports as bulk_reports
-from switch.disbursements import repository as bulk_repository
-from switch.disbursements.schemas import TIMER_PREFIX as BULK_TIMER_PREFIX
-from switch.disbursements.schemas import BatchRecord, ItemRecord
-from switch.disbursements.service import BulkService
+from switch.disbursements import reports as disbursement_reports
+from switch.disbursements import repository as disbursement_repository
+from switch.disbursements.schemas import TIMER_PREFIX as DISBURSEMENT_TIMER_PREFIX
+from switch.disbursements.schemas import DisbursementRecord, ItemRecord
+from switch.disbursements.service import DisbursementService
 from switch.participants import repository as participants_repository
 from switch.participants.schemas import Credentials, Participant, Position
 from switch.participants.service import ParticipantService
@@ -100,7 +100,7 @@ class SwitchNode:
         self.participants = ParticipantService(self.ledger)
         self.directory = DirectoryService()
         self.clearing = ClearingService(self.ledger, self.directory, creditor_timeout_ms)
-        self.bulk = BulkService(self.ledger, self.clearing, identities, creditor_timeout_ms)
+        self.disbursement_service = DisbursementService(self.ledger, self.clearing, identities, creditor_timeout_ms)
         self._participants_cache: tuple[int, dict[str, Participant]] | None = None
 
     def setup(self) -> None:
@@ -109,7 +109,7 @@ class SwitchNode:
             + participants_repository.TABLES
             + directory_repository.TABLES
             + clearing_repository.TABLES
-            + bulk_repository.TABLES
+            + disbursement_repository.TABLES
         )
         SQLModel.metadata.create_all(self.engine, tables=tables)
         self._in_transaction(self.participants.setup)
@@ -145,7 +145,7 @@ class SwitchNode:
         other: list[Envelope] = []
         refused: list[Envelope] = []
         expire_stale = False
-        bulk_timers: list[str] = []
+        disbursement_timers: list[str] = []
         for envelope in inbox:
             message = envelope.message
             if isinstance(message, StatusReport):
@@ -154,8 +154,8 @@ class SwitchNode:
                 intake.append((envelope.sender, message))
             elif isinstance(message, TimerFired) and message.key == EXPIRE_STALE_TIMER:
                 expire_stale = True
-            elif isinstance(message, TimerFired) and message.key.startswith(BULK_TIMER_PREFIX):
-                bulk_timers.append(message.key)
+            elif isinstance(message, TimerFired) and message.key.startswith(DISBURSEMENT_TIMER_PREFIX):
+                disbursement_timers.append(message.key)
             elif isinstance(message, TimerFired) and message.key.startswith(TIMER_PREFIX):
                 timeouts.append(message.key.removeprefix(TIMER_PREFIX))
             elif isinstance(message, TimerFired) and message.key.startswith(REGISTRATION_TIMER_PREFIX):
@@ -190,9 +190,9 @@ class SwitchNode:
                 out += self.directory.fail_registration(conn, request_id, StatusReason.AB05)
             for envelope in other:
                 out += self._other(conn, envelope, participants, now_ms)
-            out = self.bulk.intercept(conn, out, participants, now_ms)
-            for key in sorted(set(bulk_timers)):
-                out += self.bulk.on_timer(conn, key, participants, now_ms)
+            out = self.disbursement_service.intercept(conn, out, participants, now_ms)
+            for key in sorted(set(disbursement_timers)):
+                out += self.disbursement_service.on_timer(conn, key, participants, now_ms)
         return refused + out
 
     def _parse_raw(self, sender: str, raw: RawMessage) -> CreditTransfer | Envelope:
@@ -252,69 +252,78 @@ class SwitchNode:
         self._participants_cache = (now_ms, participants)
         return participants
 
-    # --- bulk disbursements --------------------------------------------------------------------
+    # --- disbursements -------------------------------------------------------------------------
 
     def submit_disbursement(
         self, sender: str, file: DisbursementFile, now_ms: int
-    ) -> tuple[BatchRecord, list[Envelope]]:
-        """A payroll file from a Treasury participant: the batch, and what to send to start it."""
+    ) -> tuple[DisbursementRecord, list[Envelope]]:
+        """A payroll file from a Treasury participant: the disbursement, and what to send to start it."""
 
-        def submit(conn: Connection) -> tuple[BatchRecord, list[Envelope]]:
+        def submit(conn: Connection) -> tuple[DisbursementRecord, list[Envelope]]:
             participants = self._participants(conn, now_ms, {sender})
-            return self.bulk.submit(conn, sender, file, participants, now_ms)
+            return self.disbursement_service.submit(conn, sender, file, participants, now_ms)
 
         for attempt in range(1, BATCH_ATTEMPTS_MAX + 1):
             try:
                 return self._in_transaction(submit)
             except (IntegrityError, OperationalError) as error:
-                # Another worker numbered its batch, or took the same file, first: run again, it
-                # sees what that worker committed (the same file then answers that batch).
+                # Another worker numbered its disbursement, or took the same file, first: run again, it
+                # sees what that worker committed (the same file then answers that disbursement).
                 if attempt == BATCH_ATTEMPTS_MAX or not _retryable(error):
                     raise
         raise AssertionError("unreachable")
 
     def resume(self) -> list[Envelope]:
         """After a restart: the timers of every running disbursement, and the stale sweep's."""
-        return self._in_transaction(self.bulk.resume)
+        return self._in_transaction(self.disbursement_service.resume)
 
-    def disbursement(self, debtor_agent: str | None, batch_id: int) -> BatchRecord:
-        return self._in_transaction(lambda c: self.bulk.batch(c, debtor_agent, batch_id))
+    def disbursement(self, debtor_agent: str | None, disbursement_id: int) -> DisbursementRecord:
+        return self._in_transaction(lambda c: self.disbursement_service.disbursement(c, debtor_agent, disbursement_id))
 
-    def disbursement_for_message(self, debtor_agent: str, message_id: str) -> BatchRecord | None:
-        """The batch a payer's file with this message id made, if it made one."""
-        return self._in_transaction(lambda c: self.bulk.batch_for_message(c, debtor_agent, message_id))
+    def disbursement_for_message(self, debtor_agent: str, message_id: str) -> DisbursementRecord | None:
+        """The disbursement a payer's file with this message id made, if it made one."""
+        return self._in_transaction(
+            lambda c: self.disbursement_service.disbursement_for_message(c, debtor_agent, message_id)
+        )
 
-    def disbursements(self, debtor_agent: str | None = None) -> list[BatchRecord]:
-        return self._in_transaction(lambda c: self.bulk.batches(c, debtor_agent))
+    def disbursements(self, debtor_agent: str | None = None) -> list[DisbursementRecord]:
+        return self._in_transaction(lambda c: self.disbursement_service.disbursements(c, debtor_agent))
 
-    def disbursement_open_items(self, batch_id: int) -> int:
-        """Items of the batch not yet paid, on the cash list or held: progress, cheaply."""
-        return self._in_transaction(lambda c: bulk_repository.count_open(c, batch_id))
+    def disbursement_open_items(self, disbursement_id: int) -> int:
+        """Items of the disbursement not yet paid, on the cash list or held: progress, cheaply."""
+        return self._in_transaction(lambda c: disbursement_repository.count_open(c, disbursement_id))
 
-    def disbursement_summary(self, debtor_agent: str | None, batch_id: int) -> dict[str, Any]:
-        return self._in_transaction(lambda c: self.bulk.summary(c, debtor_agent, batch_id))
+    def disbursement_summary(self, debtor_agent: str | None, disbursement_id: int) -> dict[str, Any]:
+        return self._in_transaction(lambda c: self.disbursement_service.summary(c, debtor_agent, disbursement_id))
 
-    def disbursement_row_errors(self, debtor_agent: str | None, batch_id: int) -> list[RowError]:
-        return self._in_transaction(lambda c: self.bulk.row_errors(c, debtor_agent, batch_id))
+    def disbursement_row_errors(self, debtor_agent: str | None, disbursement_id: int) -> list[RowError]:
+        return self._in_transaction(lambda c: self.disbursement_service.row_errors(c, debtor_agent, disbursement_id))
 
     def disbursement_items(
-        self, debtor_agent: str | None, batch_id: int, after_seq: int, limit: int, status: ItemStatus | None = None
+        self,
+        debtor_agent: str | None,
+        disbursement_id: int,
+        after_seq: int,
+        limit: int,
+        status: ItemStatus | None = None,
     ) -> list[ItemRecord]:
-        return self._in_transaction(lambda c: self.bulk.items(c, debtor_agent, batch_id, after_seq, limit, status))
+        return self._in_transaction(
+            lambda c: self.disbursement_service.items(c, debtor_agent, disbursement_id, after_seq, limit, status)
+        )
 
-    def disbursement_export(self, debtor_agent: str | None, batch_id: int, kind: str, now_ms: int) -> bytes:
+    def disbursement_export(self, debtor_agent: str | None, disbursement_id: int, kind: str, now_ms: int) -> bytes:
         """`items` (CSV), `cash-list` (CSV) or `pain.002` (XML) of one disbursement."""
 
         def export(conn: Connection) -> bytes:
-            batch = self.bulk.batch(conn, debtor_agent, batch_id)
-            items = self.bulk.all_items(conn, debtor_agent, batch_id)
+            disbursement = self.disbursement_service.disbursement(conn, debtor_agent, disbursement_id)
+            items = self.disbursement_service.all_items(conn, debtor_agent, disbursement_id)
             if kind == "items":
-                return bulk_reports.items_csv(items)
+                return disbursement_reports.items_csv(items)
             if kind == "cash-list":
-                return bulk_reports.cash_list_csv(items)
+                return disbursement_reports.cash_list_csv(items)
             assert kind == "pain.002", f"no export named {kind}"
-            refused = self.bulk.row_errors(conn, debtor_agent, batch_id)
-            return bulk_reports.pain002(batch, items, refused, local_time(now_ms))
+            refused = self.disbursement_service.row_errors(conn, debtor_agent, disbursement_id)
+            return disbursement_reports.pain002(disbursement, items, refused, local_time(now_ms))
 
         return self._in_transaction(export)
 

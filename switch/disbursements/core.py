@@ -1,4 +1,4 @@
-"""The bulk core: pure decisions on a payroll's items and on the answers to their transfers.
+"""The disbursement core: pure decisions on a payroll's items and on the answers to their transfers.
 
 No database, no clock: the shell loads the registry records, the directory's aliases and what
 earlier files hold, and acts on what comes back.
@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from switch.directory.schemas import AliasRecord
-from switch.disbursements.schemas import ATTEMPTS_MAX, RETRY_DELAY_MS, RETRYABLE_REASONS, BatchRecord, ItemRecord
+from switch.disbursements.schemas import ATTEMPTS_MAX, RETRY_DELAY_MS, RETRYABLE_REASONS, DisbursementRecord, ItemRecord
 from switch.scheme.codes import (
     AliasType,
     DisbursementStatus,
@@ -88,15 +88,20 @@ def check_totals(counts: Mapping[ItemStatus, tuple[int, int]], items_total: int,
     """Every item is in exactly one state, and the amounts add up to what was accepted."""
     count = sum(c for c, _ in counts.values())
     amount = sum(a for _, a in counts.values())
-    assert count == items_total, f"items by state add up to {count}, the batch accepted {items_total}"
-    assert amount == amount_total_vnd, f"amounts by state add up to {amount}, the batch accepted {amount_total_vnd}"
+    assert count == items_total, f"items by state add up to {count}, the disbursement accepted {items_total}"
+    assert amount == amount_total_vnd, (
+        f"amounts by state add up to {amount}, the disbursement accepted {amount_total_vnd}"
+    )
 
 
 CASHLESS_TARGET_SHARE = 0.30  # the government's target for welfare paid without cash
 
 
 def summarize(
-    batch: BatchRecord, groups: Sequence[tuple[Any, ...]], row_errors: int, retried: tuple[int, int] = (0, 0)
+    disbursement: DisbursementRecord,
+    groups: Sequence[tuple[Any, ...]],
+    row_errors: int,
+    retried: tuple[int, int] = (0, 0),
 ) -> dict[str, Any]:
     """Counts and sums by status, reason, participant, program and province; progress; the cashless
     share against the target; the items sent more than once (and how many of them were paid in the
@@ -122,36 +127,39 @@ def summarize(
             cell[1] += int(amount)
     totals = {s.value: tuple(by["status"].get(s.value, [0, 0])) for s in ItemStatus}
     paid, cash, held = totals[ItemStatus.PAID.value], totals[ItemStatus.CASH.value], totals[ItemStatus.HELD.value]
-    # A batch refused whole (AM04: the Treasury's funds did not cover it) stores no items: all of
+    # A disbursement refused whole (AM04: the Treasury's funds did not cover it) stores no items: all of
     # what it accepted is rejected, none of it in process.
-    refused_whole = batch.status == DisbursementStatus.REJECTED
-    rejected = (batch.items_total, batch.amount_total_vnd) if refused_whole else (0, 0)
+    refused_whole = disbursement.status == DisbursementStatus.REJECTED
+    rejected = (disbursement.items_total, disbursement.amount_total_vnd) if refused_whole else (0, 0)
     final = paid[0] + cash[0] + held[0] + rejected[0]
     final_vnd = paid[1] + cash[1] + held[1] + rejected[1]
-    payable = batch.items_total - held[0] - rejected[0]
+    payable = disbursement.items_total - held[0] - rejected[0]
     reconciliation = {
-        "submitted": {"count": batch.items_total, "amount_vnd": batch.amount_total_vnd},
+        "submitted": {"count": disbursement.items_total, "amount_vnd": disbursement.amount_total_vnd},
         "paid": _cell(paid),
         "cash": _cell(cash),
         "held": _cell(held),
         "rejected": _cell(rejected),
-        "in_process": {"count": batch.items_total - final, "amount_vnd": batch.amount_total_vnd - final_vnd},
-        "balanced": final == batch.items_total and final_vnd == batch.amount_total_vnd,
+        "in_process": {
+            "count": disbursement.items_total - final,
+            "amount_vnd": disbursement.amount_total_vnd - final_vnd,
+        },
+        "balanced": final == disbursement.items_total and final_vnd == disbursement.amount_total_vnd,
     }
     return {
-        "disbursement_id": batch.id,
-        "message_id": batch.message_id,
-        "debtor_agent": batch.debtor_agent,
-        "format": batch.source_format,
-        "status": batch.status.value,
-        "reason": batch.reason.value if batch.reason else None,
-        "rows_total": batch.rows_total,
-        "rows_rejected": batch.rows_rejected,
-        "row_errors": batch.rows_rejected,
+        "disbursement_id": disbursement.id,
+        "message_id": disbursement.message_id,
+        "debtor_agent": disbursement.debtor_agent,
+        "format": disbursement.source_format,
+        "status": disbursement.status.value,
+        "reason": disbursement.reason.value if disbursement.reason else None,
+        "rows_total": disbursement.rows_total,
+        "rows_rejected": disbursement.rows_rejected,
+        "row_errors": disbursement.rows_rejected,
         "row_errors_listed": row_errors,
-        "items_total": batch.items_total,
-        "amount_total_vnd": batch.amount_total_vnd,
-        "progress_percent": round(100 * final / batch.items_total, 1) if batch.items_total else 100.0,
+        "items_total": disbursement.items_total,
+        "amount_total_vnd": disbursement.amount_total_vnd,
+        "progress_percent": round(100 * final / disbursement.items_total, 1) if disbursement.items_total else 100.0,
         "cashless_share": round(paid[0] / payable, 4) if payable else 0.0,
         "cashless_target_share": CASHLESS_TARGET_SHARE,
         "by_status": _cells(by["status"]),
@@ -162,8 +170,8 @@ def summarize(
         "by_province_status": _cells(by["province_status"]),
         "reconciliation": reconciliation,
         "retried": {"count": retried[0], "paid": retried[1]},
-        "received_ms": batch.received_ms,
-        "completed_ms": batch.completed_ms,
+        "received_ms": disbursement.received_ms,
+        "completed_ms": disbursement.completed_ms,
     }
 
 

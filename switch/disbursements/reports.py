@@ -8,7 +8,7 @@ import io
 from collections.abc import Sequence
 from datetime import datetime
 
-from switch.disbursements.schemas import BatchRecord, ItemRecord
+from switch.disbursements.schemas import DisbursementRecord, ItemRecord
 from switch.scheme.codes import DisbursementStatus, ItemStatus
 from switch.scheme.disbursement import RowError
 from switch.scheme.identifiers import PROVINCE_NAMES
@@ -64,7 +64,9 @@ NOTE_LENGTH_MAX = 105  # ISO Max105Text
 REFUSED_GROUP = "REFUSED"
 
 
-def pain002(batch: BatchRecord, items: Sequence[ItemRecord], refused: Sequence[RowError], created: datetime) -> bytes:
+def pain002(
+    disbursement: DisbursementRecord, items: Sequence[ItemRecord], refused: Sequence[RowError], created: datetime
+) -> bytes:
     """Every item's status, and every row refused at intake as RJCT with its reason and rule."""
     reports = [
         ItemReport(
@@ -88,17 +90,23 @@ def pain002(batch: BatchRecord, items: Sequence[ItemRecord], refused: Sequence[R
         )
         for e in refused
     ]
-    name = "pain.001.001.09" if batch.source_format == "pain.001" else f"switchyard.{batch.source_format}"
+    name = "pain.001.001.09" if disbursement.source_format == "pain.001" else f"switchyard.{disbursement.source_format}"
     return write_pain002(
-        f"PR{batch.id:07d}-STATUS", created, batch.message_id, group_status(batch, items), reports, name, batch.reason
+        f"PR{disbursement.id:07d}-STATUS",
+        created,
+        disbursement.message_id,
+        group_status(disbursement, items),
+        reports,
+        name,
+        disbursement.reason,
     )
 
 
-def group_status(batch: BatchRecord, items: Sequence[ItemRecord]) -> str:
+def group_status(disbursement: DisbursementRecord, items: Sequence[ItemRecord]) -> str:
     """RJCT nothing accepted or nothing paid; ACSC all paid; PART some; ACSP while it runs."""
-    if batch.status == DisbursementStatus.REJECTED:
+    if disbursement.status == DisbursementStatus.REJECTED:
         return "RJCT"
-    if batch.status == DisbursementStatus.RUNNING:
+    if disbursement.status == DisbursementStatus.RUNNING:
         return "ACSP"
     paid = sum(1 for i in items if i.status == ItemStatus.PAID)
     if paid == len(items):

@@ -1,4 +1,4 @@
-"""The switch's record of bulk disbursements, their items and their row errors; every query on them."""
+"""The switch's record of disbursements, their items and their row errors; every query on them."""
 
 from __future__ import annotations
 
@@ -9,13 +9,13 @@ from sqlalchemy import BigInteger, Column, Connection, Index, Integer, String, U
 from sqlmodel import Field, SQLModel
 
 from ledger.fastsql import Statement
-from switch.disbursements.schemas import BatchRecord, ItemRecord
+from switch.disbursements.schemas import DisbursementRecord, ItemRecord
 from switch.scheme.codes import DisbursementStatus, ItemStatus, Program, StatusReason
 from switch.scheme.disbursement import ROW_ERRORS_LISTED_MAX, RowError
 
 
-class BulkBatchRow(SQLModel, table=True):
-    __tablename__ = "switch_bulk_batch"
+class DisbursementRow(SQLModel, table=True):
+    __tablename__ = "switch_disbursement"
     __table_args__ = (UniqueConstraint("debtor_agent", "message_id"),)
     id: int = Field(sa_column=Column(Integer, primary_key=True, autoincrement=False))
     debtor_agent: str = Field(sa_column=Column(String(6), nullable=False))
@@ -33,11 +33,11 @@ class BulkBatchRow(SQLModel, table=True):
     completed_ms: int | None = Field(sa_column=Column(BigInteger, nullable=True))
 
 
-class BulkItemRow(SQLModel, table=True):
-    __tablename__ = "switch_bulk_item"
-    # (batch, status, row): a pump takes the next queued rows of a batch in order without a sort.
-    __table_args__ = (Index("ix_switch_bulk_item_batch_status", "batch_id", "status", "seq"),)
-    batch_id: int = Field(sa_column=Column(Integer, primary_key=True, autoincrement=False))
+class DisbursementItemRow(SQLModel, table=True):
+    __tablename__ = "switch_disbursement_item"
+    # (disbursement, status, row): a pump takes the next queued rows of a disbursement in order without a sort.
+    __table_args__ = (Index("ix_switch_disbursement_item_status", "disbursement_id", "status", "seq"),)
+    disbursement_id: int = Field(sa_column=Column(Integer, primary_key=True, autoincrement=False))
     seq: int = Field(sa_column=Column(Integer, primary_key=True, autoincrement=False))
     # program|cycle|citizen id, unique across files: nobody is paid twice for a program and cycle
     beneficiary_key: str = Field(sa_column=Column(String(64), nullable=False, unique=True))
@@ -56,9 +56,9 @@ class BulkItemRow(SQLModel, table=True):
     updated_ms: int = Field(sa_column=Column(BigInteger, nullable=False))
 
 
-class BulkRowErrorRow(SQLModel, table=True):
-    __tablename__ = "switch_bulk_row_error"
-    batch_id: int = Field(sa_column=Column(Integer, primary_key=True, autoincrement=False))
+class DisbursementRowErrorRow(SQLModel, table=True):
+    __tablename__ = "switch_disbursement_row_error"
+    disbursement_id: int = Field(sa_column=Column(Integer, primary_key=True, autoincrement=False))
     ordinal: int = Field(sa_column=Column(Integer, primary_key=True, autoincrement=False))
     row: int = Field(sa_column=Column(Integer, nullable=False))
     field: str = Field(sa_column=Column(String(60), nullable=False))
@@ -67,111 +67,105 @@ class BulkRowErrorRow(SQLModel, table=True):
     end_to_end_id: str | None = Field(sa_column=Column(String(35), nullable=True))
 
 
-BATCHES = BulkBatchRow.__table__  # type: ignore[attr-defined]
-ITEMS = BulkItemRow.__table__  # type: ignore[attr-defined]
-ROW_ERRORS = BulkRowErrorRow.__table__  # type: ignore[attr-defined]
-TABLES = [BATCHES, ITEMS, ROW_ERRORS]
+DISBURSEMENTS = DisbursementRow.__table__  # type: ignore[attr-defined]
+ITEMS = DisbursementItemRow.__table__  # type: ignore[attr-defined]
+ROW_ERRORS = DisbursementRowErrorRow.__table__  # type: ignore[attr-defined]
+TABLES = [DISBURSEMENTS, ITEMS, ROW_ERRORS]
 
 _ITEM_COLUMNS = (
-    "batch_id, seq, end_to_end_id, citizen_id, name, province_code, program, cycle, amount_vnd, status, reason,"
+    "disbursement_id, seq, end_to_end_id, citizen_id, name, province_code, program, cycle, amount_vnd, status, reason,"
     " creditor_agent, attempts, due_ms, updated_ms"
 )
+# The rows of one disbursement: most statements below read or count them.
+_OF_ONE = "FROM switch_disbursement_item WHERE disbursement_id = :disbursement_id"
 _INSERT_ITEM = Statement(
-    f"INSERT INTO switch_bulk_item ({_ITEM_COLUMNS}, beneficiary_key) VALUES (:batch_id, :seq, :end_to_end_id,"
-    " :citizen_id, :name, :province_code, :program, :cycle, :amount_vnd, :status, :reason, :creditor_agent,"
-    " :attempts, :due_ms, :updated_ms, :beneficiary_key)"
+    f"INSERT INTO switch_disbursement_item ({_ITEM_COLUMNS}, beneficiary_key) VALUES (:disbursement_id, :seq,"
+    " :end_to_end_id, :citizen_id, :name, :province_code, :program, :cycle, :amount_vnd, :status, :reason,"
+    " :creditor_agent, :attempts, :due_ms, :updated_ms, :beneficiary_key)"
 )
-_EXISTING_KEYS = Statement("SELECT beneficiary_key FROM switch_bulk_item WHERE beneficiary_key = ANY(:ids)")
-_LOAD_ITEMS = Statement(f"SELECT {_ITEM_COLUMNS} FROM switch_bulk_item WHERE batch_id = :batch_id AND seq = ANY(:ids)")
+_EXISTING_KEYS = Statement("SELECT beneficiary_key FROM switch_disbursement_item WHERE beneficiary_key = ANY(:ids)")
+_LOAD_ITEMS = Statement(f"SELECT {_ITEM_COLUMNS} {_OF_ONE} AND seq = ANY(:ids)")
 # Two index range scans (queued, then retries that are due), each in row order; the pump groups the
-# chosen items by creditor agent itself. An OR with ORDER BY creditor would sort a whole batch.
+# chosen items by creditor agent itself. An OR with ORDER BY creditor would sort a whole disbursement.
 _SENDABLE = Statement(
-    f"SELECT * FROM (SELECT {_ITEM_COLUMNS} FROM switch_bulk_item WHERE batch_id = :batch_id"
-    " AND status = 'queued' ORDER BY seq LIMIT :limit) AS queued"
-    f" UNION ALL SELECT * FROM (SELECT {_ITEM_COLUMNS} FROM switch_bulk_item WHERE batch_id = :batch_id"
+    f"SELECT * FROM (SELECT {_ITEM_COLUMNS} {_OF_ONE} AND status = 'queued' ORDER BY seq LIMIT :limit) AS queued"
+    f" UNION ALL SELECT * FROM (SELECT {_ITEM_COLUMNS} {_OF_ONE}"
     " AND status = 'retry' AND due_ms <= :now_ms ORDER BY seq LIMIT :limit) AS due"
 )
-# PostgreSQL, several workers pumping one batch: an item one worker is sending is skipped by the others.
+# PostgreSQL, several workers pumping one disbursement: an item one worker is sending is skipped by the others.
 _SENDABLE_LOCKED = Statement(
-    f"SELECT {_ITEM_COLUMNS} FROM switch_bulk_item WHERE batch_id = :batch_id"
+    f"SELECT {_ITEM_COLUMNS} {_OF_ONE}"
     " AND (status = 'queued' OR (status = 'retry' AND due_ms <= :now_ms)) ORDER BY seq LIMIT :limit"
     " FOR UPDATE SKIP LOCKED"
 )
-_COUNT_SENT = Statement(
-    "SELECT count(*), min(updated_ms) FROM switch_bulk_item WHERE batch_id = :batch_id AND status = 'sent'"
-)
+_COUNT_SENT = Statement(f"SELECT count(*), min(updated_ms) {_OF_ONE} AND status = 'sent'")
 _UPDATE_ITEM = Statement(
-    "UPDATE switch_bulk_item SET status = :status, reason = :reason, attempts = :attempts, due_ms = :due_ms,"
-    " updated_ms = :updated_ms WHERE batch_id = :batch_id AND seq = :seq"
+    "UPDATE switch_disbursement_item SET status = :status, reason = :reason, attempts = :attempts, due_ms = :due_ms,"
+    " updated_ms = :updated_ms WHERE disbursement_id = :disbursement_id AND seq = :seq"
 )
-_COUNT_BY_STATUS = Statement(
-    "SELECT status, count(*), coalesce(sum(amount_vnd), 0) FROM switch_bulk_item WHERE batch_id = :batch_id"
-    " GROUP BY status"
-)
-_COUNT_OPEN = Statement(
-    "SELECT count(*) FROM switch_bulk_item WHERE batch_id = :batch_id AND status IN ('queued', 'sent', 'retry')"
-)
+_COUNT_BY_STATUS = Statement(f"SELECT status, count(*), coalesce(sum(amount_vnd), 0) {_OF_ONE} GROUP BY status")
+_COUNT_OPEN = Statement(f"SELECT count(*) {_OF_ONE} AND status IN ('queued', 'sent', 'retry')")
 _GROUPS = Statement(
-    "SELECT status, reason, creditor_agent, program, province_code, count(*), sum(amount_vnd) FROM switch_bulk_item"
-    " WHERE batch_id = :batch_id GROUP BY status, reason, creditor_agent, program, province_code"
+    f"SELECT status, reason, creditor_agent, program, province_code, count(*), sum(amount_vnd) {_OF_ONE}"
+    " GROUP BY status, reason, creditor_agent, program, province_code"
 )
-_PAGE = Statement(
-    f"SELECT {_ITEM_COLUMNS} FROM switch_bulk_item WHERE batch_id = :batch_id AND seq > :after"
-    " ORDER BY seq LIMIT :limit"
-)
+_PAGE = Statement(f"SELECT {_ITEM_COLUMNS} {_OF_ONE} AND seq > :after ORDER BY seq LIMIT :limit")
 _PAGE_OF_STATUS = Statement(
-    f"SELECT {_ITEM_COLUMNS} FROM switch_bulk_item WHERE batch_id = :batch_id AND seq > :after AND status = :status"
-    " ORDER BY seq LIMIT :limit"
+    f"SELECT {_ITEM_COLUMNS} {_OF_ONE} AND seq > :after AND status = :status ORDER BY seq LIMIT :limit"
 )
 _STATUSES = {s.value: s for s in ItemStatus}
 _REASONS = {r.value: r for r in StatusReason}
 _PROGRAMS = {p.value: p for p in Program}
 
 
-def next_batch_id(conn: Connection) -> int:
-    return int(conn.execute(select(func.coalesce(func.max(BATCHES.c.id), 0) + 1)).scalar_one())
+def next_disbursement_id(conn: Connection) -> int:
+    return int(conn.execute(select(func.coalesce(func.max(DISBURSEMENTS.c.id), 0) + 1)).scalar_one())
 
 
-def find_batch(conn: Connection, debtor_agent: str, message_id: str) -> BatchRecord | None:
+def find_disbursement(conn: Connection, debtor_agent: str, message_id: str) -> DisbursementRecord | None:
     row = conn.execute(
-        select(BATCHES).where(BATCHES.c.debtor_agent == debtor_agent, BATCHES.c.message_id == message_id)
+        select(DISBURSEMENTS).where(
+            DISBURSEMENTS.c.debtor_agent == debtor_agent, DISBURSEMENTS.c.message_id == message_id
+        )
     ).first()
-    return _batch(row) if row is not None else None
+    return _disbursement(row) if row is not None else None
 
 
-def load_batch(conn: Connection, batch_id: int) -> BatchRecord | None:
-    row = conn.execute(select(BATCHES).where(BATCHES.c.id == batch_id)).first()
-    return _batch(row) if row is not None else None
+def load_disbursement(conn: Connection, disbursement_id: int) -> DisbursementRecord | None:
+    row = conn.execute(select(DISBURSEMENTS).where(DISBURSEMENTS.c.id == disbursement_id)).first()
+    return _disbursement(row) if row is not None else None
 
 
-def batches(
+def disbursements(
     conn: Connection, debtor_agent: str | None = None, status: DisbursementStatus | None = None
-) -> list[BatchRecord]:
-    query = select(BATCHES).order_by(BATCHES.c.id)
+) -> list[DisbursementRecord]:
+    query = select(DISBURSEMENTS).order_by(DISBURSEMENTS.c.id)
     if debtor_agent is not None:
-        query = query.where(BATCHES.c.debtor_agent == debtor_agent)
+        query = query.where(DISBURSEMENTS.c.debtor_agent == debtor_agent)
     if status is not None:
-        query = query.where(BATCHES.c.status == status.value)
-    return [_batch(r) for r in conn.execute(query)]
+        query = query.where(DISBURSEMENTS.c.status == status.value)
+    return [_disbursement(r) for r in conn.execute(query)]
 
 
-def insert_batch(conn: Connection, batch: BatchRecord) -> None:
-    conn.execute(BATCHES.insert().values(**_batch_values(batch)))
+def insert_disbursement(conn: Connection, disbursement: DisbursementRecord) -> None:
+    conn.execute(DISBURSEMENTS.insert().values(**_disbursement_values(disbursement)))
 
 
-def save_batch(conn: Connection, batch: BatchRecord) -> None:
-    conn.execute(BATCHES.update().where(BATCHES.c.id == batch.id).values(**_batch_values(batch)))
+def save_disbursement(conn: Connection, disbursement: DisbursementRecord) -> None:
+    conn.execute(
+        DISBURSEMENTS.update().where(DISBURSEMENTS.c.id == disbursement.id).values(**_disbursement_values(disbursement))
+    )
 
 
-def insert_row_errors(conn: Connection, batch_id: int, errors: Sequence[RowError]) -> None:
-    """The first ROW_ERRORS_LISTED_MAX are kept with their rule; the batch counts them all."""
+def insert_row_errors(conn: Connection, disbursement_id: int, errors: Sequence[RowError]) -> None:
+    """The first ROW_ERRORS_LISTED_MAX are kept with their rule; the disbursement counts them all."""
     errors = errors[:ROW_ERRORS_LISTED_MAX]
     if errors:
         conn.execute(
             ROW_ERRORS.insert(),
             [
                 {
-                    "batch_id": batch_id,
+                    "disbursement_id": disbursement_id,
                     "ordinal": n,
                     "row": e.row,
                     "field": e.field[:60],
@@ -184,13 +178,13 @@ def insert_row_errors(conn: Connection, batch_id: int, errors: Sequence[RowError
         )
 
 
-def count_row_errors(conn: Connection, batch_id: int) -> int:
-    query = select(func.count()).select_from(ROW_ERRORS).where(ROW_ERRORS.c.batch_id == batch_id)
+def count_row_errors(conn: Connection, disbursement_id: int) -> int:
+    query = select(func.count()).select_from(ROW_ERRORS).where(ROW_ERRORS.c.disbursement_id == disbursement_id)
     return int(conn.execute(query).scalar_one())
 
 
-def row_errors(conn: Connection, batch_id: int) -> list[RowError]:
-    query = select(ROW_ERRORS).where(ROW_ERRORS.c.batch_id == batch_id).order_by(ROW_ERRORS.c.ordinal)
+def row_errors(conn: Connection, disbursement_id: int) -> list[RowError]:
+    query = select(ROW_ERRORS).where(ROW_ERRORS.c.disbursement_id == disbursement_id).order_by(ROW_ERRORS.c.ordinal)
     return [RowError(r.row, r.field, r.rule, _REASONS[r.reason], r.end_to_end_id) for r in conn.execute(query)]
 
 
@@ -202,18 +196,18 @@ def insert_items(conn: Connection, items: Sequence[ItemRecord]) -> None:
     _INSERT_ITEM.execute_many(conn, [(*_item_tuple(i), i.beneficiary_key) for i in items])
 
 
-def load_items(conn: Connection, batch_id: int, seqs: Iterable[int]) -> dict[int, ItemRecord]:
-    return {r[1]: _item(r) for r in _LOAD_ITEMS.rows(conn, batch_id=batch_id, ids=list(seqs))}
+def load_items(conn: Connection, disbursement_id: int, seqs: Iterable[int]) -> dict[int, ItemRecord]:
+    return {r[1]: _item(r) for r in _LOAD_ITEMS.rows(conn, disbursement_id=disbursement_id, ids=list(seqs))}
 
 
-def sendable(conn: Connection, batch_id: int, now_ms: int, limit: int) -> list[ItemRecord]:
+def sendable(conn: Connection, disbursement_id: int, now_ms: int, limit: int) -> list[ItemRecord]:
     statement = _SENDABLE_LOCKED if conn.dialect.name == "postgresql" else _SENDABLE
-    return [_item(r) for r in statement.rows(conn, batch_id=batch_id, now_ms=now_ms, limit=limit)]
+    return [_item(r) for r in statement.rows(conn, disbursement_id=disbursement_id, now_ms=now_ms, limit=limit)]
 
 
-def sent(conn: Connection, batch_id: int) -> tuple[int, int | None]:
+def sent(conn: Connection, disbursement_id: int) -> tuple[int, int | None]:
     """How many items are out with their creditor agents, and since when the oldest has been."""
-    [(count, oldest)] = _COUNT_SENT.rows(conn, batch_id=batch_id)
+    [(count, oldest)] = _COUNT_SENT.rows(conn, disbursement_id=disbursement_id)
     return int(count), oldest
 
 
@@ -227,7 +221,7 @@ def update_items(conn: Connection, items: Sequence[ItemRecord]) -> None:
                 i.attempts,
                 i.due_ms,
                 i.updated_ms,
-                i.batch_id,
+                i.disbursement_id,
                 i.seq,
             )
             for i in items
@@ -235,46 +229,48 @@ def update_items(conn: Connection, items: Sequence[ItemRecord]) -> None:
     )
 
 
-def counts_by_status(conn: Connection, batch_id: int) -> dict[ItemStatus, tuple[int, int]]:
-    return {_STATUSES[s]: (int(c), int(a)) for s, c, a in _COUNT_BY_STATUS.rows(conn, batch_id=batch_id)}
+def counts_by_status(conn: Connection, disbursement_id: int) -> dict[ItemStatus, tuple[int, int]]:
+    return {_STATUSES[s]: (int(c), int(a)) for s, c, a in _COUNT_BY_STATUS.rows(conn, disbursement_id=disbursement_id)}
 
 
-def count_open(conn: Connection, batch_id: int) -> int:
-    """Items not yet final: three seeks on the (batch, status) index, cheap enough for every batch."""
-    [(count,)] = _COUNT_OPEN.rows(conn, batch_id=batch_id)
+def count_open(conn: Connection, disbursement_id: int) -> int:
+    """Items not yet final: three seeks on the (disbursement, status) index, cheap enough for every disbursement."""
+    [(count,)] = _COUNT_OPEN.rows(conn, disbursement_id=disbursement_id)
     return int(count)
 
 
 _RETRIED = Statement(
-    "SELECT count(*), coalesce(sum(CASE WHEN status = 'paid' THEN 1 ELSE 0 END), 0) FROM switch_bulk_item"
-    " WHERE batch_id = :batch_id AND attempts > 1"
+    "SELECT count(*), coalesce(sum(CASE WHEN status = 'paid' THEN 1 ELSE 0 END), 0) FROM switch_disbursement_item"
+    " WHERE disbursement_id = :disbursement_id AND attempts > 1"
 )
 
 
-def retried(conn: Connection, batch_id: int) -> tuple[int, int]:
+def retried(conn: Connection, disbursement_id: int) -> tuple[int, int]:
     """Items sent more than once (a timeout or an offline agent), and how many of those were paid."""
-    [(count, paid)] = _RETRIED.rows(conn, batch_id=batch_id)
+    [(count, paid)] = _RETRIED.rows(conn, disbursement_id=disbursement_id)
     return int(count), int(paid)
 
 
-def groups(conn: Connection, batch_id: int) -> list[tuple[Any, ...]]:
+def groups(conn: Connection, disbursement_id: int) -> list[tuple[Any, ...]]:
     """(status, reason, creditor agent, program, province code, count, VND) for every combination."""
-    return _GROUPS.rows(conn, batch_id=batch_id)
+    return _GROUPS.rows(conn, disbursement_id=disbursement_id)
 
 
 def page(
-    conn: Connection, batch_id: int, after_seq: int, limit: int, status: ItemStatus | None = None
+    conn: Connection, disbursement_id: int, after_seq: int, limit: int, status: ItemStatus | None = None
 ) -> list[ItemRecord]:
     if status is None:
-        rows = _PAGE.rows(conn, batch_id=batch_id, after=after_seq, limit=limit)
+        rows = _PAGE.rows(conn, disbursement_id=disbursement_id, after=after_seq, limit=limit)
     else:
-        rows = _PAGE_OF_STATUS.rows(conn, batch_id=batch_id, after=after_seq, status=status.value, limit=limit)
+        rows = _PAGE_OF_STATUS.rows(
+            conn, disbursement_id=disbursement_id, after=after_seq, status=status.value, limit=limit
+        )
     return [_item(r) for r in rows]
 
 
 def _item_tuple(i: ItemRecord) -> tuple[Any, ...]:
     return (
-        i.batch_id,
+        i.disbursement_id,
         i.seq,
         i.end_to_end_id,
         i.citizen_id,
@@ -294,7 +290,7 @@ def _item_tuple(i: ItemRecord) -> tuple[Any, ...]:
 
 def _item(row: tuple[Any, ...]) -> ItemRecord:
     return ItemRecord(
-        batch_id=row[0],
+        disbursement_id=row[0],
         seq=row[1],
         end_to_end_id=row[2],
         citizen_id=row[3],
@@ -312,7 +308,7 @@ def _item(row: tuple[Any, ...]) -> ItemRecord:
     )
 
 
-def _batch_values(b: BatchRecord) -> dict[str, Any]:
+def _disbursement_values(b: DisbursementRecord) -> dict[str, Any]:
     return {
         "id": b.id,
         "debtor_agent": b.debtor_agent,
@@ -331,8 +327,8 @@ def _batch_values(b: BatchRecord) -> dict[str, Any]:
     }
 
 
-def _batch(row: Any) -> BatchRecord:
-    return BatchRecord(
+def _disbursement(row: Any) -> DisbursementRecord:
+    return DisbursementRecord(
         id=row.id,
         debtor_agent=row.debtor_agent,
         message_id=row.message_id,

@@ -1,4 +1,4 @@
-"""Records and limits of bulk disbursements at the switch."""
+"""Records and limits of disbursements at the switch."""
 
 from __future__ import annotations
 
@@ -6,13 +6,13 @@ from dataclasses import dataclass
 
 from switch.scheme.codes import DisbursementStatus, ItemStatus, Program, StatusReason
 
-IN_FLIGHT_ITEMS_MAX = 8_000  # per batch: what one pump may have out with the creditor agents at once
+IN_FLIGHT_ITEMS_MAX = 8_000  # per disbursement: what one pump may have out with the creditor agents at once
 PUMP_ITEMS_MAX = 8_000  # items sent by one pump; one clearing intake (8,190 at most)
 ATTEMPTS_MAX = 3  # an item that timed out or found its agent offline this often goes to the cash list
 RETRY_DELAY_MS = 30_000
-PUMP_INTERVAL_MS = 1_000  # while a batch runs, its timer looks for due retries and lost answers
-BATCHES_RUNNING_MAX = 100
-TIMER_PREFIX = "bulk:"
+PUMP_INTERVAL_MS = 1_000  # while a disbursement runs, its timer looks for due retries and lost answers
+DISBURSEMENTS_RUNNING_MAX = 100
+TIMER_PREFIX = "disbursement:"
 TRANSFER_CODE_RESERVE = 20
 TRANSFER_CODE_RELEASE = 21
 ACCOUNT_CODE_RESERVE = 3
@@ -20,15 +20,15 @@ RETRYABLE_REASONS = frozenset({StatusReason.AB05, StatusReason.AB08})
 assert PUMP_ITEMS_MAX <= 8_190
 
 
-def reserve_account(batch_id: int) -> str:
-    """Where a batch's funds wait between the Treasury's position and the items' transfers."""
-    return f"bulk:{batch_id}:reserve"
+def reserve_account(disbursement_id: int) -> str:
+    """Where a disbursement's funds wait between the Treasury's position and the items' transfers."""
+    return f"disbursement:{disbursement_id}:reserve"
 
 
-def transaction_id(batch_id: int, seq: int, attempt: int) -> str:
-    """An item's attempt as a pacs.008 TxId: the batch, the row and the attempt, so an answer finds
+def transaction_id(disbursement_id: int, seq: int, attempt: int) -> str:
+    """An item's attempt as a pacs.008 TxId: the disbursement, the row and the attempt, so an answer finds
     its item without a lookup and a retry never reuses an id."""
-    return f"PR{batch_id:07d}-{seq:06d}-{attempt}"
+    return f"PR{disbursement_id:07d}-{seq:06d}-{attempt}"
 
 
 def parse_transaction_id(value: str) -> tuple[int, int, int] | None:
@@ -41,7 +41,7 @@ def parse_transaction_id(value: str) -> tuple[int, int, int] | None:
 
 
 @dataclass(slots=True)
-class BatchRecord:
+class DisbursementRecord:
     id: int
     debtor_agent: str
     message_id: str
@@ -60,7 +60,7 @@ class BatchRecord:
 
 @dataclass(slots=True)
 class ItemRecord:
-    batch_id: int
+    disbursement_id: int
     seq: int  # the row number in the file
     end_to_end_id: str
     citizen_id: str

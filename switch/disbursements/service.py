@@ -1,12 +1,12 @@
-"""The bulk shell: takes a payroll file from a Treasury participant, screens it, reserves the funds,
+"""The disbursement shell: takes a payroll file from a Treasury participant, screens it, reserves the funds,
 sends its items through clearing in chunks grouped by creditor agent, and collects their outcomes.
 
-Money: accepting a batch posts the amount of every item that has an account to pay from the
-Treasury's position to the batch's reserve account (AM04 refuses the batch if it is not there).
+Money: accepting a disbursement posts the amount of every item that has an account to pay from the
+Treasury's position to the disbursement's reserve account (AM04 refuses the disbursement if it is not there).
 Each pump releases what it sends back to the position, and clearing takes it from there per item,
 in the same database transaction, so nothing else can take it in between. An item that will be
 retried goes back into the reserve; an item on the cash list leaves its amount with the Treasury.
-When the batch is complete the reserve is empty: asserted.
+When the disbursement is complete the reserve is empty: asserted.
 
 An item is paid at most once: a new attempt is sent only after the last one ended RJCT at the
 switch, and a late acceptance of an ended attempt is refused by clearing (and voided at the bank).
@@ -26,14 +26,14 @@ from switch.directory import repository as directory_repository
 from switch.disbursements import core, repository
 from switch.disbursements.schemas import (
     ACCOUNT_CODE_RESERVE,
-    BATCHES_RUNNING_MAX,
+    DISBURSEMENTS_RUNNING_MAX,
     IN_FLIGHT_ITEMS_MAX,
     PUMP_INTERVAL_MS,
     PUMP_ITEMS_MAX,
     TIMER_PREFIX,
     TRANSFER_CODE_RELEASE,
     TRANSFER_CODE_RESERVE,
-    BatchRecord,
+    DisbursementRecord,
     ItemRecord,
     beneficiary_key,
     parse_transaction_id,
@@ -70,7 +70,7 @@ STALE_AFTER_TIMEOUTS = 2
 EXPORT_PAGE_ITEMS = 10_000
 
 
-class BulkService:
+class DisbursementService:
     def __init__(
         self,
         ledger: Ledger,
@@ -92,38 +92,42 @@ class BulkService:
         file: DisbursementFile,
         participants: Mapping[str, Participant],
         now_ms: int,
-    ) -> tuple[BatchRecord, list[Envelope]]:
-        """Accept a file: the same message id with the same content answers the batch it made."""
+    ) -> tuple[DisbursementRecord, list[Envelope]]:
+        """Accept a file: the same message id with the same content answers the disbursement it made."""
         _check_sender(sender, file, participants)
-        existing = repository.find_batch(conn, sender, file.message_id)
+        existing = repository.find_disbursement(conn, sender, file.message_id)
         if existing is not None:
             if existing.digest != file.digest:
                 raise DisbursementDuplicate("message_id", f"{file.message_id} was used for a file with other content")
             return existing, []
-        if len(repository.batches(conn, sender, DisbursementStatus.RUNNING)) >= BATCHES_RUNNING_MAX:
-            raise Conflict("message_id", f"{BATCHES_RUNNING_MAX} disbursements are already running for {sender}")
-        batch_id = repository.next_batch_id(conn)
-        items, errors = self._screen(conn, batch_id, file, now_ms)
-        batch = _new_batch(batch_id, sender, file, items, errors, now_ms)
-        # The batch row first: it claims the number. A worker numbering a file at the same moment
+        if len(repository.disbursements(conn, sender, DisbursementStatus.RUNNING)) >= DISBURSEMENTS_RUNNING_MAX:
+            raise Conflict("message_id", f"{DISBURSEMENTS_RUNNING_MAX} disbursements are already running for {sender}")
+        disbursement_id = repository.next_disbursement_id(conn)
+        items, errors = self._screen(conn, disbursement_id, file, now_ms)
+        disbursement = _new_disbursement(disbursement_id, sender, file, items, errors, now_ms)
+        # The disbursement row first: it claims the number. A worker numbering a file at the same moment
         # fails here on the key (and runs again), before either touches the ledger.
-        repository.insert_batch(conn, batch)
-        repository.insert_row_errors(conn, batch_id, errors)
-        if batch.status == DisbursementStatus.REJECTED:  # not one row to take: nothing to run
-            return batch, []
-        if batch.reserved_vnd and not self._reserve(conn, batch, now_ms):
-            batch.status, batch.reason, batch.completed_ms = DisbursementStatus.REJECTED, StatusReason.AM04, now_ms
-            repository.save_batch(conn, batch)
-            return batch, []
+        repository.insert_disbursement(conn, disbursement)
+        repository.insert_row_errors(conn, disbursement_id, errors)
+        if disbursement.status == DisbursementStatus.REJECTED:  # not one row to take: nothing to run
+            return disbursement, []
+        if disbursement.reserved_vnd and not self._reserve(conn, disbursement, now_ms):
+            disbursement.status, disbursement.reason, disbursement.completed_ms = (
+                DisbursementStatus.REJECTED,
+                StatusReason.AM04,
+                now_ms,
+            )
+            repository.save_disbursement(conn, disbursement)
+            return disbursement, []
         repository.insert_items(conn, items)
-        out = self._drain(conn, self._pump(conn, batch, participants, now_ms), participants, now_ms)
-        self._complete_if_done(conn, batch, now_ms)
-        if batch.status == DisbursementStatus.RUNNING:
-            out.append(_timer(batch.id))
-        return batch, out
+        out = self._drain(conn, self._pump(conn, disbursement, participants, now_ms), participants, now_ms)
+        self._complete_if_done(conn, disbursement, now_ms)
+        if disbursement.status == DisbursementStatus.RUNNING:
+            out.append(_timer(disbursement.id))
+        return disbursement, out
 
     def _screen(
-        self, conn: Connection, batch_id: int, file: DisbursementFile, now_ms: int
+        self, conn: Connection, disbursement_id: int, file: DisbursementFile, now_ms: int
     ) -> tuple[list[ItemRecord], list[RowError]]:
         keys = [item.beneficiary_key for item in file.items]
         taken = set()
@@ -145,63 +149,72 @@ class BulkService:
             decided = core.screen(item, identities.get(item.citizen_id), aliases.get(core.alias_key(item.citizen_id)))
             items.append(
                 ItemRecord(
-                    batch_id, row, item.end_to_end_id, item.citizen_id, item.name, item.province_code, item.program,
-                    item.cycle, item.amount_vnd, decided.status, decided.reason, decided.creditor_agent, 0, now_ms,
-                    now_ms,
+                    disbursement_id, row, item.end_to_end_id, item.citizen_id, item.name, item.province_code,
+                    item.program, item.cycle, item.amount_vnd, decided.status, decided.reason, decided.creditor_agent,
+                    0, now_ms, now_ms,
                 )
             )  # fmt: skip
         errors.sort(key=lambda e: e.row)
         return items, errors
 
-    def _reserve(self, conn: Connection, batch: BatchRecord, now_ms: int) -> bool:
-        account = Account(reserve_account(batch.id), ACCOUNT_CODE_RESERVE, AccountFlag.DEBITS_MUST_NOT_EXCEED_CREDITS)
+    def _reserve(self, conn: Connection, disbursement: DisbursementRecord, now_ms: int) -> bool:
+        account = Account(
+            reserve_account(disbursement.id), ACCOUNT_CODE_RESERVE, AccountFlag.DEBITS_MUST_NOT_EXCEED_CREDITS
+        )
         self.ledger.create_accounts(conn, [account])
         reserve = Transfer(
-            f"bulk:{batch.id}:reserve",
-            position_account(batch.debtor_agent),
+            f"disbursement:{disbursement.id}:reserve",
+            position_account(disbursement.debtor_agent),
             account.id,
-            batch.reserved_vnd,
+            disbursement.reserved_vnd,
             code=TRANSFER_CODE_RESERVE,
         )
         [result] = self.ledger.create_transfers(conn, [reserve], now_ms)
         if result == TransferResult.EXCEEDS_CREDITS:
             return False
-        assert result == TransferResult.OK, f"reserving batch {batch.id}: {result}"
+        assert result == TransferResult.OK, f"reserving disbursement {disbursement.id}: {result}"
         return True
 
     # --- sending -----------------------------------------------------------------------------
 
     def _pump(
-        self, conn: Connection, batch: BatchRecord, participants: Mapping[str, Participant], now_ms: int
+        self, conn: Connection, disbursement: DisbursementRecord, participants: Mapping[str, Participant], now_ms: int
     ) -> list[Envelope]:
-        """Send what is queued or due for a retry, within the batch's in-flight limit."""
-        if batch.status != DisbursementStatus.RUNNING:
+        """Send what is queued or due for a retry, within the disbursement's in-flight limit."""
+        if disbursement.status != DisbursementStatus.RUNNING:
             return []
-        out_now, _oldest = repository.sent(conn, batch.id)
+        out_now, _oldest = repository.sent(conn, disbursement.id)
         room = min(IN_FLIGHT_ITEMS_MAX - out_now, PUMP_ITEMS_MAX)
         if room <= 0:
             return []
-        items = core.take_for_sending(repository.sendable(conn, batch.id, now_ms, room), room)
+        items = core.take_for_sending(repository.sendable(conn, disbursement.id, now_ms, room), room)
         if not items:
             return []
         for item in items:
             item.status, item.attempts, item.updated_ms = ItemStatus.SENT, item.attempts + 1, now_ms
-        first = transaction_id(batch.id, items[0].seq, items[0].attempts)
-        self._move(conn, reserve_account(batch.id), position_account(batch.debtor_agent), items, f"out:{first}", now_ms)
+        first = transaction_id(disbursement.id, items[0].seq, items[0].attempts)
+        self._move(
+            conn,
+            reserve_account(disbursement.id),
+            position_account(disbursement.debtor_agent),
+            items,
+            f"out:{first}",
+            now_ms,
+        )
         repository.update_items(conn, items)
-        debtor = participants[batch.debtor_agent]
-        transfers = [(batch.debtor_agent, _credit_transfer(batch, debtor, i)) for i in items]
+        debtor = participants[disbursement.debtor_agent]
+        transfers = [(disbursement.debtor_agent, _credit_transfer(disbursement, debtor, i)) for i in items]
         return self.clearing.intake(conn, transfers, participants, now_ms)
 
     def _move(
         self, conn: Connection, source: str, target: str, items: Sequence[ItemRecord], tag: str, now_ms: int
     ) -> None:
         amount = sum(i.amount_vnd for i in items)
-        batch_id = items[0].batch_id
-        transfer = Transfer(f"bulk:{batch_id}:{tag}", source, target, amount, code=TRANSFER_CODE_RELEASE)
+        disbursement_id = items[0].disbursement_id
+        transfer = Transfer(f"disbursement:{disbursement_id}:{tag}", source, target, amount, code=TRANSFER_CODE_RELEASE)
         [result] = self.ledger.create_transfers(conn, [transfer], now_ms)
         # The amounts moved are the items' own, which were reserved or just released: never short.
-        assert result == TransferResult.OK, f"moving {amount} VND for batch {batch_id} ({tag}): {result}"
+        assert result == TransferResult.OK, f"moving {amount} VND for disbursement {disbursement_id} ({tag}): {result}"
 
     # --- outcomes ----------------------------------------------------------------------------
 
@@ -219,7 +232,7 @@ class BulkService:
         for _round in range(DRAIN_ROUNDS_MAX):
             ours: list[StatusReport] = []
             for envelope in out:
-                if _is_bulk_report(envelope, participants):
+                if _is_disbursement_report(envelope, participants):
                     ours.append(envelope.message)  # type: ignore[arg-type]
                 else:
                     passed.append(envelope)
@@ -231,25 +244,29 @@ class BulkService:
     def _on_reports(
         self, conn: Connection, reports: list[StatusReport], participants: Mapping[str, Participant], now_ms: int
     ) -> list[Envelope]:
-        by_batch: dict[int, list[tuple[int, int, StatusReport]]] = defaultdict(list)
+        by_disbursement: dict[int, list[tuple[int, int, StatusReport]]] = defaultdict(list)
         for report in reports:
             parsed = parse_transaction_id(report.original_transaction_id)
             if parsed is not None and report.transaction_status.is_final:
-                by_batch[parsed[0]].append((parsed[1], parsed[2], report))
+                by_disbursement[parsed[0]].append((parsed[1], parsed[2], report))
         out: list[Envelope] = []
-        for batch_id, answers in sorted(by_batch.items()):
-            batch = repository.load_batch(conn, batch_id)
-            if batch is None or batch.status != DisbursementStatus.RUNNING:
+        for disbursement_id, answers in sorted(by_disbursement.items()):
+            disbursement = repository.load_disbursement(conn, disbursement_id)
+            if disbursement is None or disbursement.status != DisbursementStatus.RUNNING:
                 continue
-            self._apply(conn, batch, answers, now_ms)
-            out += self._pump(conn, batch, participants, now_ms)
-            self._complete_if_done(conn, batch, now_ms)
+            self._apply(conn, disbursement, answers, now_ms)
+            out += self._pump(conn, disbursement, participants, now_ms)
+            self._complete_if_done(conn, disbursement, now_ms)
         return out
 
     def _apply(
-        self, conn: Connection, batch: BatchRecord, answers: list[tuple[int, int, StatusReport]], now_ms: int
+        self,
+        conn: Connection,
+        disbursement: DisbursementRecord,
+        answers: list[tuple[int, int, StatusReport]],
+        now_ms: int,
     ) -> None:
-        items = repository.load_items(conn, batch.id, [seq for seq, _a, _r in answers])
+        items = repository.load_items(conn, disbursement.id, [seq for seq, _a, _r in answers])
         changed: list[ItemRecord] = []
         for seq, attempt, report in answers:
             item = items.get(seq)
@@ -265,89 +282,100 @@ class BulkService:
             changed.append(item)
         retried = [i for i in changed if i.status == ItemStatus.RETRY]
         if retried:
-            tag = f"back:{transaction_id(batch.id, retried[0].seq, retried[0].attempts)}"
-            self._move(conn, position_account(batch.debtor_agent), reserve_account(batch.id), retried, tag, now_ms)
+            tag = f"back:{transaction_id(disbursement.id, retried[0].seq, retried[0].attempts)}"
+            self._move(
+                conn,
+                position_account(disbursement.debtor_agent),
+                reserve_account(disbursement.id),
+                retried,
+                tag,
+                now_ms,
+            )
         repository.update_items(conn, changed)
 
-    def _complete_if_done(self, conn: Connection, batch: BatchRecord, now_ms: int) -> None:
-        if repository.count_open(conn, batch.id):
+    def _complete_if_done(self, conn: Connection, disbursement: DisbursementRecord, now_ms: int) -> None:
+        if repository.count_open(conn, disbursement.id):
             return
-        counts = repository.counts_by_status(conn, batch.id)
-        core.check_totals(counts, batch.items_total, batch.amount_total_vnd)
-        assert all(status.is_final for status in counts), f"batch {batch.id} has open items: {counts}"
-        reserve = self.ledger.lookup_accounts(conn, [reserve_account(batch.id)]).get(reserve_account(batch.id))
+        counts = repository.counts_by_status(conn, disbursement.id)
+        core.check_totals(counts, disbursement.items_total, disbursement.amount_total_vnd)
+        assert all(status.is_final for status in counts), f"disbursement {disbursement.id} has open items: {counts}"
+        reserve = self.ledger.lookup_accounts(conn, [reserve_account(disbursement.id)]).get(
+            reserve_account(disbursement.id)
+        )
         left = reserve.balance_vnd if reserve is not None else 0
-        assert left == 0, f"batch {batch.id} is complete with {left} VND still in its reserve"
-        batch.status, batch.completed_ms = DisbursementStatus.COMPLETED, now_ms
-        repository.save_batch(conn, batch)
+        assert left == 0, f"disbursement {disbursement.id} is complete with {left} VND still in its reserve"
+        disbursement.status, disbursement.completed_ms = DisbursementStatus.COMPLETED, now_ms
+        repository.save_disbursement(conn, disbursement)
 
     # --- timers and restarts --------------------------------------------------------------------
 
     def on_timer(
         self, conn: Connection, key: str, participants: Mapping[str, Participant], now_ms: int
     ) -> list[Envelope]:
-        """A running batch's heartbeat: retries that are due, answers lost with a crashed worker."""
-        batch = repository.load_batch(conn, int(key.removeprefix(TIMER_PREFIX)))
-        if batch is None or batch.status != DisbursementStatus.RUNNING:
+        """A running disbursement's heartbeat: retries that are due, answers lost with a crashed worker."""
+        disbursement = repository.load_disbursement(conn, int(key.removeprefix(TIMER_PREFIX)))
+        if disbursement is None or disbursement.status != DisbursementStatus.RUNNING:
             return []
         out: list[Envelope] = []
-        count, oldest = repository.sent(conn, batch.id)
+        count, oldest = repository.sent(conn, disbursement.id)
         if count and oldest is not None and oldest <= now_ms - self.stale_after_ms:
             out += self.clearing.expire_stale(conn, now_ms)
-        out += self._pump(conn, batch, participants, now_ms)
+        out += self._pump(conn, disbursement, participants, now_ms)
         out = self._drain(conn, out, participants, now_ms)
-        self._complete_if_done(conn, batch, now_ms)
-        if batch.status == DisbursementStatus.RUNNING:
-            out.append(_timer(batch.id))
+        self._complete_if_done(conn, disbursement, now_ms)
+        if disbursement.status == DisbursementStatus.RUNNING:
+            out.append(_timer(disbursement.id))
         return out
 
     def resume(self, conn: Connection) -> list[Envelope]:
-        """After a restart: every running batch's heartbeat again."""
-        return [_timer(b.id) for b in repository.batches(conn, status=DisbursementStatus.RUNNING)]
+        """After a restart: every running disbursement's heartbeat again."""
+        return [_timer(b.id) for b in repository.disbursements(conn, status=DisbursementStatus.RUNNING)]
 
     # --- queries -----------------------------------------------------------------------------
 
-    def batch_for_message(self, conn: Connection, debtor_agent: str, message_id: str) -> BatchRecord | None:
-        return repository.find_batch(conn, debtor_agent, message_id)
+    def disbursement_for_message(
+        self, conn: Connection, debtor_agent: str, message_id: str
+    ) -> DisbursementRecord | None:
+        return repository.find_disbursement(conn, debtor_agent, message_id)
 
-    def batch(self, conn: Connection, debtor_agent: str | None, batch_id: int) -> BatchRecord:
-        batch = repository.load_batch(conn, batch_id)
-        if batch is None or (debtor_agent is not None and batch.debtor_agent != debtor_agent):
-            raise DisbursementNotFound("disbursement_id", f"no disbursement {batch_id} for this payer")
-        return batch
+    def disbursement(self, conn: Connection, debtor_agent: str | None, disbursement_id: int) -> DisbursementRecord:
+        disbursement = repository.load_disbursement(conn, disbursement_id)
+        if disbursement is None or (debtor_agent is not None and disbursement.debtor_agent != debtor_agent):
+            raise DisbursementNotFound("disbursement_id", f"no disbursement {disbursement_id} for this payer")
+        return disbursement
 
-    def summary(self, conn: Connection, debtor_agent: str | None, batch_id: int) -> dict[str, Any]:
-        batch = self.batch(conn, debtor_agent, batch_id)
-        groups, listed = repository.groups(conn, batch_id), repository.count_row_errors(conn, batch_id)
-        return core.summarize(batch, groups, listed, repository.retried(conn, batch_id))
+    def summary(self, conn: Connection, debtor_agent: str | None, disbursement_id: int) -> dict[str, Any]:
+        disbursement = self.disbursement(conn, debtor_agent, disbursement_id)
+        groups, listed = repository.groups(conn, disbursement_id), repository.count_row_errors(conn, disbursement_id)
+        return core.summarize(disbursement, groups, listed, repository.retried(conn, disbursement_id))
 
-    def row_errors(self, conn: Connection, debtor_agent: str | None, batch_id: int) -> list[RowError]:
-        self.batch(conn, debtor_agent, batch_id)
-        return repository.row_errors(conn, batch_id)
+    def row_errors(self, conn: Connection, debtor_agent: str | None, disbursement_id: int) -> list[RowError]:
+        self.disbursement(conn, debtor_agent, disbursement_id)
+        return repository.row_errors(conn, disbursement_id)
 
     def items(
         self,
         conn: Connection,
         debtor_agent: str | None,
-        batch_id: int,
+        disbursement_id: int,
         after_seq: int,
         limit: int,
         status: ItemStatus | None = None,
     ) -> list[ItemRecord]:
-        self.batch(conn, debtor_agent, batch_id)
-        return repository.page(conn, batch_id, after_seq, limit, status)
+        self.disbursement(conn, debtor_agent, disbursement_id)
+        return repository.page(conn, disbursement_id, after_seq, limit, status)
 
-    def all_items(self, conn: Connection, debtor_agent: str | None, batch_id: int) -> list[ItemRecord]:
-        self.batch(conn, debtor_agent, batch_id)
+    def all_items(self, conn: Connection, debtor_agent: str | None, disbursement_id: int) -> list[ItemRecord]:
+        self.disbursement(conn, debtor_agent, disbursement_id)
         items: list[ItemRecord] = []
         while True:
-            page = repository.page(conn, batch_id, items[-1].seq if items else 0, EXPORT_PAGE_ITEMS)
+            page = repository.page(conn, disbursement_id, items[-1].seq if items else 0, EXPORT_PAGE_ITEMS)
             items += page
             if len(page) < EXPORT_PAGE_ITEMS:
                 return items
 
-    def batches(self, conn: Connection, debtor_agent: str | None = None) -> list[BatchRecord]:
-        return repository.batches(conn, debtor_agent)
+    def disbursements(self, conn: Connection, debtor_agent: str | None = None) -> list[DisbursementRecord]:
+        return repository.disbursements(conn, debtor_agent)
 
 
 def _check_sender(sender: str, file: DisbursementFile, participants: Mapping[str, Participant]) -> None:
@@ -362,12 +390,17 @@ def _check_sender(sender: str, file: DisbursementFile, participants: Mapping[str
         raise InputInvalid("PmtInf.DbtrAgt", f"names {file.debtor_agent}, but the file was sent by {sender}")
 
 
-def _new_batch(
-    batch_id: int, sender: str, file: DisbursementFile, items: list[ItemRecord], errors: list[RowError], now_ms: int
-) -> BatchRecord:
+def _new_disbursement(
+    disbursement_id: int,
+    sender: str,
+    file: DisbursementFile,
+    items: list[ItemRecord],
+    errors: list[RowError],
+    now_ms: int,
+) -> DisbursementRecord:
     status = DisbursementStatus.RUNNING if items else DisbursementStatus.REJECTED
-    return BatchRecord(
-        id=batch_id,
+    return DisbursementRecord(
+        id=disbursement_id,
         debtor_agent=sender,
         message_id=file.message_id,
         digest=file.digest,
@@ -384,17 +417,17 @@ def _new_batch(
     )
 
 
-def _credit_transfer(batch: BatchRecord, debtor: Participant, item: ItemRecord) -> CreditTransfer:
+def _credit_transfer(disbursement: DisbursementRecord, debtor: Participant, item: ItemRecord) -> CreditTransfer:
     # Built without validation: every field comes from a validated row or from the switch itself.
     return CreditTransfer.unchecked(
-        message_id=f"PR{batch.id:07d}",
+        message_id=f"PR{disbursement.id:07d}",
         end_to_end_id=item.end_to_end_id,
-        transaction_id=transaction_id(batch.id, item.seq, item.attempts),
+        transaction_id=transaction_id(disbursement.id, item.seq, item.attempts),
         amount_vnd=item.amount_vnd,
         currency="VND",
         debtor=Party.unchecked(name=debtor.name, citizen_id=None),
         debtor_account=PAYROLL_DEBTOR_ACCOUNT,
-        debtor_agent=batch.debtor_agent,
+        debtor_agent=disbursement.debtor_agent,
         creditor=Party.unchecked(name=item.name, citizen_id=item.citizen_id),
         creditor_account=None,
         creditor_alias=Alias.unchecked(type=AliasType.CITIZEN_ID, value=item.citizen_id),
@@ -404,7 +437,7 @@ def _credit_transfer(batch: BatchRecord, debtor: Participant, item: ItemRecord) 
     )
 
 
-def _is_bulk_report(envelope: Envelope, participants: Mapping[str, Participant]) -> bool:
+def _is_disbursement_report(envelope: Envelope, participants: Mapping[str, Participant]) -> bool:
     message = envelope.message
     payer = participants.get(envelope.receiver)
     return (
@@ -419,8 +452,8 @@ def _is_bulk_report(envelope: Envelope, participants: Mapping[str, Participant])
     )
 
 
-def _timer(batch_id: int) -> Envelope:
-    return Envelope(SWITCH_ADDRESS, SWITCH_ADDRESS, TimerFired(f"{TIMER_PREFIX}{batch_id}"), PUMP_INTERVAL_MS)
+def _timer(disbursement_id: int) -> Envelope:
+    return Envelope(SWITCH_ADDRESS, SWITCH_ADDRESS, TimerFired(f"{TIMER_PREFIX}{disbursement_id}"), PUMP_INTERVAL_MS)
 
 
-__all__ = ["BulkService", "beneficiary_key"]
+__all__ = ["DisbursementService", "beneficiary_key"]

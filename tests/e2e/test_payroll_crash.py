@@ -155,7 +155,7 @@ def phase(out: Path) -> str:
     try:
         with sqlite3.connect(out / "db" / "switch.db") as conn:
             open_items = conn.execute(
-                "SELECT count(*) FROM switch_bulk_item WHERE status IN ('queued', 'sent', 'retry')"
+                "SELECT count(*) FROM switch_disbursement_item WHERE status IN ('queued', 'sent', 'retry')"
             ).fetchone()[0]
     except sqlite3.OperationalError:
         return "submitting"
@@ -165,7 +165,7 @@ def phase(out: Path) -> str:
 def switch_items(out: Path) -> dict[str, tuple[str, str | None, int]]:
     """Every payroll item at the switch: end-to-end id -> (status, reason, amount)."""
     with sqlite3.connect(out / "db" / "switch.db") as conn:
-        rows = conn.execute("SELECT end_to_end_id, status, reason, amount_vnd FROM switch_bulk_item").fetchall()
+        rows = conn.execute("SELECT end_to_end_id, status, reason, amount_vnd FROM switch_disbursement_item").fetchall()
     items = {row[0]: (row[1], row[2], row[3]) for row in rows}
     assert len(items) == len(rows), "an end-to-end id is in the payroll twice"
     return items
@@ -214,10 +214,11 @@ def test_a_payroll_killed_and_run_again_pays_whom_an_uninterrupted_run_pays_once
     # Nothing left in flight at the switch, and nobody on the payroll twice.
     with sqlite3.connect(out / "db" / "switch.db") as conn:
         unfinished = conn.execute(
-            "SELECT status, count(*) FROM switch_bulk_item WHERE status IN (?, ?, ?) GROUP BY status", UNFINISHED
+            "SELECT status, count(*) FROM switch_disbursement_item WHERE status IN (?, ?, ?) GROUP BY status",
+            UNFINISHED,
         ).fetchall()
         twice = conn.execute(
-            "SELECT program, cycle, citizen_id, count(*) FROM switch_bulk_item"
+            "SELECT program, cycle, citizen_id, count(*) FROM switch_disbursement_item"
             " GROUP BY program, cycle, citizen_id HAVING count(*) > 1"
         ).fetchall()
     assert unfinished == [], context

@@ -23,7 +23,7 @@ from network.storage import Storage
 from payer.payroll import build_payroll
 from payer.registry import Person, PopulationRegistry, citizen_id_for, generate_population
 from payer.rolls import Beneficiary, build_rolls
-from switch.disbursements.schemas import BatchRecord, ItemRecord
+from switch.disbursements.schemas import DisbursementRecord, ItemRecord
 from switch.node import SwitchNode
 from switch.scheme.codes import AliasType, ItemStatus, ParticipantKind, RegistrationOutcome, VerificationOutcome
 from switch.scheme.disbursement import DisbursementFile, DisbursementItem, parse_json, write_json
@@ -76,14 +76,14 @@ class PayrollWorld:
             message_id = f"MOLISA-{CYCLE}-{self.files:03d}"
         return parse_json(write_json(message_id, items))
 
-    def submit(self, file: DisbursementFile, sender: str = TREASURY_BIN) -> BatchRecord:
+    def submit(self, file: DisbursementFile, sender: str = TREASURY_BIN) -> DisbursementRecord:
         return self.sandbox.submit_disbursement(sender, file)
 
-    def pay(self, items: Sequence[DisbursementItem] | None = None) -> BatchRecord:
+    def pay(self, items: Sequence[DisbursementItem] | None = None) -> DisbursementRecord:
         """Submit the items (by default the whole roll for the cycle) and run until the network is quiet."""
-        batch = self.submit(self.file(self.items() if items is None else items))
+        disbursement = self.submit(self.file(self.items() if items is None else items))
         self.run()
-        return batch
+        return disbursement
 
     def run(self, until_ms: int | None = None) -> None:
         self.sandbox.run(until_ms)
@@ -94,23 +94,23 @@ class PayrollWorld:
     def switch(self) -> SwitchNode:
         return self.sandbox.switch
 
-    def batch(self, batch_id: int) -> BatchRecord:
-        return self.sandbox.switch.disbursement(TREASURY_BIN, batch_id)
+    def disbursement(self, disbursement_id: int) -> DisbursementRecord:
+        return self.sandbox.switch.disbursement(TREASURY_BIN, disbursement_id)
 
-    def batch_items(self, batch_id: int) -> list[ItemRecord]:
-        return self.sandbox.switch.disbursement_items(TREASURY_BIN, batch_id, 0, ITEMS_PAGE)
+    def disbursement_items(self, disbursement_id: int) -> list[ItemRecord]:
+        return self.sandbox.switch.disbursement_items(TREASURY_BIN, disbursement_id, 0, ITEMS_PAGE)
 
-    def by_citizen(self, batch_id: int) -> dict[str, ItemRecord]:
-        return {i.citizen_id: i for i in self.batch_items(batch_id)}
+    def by_citizen(self, disbursement_id: int) -> dict[str, ItemRecord]:
+        return {i.citizen_id: i for i in self.disbursement_items(disbursement_id)}
 
-    def summary(self, batch_id: int) -> dict[str, Any]:
-        return self.sandbox.switch.disbursement_summary(TREASURY_BIN, batch_id)
+    def summary(self, disbursement_id: int) -> dict[str, Any]:
+        return self.sandbox.switch.disbursement_summary(TREASURY_BIN, disbursement_id)
 
-    def credited(self, batch_id: int) -> tuple[int, int]:
-        """What the banks and wallets settled to their customers for this batch: count and VND."""
+    def credited(self, disbursement_id: int) -> tuple[int, int]:
+        """What the banks and wallets settled to their customers for this disbursement: count and VND."""
         count = amount = 0
         for node in self.sandbox.nodes.values():
-            c, a = node.settled_credits(f"{TREASURY_BIN}:PR{batch_id:07d}-")
+            c, a = node.settled_credits(f"{TREASURY_BIN}:PR{disbursement_id:07d}-")
             count, amount = count + c, amount + a
         return count, amount
 
@@ -221,11 +221,11 @@ def other_given_name(name: str) -> str:
     raise AssertionError(f"no mismatching name found for {name}")
 
 
-def paid_keys(world: PayrollWorld, batch_ids: Iterable[int]) -> Counter[tuple[str, str, str]]:
-    """(program, cycle, citizen id) of every PAID item of these batches, with how often it was paid."""
+def paid_keys(world: PayrollWorld, disbursement_ids: Iterable[int]) -> Counter[tuple[str, str, str]]:
+    """(program, cycle, citizen id) of every PAID item of these disbursements, with how often it was paid."""
     return Counter(
         (i.program.value, i.cycle, i.citizen_id)
-        for batch_id in batch_ids
-        for i in world.batch_items(batch_id)
+        for disbursement_id in disbursement_ids
+        for i in world.disbursement_items(disbursement_id)
         if i.status == ItemStatus.PAID
     )

@@ -6,9 +6,9 @@ the network does (creditors that reject at random, answer late or too late, go o
 at random times; links that deliver a message twice; the payer sending a file twice, or a second
 file that repeats beneficiaries of the first), once every participant is back and the network is quiet:
 
-- the reconciliation holds per batch: paid + cash + held = submitted, in count and in VND, and what
-  the switch counts as paid is what the banks and wallets credited for the batch;
-- each beneficiary is paid at most once per program and cycle, across batches, and their account
+- the reconciliation holds per disbursement: paid + cash + held = submitted, in count and in VND, and what
+  the switch counts as paid is what the banks and wallets credited for the disbursement;
+- each beneficiary is paid at most once per program and cycle, across disbursements, and their account
   gained exactly what their PAID items say;
 - every item is final, and its outcome follows the identity check and the account's state;
 - the network's invariants hold (`network.checks`).
@@ -41,7 +41,7 @@ from banks.schemas import AccountStatus, Behaviour
 from network.inprocess import LinkFaults
 from network.storage import Storage
 from payer.rolls import Beneficiary
-from switch.disbursements.schemas import ATTEMPTS_MAX, BatchRecord
+from switch.disbursements.schemas import ATTEMPTS_MAX, DisbursementRecord
 from switch.scheme.codes import DisbursementStatus, ItemStatus, StatusReason
 from switch.scheme.disbursement import DisbursementFile
 from wallets.node import PILOT_2021_MONTHLY_INFLOW_CAP_VND, wallet_limits
@@ -185,7 +185,7 @@ def build(plan: Plan) -> tuple[PayrollWorld, list[Beneficiary], Expectation]:
     return world, rolls, expect
 
 
-def play(plan: Plan) -> tuple[PayrollWorld, list[BatchRecord], list[Beneficiary], Expectation]:
+def play(plan: Plan) -> tuple[PayrollWorld, list[DisbursementRecord], list[Beneficiary], Expectation]:
     """Submit and run the plan: files, resends and outages at their times, then everyone back online."""
     world, rolls, expect = build(plan)
     items = world.items(rolls)
@@ -205,34 +205,36 @@ def play(plan: Plan) -> tuple[PayrollWorld, list[BatchRecord], list[Beneficiary]
         events.append((outage.start_ms + outage.length_s * 1000, 1, "up", outage.bin))
     behaviour = dict(plan.behaviours)
     start = world.sandbox.now_ms
-    batches: dict[int, BatchRecord] = {}
+    disbursements: dict[int, DisbursementRecord] = {}
     for at_ms, _order, action, subject in sorted(events, key=lambda e: (e[0], e[1])):
         world.run(start + at_ms)
         if action == "submit":
             assert isinstance(subject, DisbursementFile)
-            batch = world.submit(subject)
-            batches.setdefault(batch.id, batch)
+            disbursement = world.submit(subject)
+            disbursements.setdefault(disbursement.id, disbursement)
         else:
             assert isinstance(subject, str)
             base = behaviour.get(subject, Behaviour())
             world.sandbox.nodes[subject].set_behaviour(dataclasses.replace(base, offline=action == "down"))
     world.run()
-    return world, list(batches.values()), rolls, expect
+    return world, list(disbursements.values()), rolls, expect
 
 
-def assert_payroll_holds(world: PayrollWorld, batches: list[BatchRecord], rolls: list[Beneficiary]) -> None:
+def assert_payroll_holds(
+    world: PayrollWorld, disbursements: list[DisbursementRecord], rolls: list[Beneficiary]
+) -> None:
     """The properties every payroll keeps, whatever happened on the way."""
-    network_batches = world.switch.disbursements(TREASURY_BIN)
-    assert sorted(b.id for b in network_batches) == sorted(b.id for b in batches)
+    network_disbursements = world.switch.disbursements(TREASURY_BIN)
+    assert sorted(b.id for b in network_disbursements) == sorted(b.id for b in disbursements)
     received: dict[str, int] = defaultdict(int)
     submitted_keys: Counter[tuple[str, str, str]] = Counter()
-    for batch in network_batches:
-        items = world.batch_items(batch.id)
-        assert batch.status != DisbursementStatus.RUNNING, batch
+    for disbursement in network_disbursements:
+        items = world.disbursement_items(disbursement.id)
+        assert disbursement.status != DisbursementStatus.RUNNING, disbursement
         if not items:  # every row refused (repeats of earlier files): nothing accepted, nothing moved
-            assert batch.items_total == 0 and world.credited(batch.id) == (0, 0), batch
+            assert disbursement.items_total == 0 and world.credited(disbursement.id) == (0, 0), disbursement
             continue
-        assert batch.status == DisbursementStatus.COMPLETED, batch
+        assert disbursement.status == DisbursementStatus.COMPLETED, disbursement
         assert {i.status for i in items} <= FINAL, "every item is final"
         by_status: dict[ItemStatus, list[int]] = defaultdict(lambda: [0, 0])
         for item in items:
@@ -242,18 +244,18 @@ def assert_payroll_holds(world: PayrollWorld, batches: list[BatchRecord], rolls:
             if item.status == ItemStatus.PAID:
                 received[item.citizen_id] += item.amount_vnd
         total = [sum(v[0] for v in by_status.values()), sum(v[1] for v in by_status.values())]
-        assert total == [batch.items_total, batch.amount_total_vnd], "paid + cash + held = submitted"
-        reconciliation = world.summary(batch.id)["reconciliation"]
+        assert total == [disbursement.items_total, disbursement.amount_total_vnd], "paid + cash + held = submitted"
+        reconciliation = world.summary(disbursement.id)["reconciliation"]
         assert reconciliation["balanced"]
         for status in (ItemStatus.PAID, ItemStatus.CASH, ItemStatus.HELD):
             count, amount = by_status.get(status, [0, 0])
             assert reconciliation[status.value] == {"count": count, "amount_vnd": amount}
         paid = by_status.get(ItemStatus.PAID, [0, 0])
-        assert world.credited(batch.id) == tuple(paid), "paid = what the banks and wallets credited"
-    # Every beneficiary on the roll was accepted in exactly one batch, however often the payer sent them.
+        assert world.credited(disbursement.id) == tuple(paid), "paid = what the banks and wallets credited"
+    # Every beneficiary on the roll was accepted in exactly one disbursement, however often the payer sent them.
     assert set(submitted_keys.values()) <= {1}
     assert set(submitted_keys) == {(b.program.value, "2026-12", b.citizen_id) for b in rolls}
-    keys = paid_keys(world, [b.id for b in network_batches])
+    keys = paid_keys(world, [b.id for b in network_disbursements])
     assert set(keys.values()) <= {1}, "paid at most once per program and cycle"
     for citizen_id in world.accounts:
         assert world.received(citizen_id) == received.get(citizen_id, 0), citizen_id
@@ -261,8 +263,8 @@ def assert_payroll_holds(world: PayrollWorld, batches: list[BatchRecord], rolls:
 
 
 def assert_outcomes_follow_the_rules(world: PayrollWorld, expect: Expectation) -> None:
-    for batch in world.switch.disbursements(TREASURY_BIN):
-        for item in world.batch_items(batch.id):
+    for disbursement in world.switch.disbursements(TREASURY_BIN):
+        for item in world.disbursement_items(disbursement.id):
             got = (item.status, item.reason)
             if item.citizen_id in expect.held:
                 assert got == (ItemStatus.HELD, expect.held[item.citizen_id]), item
@@ -283,9 +285,9 @@ def assert_outcomes_follow_the_rules(world: PayrollWorld, expect: Expectation) -
 def test_a_payroll_under_random_faults_reconciles_pays_each_beneficiary_at_most_once_and_ends_final(
     plan: Plan,
 ) -> None:
-    world, batches, rolls, expect = play(plan)
+    world, disbursements, rolls, expect = play(plan)
     try:
-        assert_payroll_holds(world, batches, rolls)
+        assert_payroll_holds(world, disbursements, rolls)
         assert_outcomes_follow_the_rules(world, expect)
     finally:
         world.sandbox.close()
@@ -305,13 +307,13 @@ def test_an_outage_of_any_length_pays_each_item_once_or_puts_it_on_the_cash_list
     world = make_world(Storage(), size=size, seed=seed)
     for bin_code in bins:
         world.sandbox.nodes[bin_code].set_behaviour(Behaviour(offline=True))
-    batch = world.submit(world.file(world.items()))
+    disbursement = world.submit(world.file(world.items()))
     world.run(world.sandbox.now_ms + down_s * 1000)
     for bin_code in bins:
         world.sandbox.nodes[bin_code].set_behaviour(Behaviour())
     world.run()
     cash = (ItemStatus.CASH, StatusReason.AB08, ATTEMPTS_MAX)
-    for item in world.batch_items(batch.id):
+    for item in world.disbursement_items(disbursement.id):
         outcome = (item.status, item.reason, item.attempts)
         if item.creditor_agent not in bins or down_s == 0:  # back before the first attempt arrived
             assert outcome == (ItemStatus.PAID, None, 1), item
@@ -321,7 +323,7 @@ def test_an_outage_of_any_length_pays_each_item_once_or_puts_it_on_the_cash_list
             assert outcome == cash, item
         else:
             assert outcome in {(ItemStatus.PAID, None, 2), (ItemStatus.PAID, None, 3), cash}, item
-    assert_payroll_holds(world, [batch], world.rolls)
+    assert_payroll_holds(world, [disbursement], world.rolls)
     world.sandbox.close()
 
 
@@ -333,22 +335,22 @@ class PayrollMachine(RuleBasedStateMachine):
         self.world = make_world(Storage(), size=30, seed=seed)
         self.world.sandbox.network.faults = LinkFaults(duplicate_rate=duplicate_rate)
         self.sent: list[DisbursementFile] = []
-        self.batches: dict[int, BatchRecord] = {}
+        self.disbursements: dict[int, DisbursementRecord] = {}
 
     @rule(first=st.integers(0, 29), count=st.integers(1, 15))
     def submit_some_beneficiaries(self, first: int, count: int) -> None:
         rolls = self.world.rolls[first : first + count]
         file = self.world.file(self.world.items(rolls))
         self.sent.append(file)
-        batch = self.world.submit(file)
-        self.batches.setdefault(batch.id, batch)
+        disbursement = self.world.submit(file)
+        self.disbursements.setdefault(disbursement.id, disbursement)
 
     @precondition(lambda self: bool(self.sent))
     @rule(data=st.data())
     def resend_a_file(self, data: st.DataObject) -> None:
         file = data.draw(st.sampled_from(self.sent))
-        batch = self.world.submit(file)
-        assert batch.id in self.batches and batch.message_id == file.message_id
+        disbursement = self.world.submit(file)
+        assert disbursement.id in self.disbursements and disbursement.message_id == file.message_id
 
     @rule(bin_code=st.sampled_from(ALL_BINS), offline=st.booleans())
     def switch_a_participant(self, bin_code: str, offline: bool) -> None:
@@ -361,12 +363,12 @@ class PayrollMachine(RuleBasedStateMachine):
     @invariant()
     def nobody_is_credited_before_the_switch_counts_the_item_paid_nor_twice(self) -> None:
         # The switch tells the creditor ACSC in the transaction that makes the item PAID, so at any
-        # moment, mid-run too, a batch's settled credits are at most its PAID items.
-        for batch_id in self.batches:
-            paid = [i.amount_vnd for i in self.world.batch_items(batch_id) if i.status == ItemStatus.PAID]
-            credited, credited_vnd = self.world.credited(batch_id)
+        # moment, mid-run too, a disbursement's settled credits are at most its PAID items.
+        for disbursement_id in self.disbursements:
+            paid = [i.amount_vnd for i in self.world.disbursement_items(disbursement_id) if i.status == ItemStatus.PAID]
+            credited, credited_vnd = self.world.credited(disbursement_id)
             assert credited <= len(paid) and credited_vnd <= sum(paid), (credited, len(paid))
-        assert set(paid_keys(self.world, list(self.batches)).values()) <= {1}
+        assert set(paid_keys(self.world, list(self.disbursements)).values()) <= {1}
 
     def teardown(self) -> None:
         if not hasattr(self, "world"):
@@ -376,7 +378,7 @@ class PayrollMachine(RuleBasedStateMachine):
         self.world.run()
         submitted = {(b.program.value, b.cycle, b.citizen_id) for f in self.sent for b in f.items}
         rolls = [b for b in self.world.rolls if (b.program.value, "2026-12", b.citizen_id) in submitted]
-        assert_payroll_holds(self.world, list(self.batches.values()), rolls)
+        assert_payroll_holds(self.world, list(self.disbursements.values()), rolls)
         self.world.sandbox.close()
 
 

@@ -61,12 +61,12 @@ def with_name(b: Beneficiary, name: str) -> Beneficiary:
     return Beneficiary(b.citizen_id, name, b.program, b.coefficient_tenths)
 
 
-def statuses(world: PayrollWorld, batch_id: int) -> dict[str, tuple[ItemStatus, StatusReason | None]]:
-    return {c: (i.status, i.reason) for c, i in world.by_citizen(batch_id).items()}
+def statuses(world: PayrollWorld, disbursement_id: int) -> dict[str, tuple[ItemStatus, StatusReason | None]]:
+    return {c: (i.status, i.reason) for c, i in world.by_citizen(disbursement_id).items()}
 
 
-def cash_list(world: PayrollWorld, batch_id: int) -> list[dict[str, str]]:
-    data = world.switch.disbursement_export(TREASURY_BIN, batch_id, "cash-list", world.sandbox.now_ms)
+def cash_list(world: PayrollWorld, disbursement_id: int) -> list[dict[str, str]]:
+    data = world.switch.disbursement_export(TREASURY_BIN, disbursement_id, "cash-list", world.sandbox.now_ms)
     return list(csv.DictReader(io.StringIO(data.decode())))
 
 
@@ -95,9 +95,9 @@ def test_a_payroll_ends_every_item_paid_on_the_cash_list_or_held_and_balances_on
     rolls.append(Beneficiary(stranger, "Nguyễn Văn Lạ", rolls[0].program, rolls[0].coefficient_tenths))
     treasury_before = world.treasury_vnd()
 
-    batch = world.pay(world.items(rolls))
+    disbursement = world.pay(world.items(rolls))
 
-    items = world.by_citizen(batch.id)
+    items = world.by_citizen(disbursement.id)
     assert len(items) == size + 1
     expected = {
         dead.citizen_id: (ItemStatus.HELD, StatusReason.MD07),
@@ -111,8 +111,8 @@ def test_a_payroll_ends_every_item_paid_on_the_cash_list_or_held_and_balances_on
         assert (item.status, item.reason) == expected.get(citizen_id, (ItemStatus.PAID, None)), citizen_id
     paid = [i for i in items.values() if i.status == ItemStatus.PAID]
     assert len(paid) == 40 - 4
-    assert world.batch(batch.id).status == DisbursementStatus.COMPLETED
-    summary = world.summary(batch.id)
+    assert world.disbursement(disbursement.id).status == DisbursementStatus.COMPLETED
+    summary = world.summary(disbursement.id)
     reconciliation = summary["reconciliation"]
     assert reconciliation["balanced"]
     assert reconciliation["submitted"] == {"count": size + 1, "amount_vnd": sum(b.amount_vnd for b in rolls)}
@@ -128,7 +128,7 @@ def test_a_payroll_ends_every_item_paid_on_the_cash_list_or_held_and_balances_on
     }  # fmt: skip
     # The banks credited exactly what the switch paid, each beneficiary once, and the Treasury paid
     # for nothing else: cash and held items leave their money with it.
-    assert world.credited(batch.id) == (len(paid), sum(i.amount_vnd for i in paid))
+    assert world.credited(disbursement.id) == (len(paid), sum(i.amount_vnd for i in paid))
     for item in paid:
         assert world.received(item.citizen_id) == item.amount_vnd
     for citizen_id in (dead.citizen_id, typo.citizen_id, closed.citizen_id, blocked.citizen_id):
@@ -155,8 +155,8 @@ def test_a_beneficiary_already_in_an_earlier_file_for_the_same_program_and_cycle
     assert [(e.row, e.field, e.reason) for e in errors] == [(n, "citizen_id", StatusReason.DUPL) for n in range(1, 11)]
     assert [e.end_to_end_id for e in errors] == [i.end_to_end_id for i in second_items[:10]]
     assert second.rows_total == 20 and second.rows_rejected == 10 and second.items_total == 10
-    assert {i.citizen_id for i in world.batch_items(second.id)} == {b.citizen_id for b in world.rolls[30:]}
-    assert all(i.status == ItemStatus.PAID for i in world.batch_items(second.id))
+    assert {i.citizen_id for i in world.disbursement_items(second.id)} == {b.citizen_id for b in world.rolls[30:]}
+    assert all(i.status == ItemStatus.PAID for i in world.disbursement_items(second.id))
     assert world.summary(second.id)["row_errors"] == 10
     keys = paid_keys(world, [first.id, second.id])
     assert len(keys) == 40 and set(keys.values()) == {1}
@@ -171,7 +171,7 @@ def test_the_same_beneficiary_in_the_next_cycle_is_paid_again(memory_storage: St
     january = world.pay(world.items(cycle=NEXT_CYCLE))
 
     assert world.switch.disbursement_row_errors(TREASURY_BIN, january.id) == []
-    assert all(i.status == ItemStatus.PAID for i in world.batch_items(january.id))
+    assert all(i.status == ItemStatus.PAID for i in world.disbursement_items(january.id))
     for b in world.rolls:
         assert world.received(b.citizen_id) == 2 * b.amount_vnd
     assert set(paid_keys(world, [december.id, january.id]).values()) == {1}
@@ -207,7 +207,7 @@ def test_the_same_file_sent_again_byte_for_byte_is_the_same_batch(memory_storage
     again = world.submit(parse_file(file_format, data))
     world.run()
     assert again.id == first.id
-    assert world.switch.disbursements(TREASURY_BIN) == [world.batch(first.id)]
+    assert world.switch.disbursements(TREASURY_BIN) == [world.disbursement(first.id)]
     assert world.credited(first.id)[0] == 20
     world.check()
 
@@ -238,13 +238,13 @@ def test_a_deceased_beneficiary_is_held_with_md07_and_not_paid(memory_storage: S
     world = make_world(memory_storage, size=30)
     dead = world.people[5].citizen_id
     world.registry.record_death(dead)
-    batch = world.pay()
-    result = statuses(world, batch.id)
+    disbursement = world.pay()
+    result = statuses(world, disbursement.id)
     assert result.pop(dead) == (ItemStatus.HELD, StatusReason.MD07)
     assert set(result.values()) == {(ItemStatus.PAID, None)}
     assert world.received(dead) == 0
-    assert world.by_citizen(batch.id)[dead].attempts == 0  # never sent
-    assert all(row["citizen_id"] != dead for row in cash_list(world, batch.id))  # held is not cash
+    assert world.by_citizen(disbursement.id)[dead].attempts == 0  # never sent
+    assert all(row["citizen_id"] != dead for row in cash_list(world, disbursement.id))  # held is not cash
     world.check()
 
 
@@ -261,8 +261,8 @@ def test_a_name_that_does_not_match_the_registry_is_held_with_be01_and_one_witho
         else b
         for b in world.rolls
     ]
-    batch = world.pay(world.items(rolls))
-    result = statuses(world, batch.id)
+    disbursement = world.pay(world.items(rolls))
+    result = statuses(world, disbursement.id)
     assert result[wrong.citizen_id] == (ItemStatus.HELD, StatusReason.BE01)
     assert result[plain.citizen_id] == (ItemStatus.PAID, None)
     assert world.received(wrong.citizen_id) == 0
@@ -277,8 +277,8 @@ def test_an_unknown_citizen_id_is_held_with_be16(memory_storage: Storage) -> Non
         *world.rolls,
         *(Beneficiary(c, "Trần Văn Lạ", template.program, template.coefficient_tenths) for c in strangers),
     ]
-    batch = world.pay(world.items(rolls))
-    result = statuses(world, batch.id)
+    disbursement = world.pay(world.items(rolls))
+    result = statuses(world, disbursement.id)
     assert [result.pop(c) for c in strangers] == [(ItemStatus.HELD, StatusReason.BE16)] * 2
     assert set(result.values()) == {(ItemStatus.PAID, None)}
     world.check()
@@ -290,10 +290,10 @@ def test_an_unknown_citizen_id_is_held_with_be16(memory_storage: Storage) -> Non
 def test_a_beneficiary_without_a_registered_account_goes_on_the_cash_list_with_be23(memory_storage: Storage) -> None:
     size = 30
     world = make_world(memory_storage, size=size, banked={n: VIETCOMBANK for n in range(0, size, 2)})
-    batch = world.pay()
+    disbursement = world.pay()
 
     unbanked = {p.citizen_id: p for p in world.people[1::2]}
-    items = world.by_citizen(batch.id)
+    items = world.by_citizen(disbursement.id)
     for citizen_id, item in items.items():
         if citizen_id in unbanked:
             assert (item.status, item.reason, item.attempts, item.creditor_agent) == (
@@ -301,7 +301,7 @@ def test_a_beneficiary_without_a_registered_account_goes_on_the_cash_list_with_b
             )  # fmt: skip
         else:
             assert item.status == ItemStatus.PAID
-    rows = cash_list(world, batch.id)
+    rows = cash_list(world, disbursement.id)
     assert len(rows) == len(unbanked)
     for row in rows:
         person = unbanked[row["citizen_id"]]
@@ -329,13 +329,13 @@ def test_a_wallet_near_its_monthly_cap_sends_the_beneficiary_to_the_cash_list_wi
         [(phone, "2026-12", PILOT_2021_MONTHLY_INFLOW_CAP_VND - 100_000)]
     )
 
-    batch = world.pay()
+    disbursement = world.pay()
 
-    result = statuses(world, batch.id)
+    result = statuses(world, disbursement.id)
     assert result[near] == (ItemStatus.CASH, StatusReason.AM02)
     assert result[fresh] == (ItemStatus.PAID, None)
     assert world.received(near) == 0
-    assert [r["reason"] for r in cash_list(world, batch.id)] == ["AM02"]
+    assert [r["reason"] for r in cash_list(world, disbursement.id)] == ["AM02"]
     world.check()
 
 
@@ -350,14 +350,14 @@ def test_an_account_closed_or_blocked_after_registration_sends_the_beneficiary_t
     bin_code, account = world.accounts[citizen_id]
     world.sandbox.nodes[bin_code].set_account_status(account, status)
 
-    batch = world.pay()
+    disbursement = world.pay()
 
-    item = world.by_citizen(batch.id)[citizen_id]
+    item = world.by_citizen(disbursement.id)[citizen_id]
     assert (item.status, item.reason, item.attempts) == (ItemStatus.CASH, reason, 1)  # not retried
     assert world.received(citizen_id) == 0
-    rows = cash_list(world, batch.id)
+    rows = cash_list(world, disbursement.id)
     assert [(r["citizen_id"], r["reason"]) for r in rows] == [(citizen_id, reason.value)]
-    assert world.credited(batch.id)[0] == 23
+    assert world.credited(disbursement.id)[0] == 23
     world.check()
 
 
@@ -371,25 +371,25 @@ def test_a_bank_offline_that_comes_back_before_the_retries_run_out_pays_its_cust
     at_bidv = {c for c, (b, _a) in world.accounts.items() if b == BIDV}
     world.sandbox.nodes[BIDV].set_behaviour(Behaviour(offline=True))
 
-    batch = world.submit(world.file(world.items()))
+    disbursement = world.submit(world.file(world.items()))
     world.run(world.sandbox.now_ms + RETRY_DELAY_MS // 3)
 
-    waiting = world.by_citizen(batch.id)
-    assert world.batch(batch.id).status == DisbursementStatus.RUNNING
+    waiting = world.by_citizen(disbursement.id)
+    assert world.disbursement(disbursement.id).status == DisbursementStatus.RUNNING
     for citizen_id in at_bidv:
         assert (waiting[citizen_id].status, waiting[citizen_id].reason) == (ItemStatus.RETRY, StatusReason.AB08)
-    assert world.summary(batch.id)["reconciliation"]["in_process"]["count"] == len(at_bidv)
+    assert world.summary(disbursement.id)["reconciliation"]["in_process"]["count"] == len(at_bidv)
 
     world.sandbox.nodes[BIDV].set_behaviour(Behaviour())
     world.run()
 
-    items = world.by_citizen(batch.id)
+    items = world.by_citizen(disbursement.id)
     assert {i.status for i in items.values()} == {ItemStatus.PAID}
     for citizen_id, item in items.items():
         assert item.attempts == (2 if citizen_id in at_bidv else 1), citizen_id
         assert world.received(citizen_id) == item.amount_vnd
-    assert world.credited(batch.id) == (30, sum(i.amount_vnd for i in items.values()))
-    assert world.summary(batch.id)["retried"] == {"count": len(at_bidv), "paid": len(at_bidv)}
+    assert world.credited(disbursement.id) == (30, sum(i.amount_vnd for i in items.values()))
+    assert world.summary(disbursement.id)["retried"] == {"count": len(at_bidv), "paid": len(at_bidv)}
     world.check()
 
 
@@ -398,17 +398,19 @@ def test_a_bank_offline_for_good_sends_its_customers_to_the_cash_list_with_ab08_
 ) -> None:
     world = make_world(memory_storage, size=20, banked={n: (AGRIBANK if n < 5 else VIETTEL_MONEY) for n in range(20)})
     world.sandbox.nodes[AGRIBANK].set_behaviour(Behaviour(offline=True))
-    batch = world.pay()
+    disbursement = world.pay()
 
-    items = world.by_citizen(batch.id)
+    items = world.by_citizen(disbursement.id)
     for n, person in enumerate(world.people):
         item = items[person.citizen_id]
         if n < 5:
             assert (item.status, item.reason, item.attempts) == (ItemStatus.CASH, StatusReason.AB08, ATTEMPTS_MAX)
         else:
             assert (item.status, item.attempts) == (ItemStatus.PAID, 1)
-    assert sorted(r["citizen_id"] for r in cash_list(world, batch.id)) == sorted(p.citizen_id for p in world.people[:5])
-    assert world.batch(batch.id).status == DisbursementStatus.COMPLETED
+    assert sorted(r["citizen_id"] for r in cash_list(world, disbursement.id)) == sorted(
+        p.citizen_id for p in world.people[:5]
+    )
+    assert world.disbursement(disbursement.id).status == DisbursementStatus.COMPLETED
     world.check()
 
 
@@ -417,15 +419,15 @@ def test_a_bank_that_always_answers_too_late_sends_its_customers_to_the_cash_lis
 ) -> None:
     world = make_world(memory_storage, size=12, banked={n: (AGRIBANK if n < 4 else VIETCOMBANK) for n in range(12)})
     world.sandbox.nodes[AGRIBANK].set_behaviour(Behaviour(timeout_rate=1.0, late_answer_ms=20_000))
-    batch = world.pay()
+    disbursement = world.pay()
 
-    items = world.by_citizen(batch.id)
+    items = world.by_citizen(disbursement.id)
     for person in world.people[:4]:
         item = items[person.citizen_id]
         assert (item.status, item.reason, item.attempts) == (ItemStatus.CASH, StatusReason.AB05, ATTEMPTS_MAX)
         assert world.received(person.citizen_id) == 0  # each late credit was voided
     assert world.sandbox.nodes[AGRIBANK].settled_credits(f"{TREASURY_BIN}:") == (0, 0)
-    assert world.credited(batch.id)[0] == 8
+    assert world.credited(disbursement.id)[0] == 8
     world.check()
 
 
@@ -433,9 +435,9 @@ def test_a_payroll_interrupted_by_a_restart_resumes_and_pays_each_beneficiary_on
     storage = Storage(folder=tmp_path / "db")
     world = make_world(storage, size=20, banked={n: (BIDV if n < 6 else VIETCOMBANK) for n in range(20)})
     world.sandbox.nodes[BIDV].set_behaviour(Behaviour(offline=True))
-    batch = world.submit(world.file(world.items()))
+    disbursement = world.submit(world.file(world.items()))
     world.run(world.sandbox.now_ms + 5_000)
-    assert world.batch(batch.id).status == DisbursementStatus.RUNNING
+    assert world.disbursement(disbursement.id).status == DisbursementStatus.RUNNING
     opening = world.sandbox.opening_deposits_vnd
     world.sandbox.close()  # the process dies; the network and its timers are gone
 
@@ -447,7 +449,7 @@ def test_a_payroll_interrupted_by_a_restart_resumes_and_pays_each_beneficiary_on
     restarted.resume()
     restarted.run()
 
-    items = world.by_citizen(batch.id)
+    items = world.by_citizen(disbursement.id)
     assert {i.status for i in items.values()} == {ItemStatus.PAID}
     assert sorted(i.attempts for i in items.values()) == [1] * 14 + [2] * 6
     for b in world.rolls:
@@ -477,10 +479,10 @@ def test_a_file_with_malformed_rows_pays_the_valid_rows_and_lists_the_bad_ones(m
         *good[10:],
     ]
     file = parse_json(json.dumps({"message_id": "MOLISA-PARTIAL", "items": rows}, ensure_ascii=False).encode())
-    batch = world.submit(file)
+    disbursement = world.submit(file)
     world.run()
 
-    errors = world.switch.disbursement_row_errors(TREASURY_BIN, batch.id)
+    errors = world.switch.disbursement_row_errors(TREASURY_BIN, disbursement.id)
     by_row = {e.row: (e.field, e.reason) for e in errors}
     assert by_row == {
         2: ("amount_vnd", StatusReason.FF01),
@@ -494,19 +496,23 @@ def test_a_file_with_malformed_rows_pays_the_valid_rows_and_lists_the_bad_ones(m
     }
     assert all(e.rule for e in errors)
     valid_rows = [1, 3, 10, *range(12, len(rows) + 1)]
-    items = world.batch_items(batch.id)
+    items = world.disbursement_items(disbursement.id)
     assert [i.seq for i in items] == valid_rows  # an item keeps its row number
     assert {i.status for i in items} == {ItemStatus.PAID}
-    batch = world.batch(batch.id)
-    assert (batch.rows_total, batch.rows_rejected, batch.items_total) == (len(rows), 8, len(valid_rows))
-    assert batch.status == DisbursementStatus.COMPLETED
-    summary = world.summary(batch.id)
+    disbursement = world.disbursement(disbursement.id)
+    assert (disbursement.rows_total, disbursement.rows_rejected, disbursement.items_total) == (
+        len(rows),
+        8,
+        len(valid_rows),
+    )
+    assert disbursement.status == DisbursementStatus.COMPLETED
+    summary = world.summary(disbursement.id)
     assert summary["rows_rejected"] == 8 and summary["reconciliation"]["balanced"]
 
     # The rows that were refused were never accepted: a corrected file pays them.
     refused = [world.rolls[n] for n in (1, 3, 4, 5, 6, 7, 8)]
     corrected = world.pay(world.items(refused))
-    assert {i.status for i in world.batch_items(corrected.id)} == {ItemStatus.PAID}
+    assert {i.status for i in world.disbursement_items(corrected.id)} == {ItemStatus.PAID}
     for b in world.rolls:
         assert world.received(b.citizen_id) == b.amount_vnd
     world.check()
@@ -520,24 +526,24 @@ def zero_amount_file(world: PayrollWorld) -> bytes:
 def test_a_file_without_a_single_valid_row_lists_every_row_and_moves_nothing(memory_storage: Storage) -> None:
     world = make_world(memory_storage, size=5)
     treasury = world.treasury_vnd()
-    batch = world.submit(parse_json(zero_amount_file(world)))
+    disbursement = world.submit(parse_json(zero_amount_file(world)))
     world.run()
-    assert (batch.reason, batch.items_total, batch.rows_rejected) == (StatusReason.FF01, 0, 5)
-    errors = world.switch.disbursement_row_errors(TREASURY_BIN, batch.id)
+    assert (disbursement.reason, disbursement.items_total, disbursement.rows_rejected) == (StatusReason.FF01, 0, 5)
+    errors = world.switch.disbursement_row_errors(TREASURY_BIN, disbursement.id)
     assert [(e.row, e.field) for e in errors] == [(n, "amount_vnd") for n in range(1, 6)]
-    assert world.batch_items(batch.id) == []
+    assert world.disbursement_items(disbursement.id) == []
     assert world.treasury_vnd() == treasury
     world.check()
 
 
 def test_a_file_without_a_single_valid_row_is_rejected(memory_storage: Storage) -> None:
     world = make_world(memory_storage, size=5)
-    batch = world.submit(parse_json(zero_amount_file(world)))
+    disbursement = world.submit(parse_json(zero_amount_file(world)))
     world.run()
-    assert batch.status == DisbursementStatus.REJECTED
-    assert world.batch(batch.id).status == DisbursementStatus.REJECTED
+    assert disbursement.status == DisbursementStatus.REJECTED
+    assert world.disbursement(disbursement.id).status == DisbursementStatus.REJECTED
     report = etree.fromstring(
-        world.switch.disbursement_export(TREASURY_BIN, batch.id, "pain.002", world.sandbox.now_ms)
+        world.switch.disbursement_export(TREASURY_BIN, disbursement.id, "pain.002", world.sandbox.now_ms)
     )
     assert report.findtext(".//p:OrgnlGrpInfAndSts/p:GrpSts", namespaces=PAIN002_NS) == "RJCT"
 
@@ -549,17 +555,17 @@ def test_a_payroll_the_treasury_cannot_fund_is_rejected_with_am04_and_moves_noth
     treasury = world.treasury_vnd()
     money_before = {b: node.money() for b, node in world.sandbox.nodes.items()}
 
-    batch = world.pay()
+    disbursement = world.pay()
 
-    assert (batch.status, batch.reason) == (DisbursementStatus.REJECTED, StatusReason.AM04)
-    assert world.batch(batch.id).completed_ms is not None
-    assert world.batch_items(batch.id) == []
+    assert (disbursement.status, disbursement.reason) == (DisbursementStatus.REJECTED, StatusReason.AM04)
+    assert world.disbursement(disbursement.id).completed_ms is not None
+    assert world.disbursement_items(disbursement.id) == []
     assert world.treasury_vnd() == treasury
-    assert world.credited(batch.id) == (0, 0)
+    assert world.credited(disbursement.id) == (0, 0)
     assert {b: node.money() for b, node in world.sandbox.nodes.items()} == money_before
     assert world.sandbox.switch.positions()[TREASURY_BIN].reserved_vnd == 0
     report = etree.fromstring(
-        world.switch.disbursement_export(TREASURY_BIN, batch.id, "pain.002", world.sandbox.now_ms)
+        world.switch.disbursement_export(TREASURY_BIN, disbursement.id, "pain.002", world.sandbox.now_ms)
     )
     assert pain002_schema().validate(report)
     assert report.findtext(".//p:OrgnlGrpInfAndSts/p:GrpSts", namespaces=PAIN002_NS) == "RJCT"
@@ -570,7 +576,7 @@ def test_a_payroll_the_treasury_cannot_fund_is_rejected_with_am04_and_moves_noth
     world.switch.fund_in(TREASURY_BIN, 1, world.sandbox.now_ms)
     funded = world.pay()
     assert funded.status == DisbursementStatus.RUNNING
-    assert world.batch(funded.id).status == DisbursementStatus.COMPLETED
+    assert world.disbursement(funded.id).status == DisbursementStatus.COMPLETED
     assert world.switch.disbursement_row_errors(TREASURY_BIN, funded.id) == []
     assert world.credited(funded.id) == (15, payable)
     assert world.treasury_vnd() == 0
@@ -579,9 +585,9 @@ def test_a_payroll_the_treasury_cannot_fund_is_rejected_with_am04_and_moves_noth
 
 def test_a_payroll_refused_for_funds_reports_nothing_in_process(memory_storage: Storage) -> None:
     world = make_world(memory_storage, size=10, treasury_vnd=1)
-    batch = world.pay()
-    assert batch.status == DisbursementStatus.REJECTED
-    summary = world.summary(batch.id)
+    disbursement = world.pay()
+    assert disbursement.status == DisbursementStatus.REJECTED
+    summary = world.summary(disbursement.id)
     assert summary["reconciliation"]["in_process"] == {"count": 0, "amount_vnd": 0}
 
 
@@ -614,10 +620,10 @@ def test_only_an_active_treasury_participant_may_submit_a_payroll(memory_storage
 def test_a_payroll_is_paid_the_same_from_each_file_format(memory_storage: Storage, file_format: str) -> None:
     world = make_world(memory_storage, size=12, banked={n: VIETCOMBANK for n in range(10)})
     data = write_file(file_format, "MOLISA-FMT", world.items(), TREASURY_BIN, local_time(world.sandbox.now_ms))
-    batch = world.submit(parse_file(file_format, data, "MOLISA-FMT"))
+    disbursement = world.submit(parse_file(file_format, data, "MOLISA-FMT"))
     world.run()
-    assert batch.source_format == file_format
-    result = statuses(world, batch.id)
+    assert disbursement.source_format == file_format
+    result = statuses(world, disbursement.id)
     assert sorted(result.values()) == sorted(
         [(ItemStatus.PAID, None)] * 10 + [(ItemStatus.CASH, StatusReason.BE23)] * 2
     )
@@ -636,20 +642,20 @@ def test_the_pain002_report_is_valid_against_the_schema_and_says_acsc_or_rjct_wi
     world.sandbox.nodes[bin_code].set_account_status(account, AccountStatus.CLOSED)
     schema = pain002_schema()
 
-    batch = world.submit(world.file(world.items()))
+    disbursement = world.submit(world.file(world.items()))
     running = etree.fromstring(
-        world.switch.disbursement_export(TREASURY_BIN, batch.id, "pain.002", world.sandbox.now_ms)
+        world.switch.disbursement_export(TREASURY_BIN, disbursement.id, "pain.002", world.sandbox.now_ms)
     )
     assert schema.validate(running), schema.error_log
     assert running.findtext(".//p:OrgnlGrpInfAndSts/p:GrpSts", namespaces=PAIN002_NS) == "ACSP"
     world.run()
 
     document = etree.fromstring(
-        world.switch.disbursement_export(TREASURY_BIN, batch.id, "pain.002", world.sandbox.now_ms)
+        world.switch.disbursement_export(TREASURY_BIN, disbursement.id, "pain.002", world.sandbox.now_ms)
     )
     assert schema.validate(document), schema.error_log
     group = document.find(".//p:OrgnlGrpInfAndSts", PAIN002_NS)
-    assert group.findtext("p:OrgnlMsgId", namespaces=PAIN002_NS) == batch.message_id
+    assert group.findtext("p:OrgnlMsgId", namespaces=PAIN002_NS) == disbursement.message_id
     assert group.findtext("p:OrgnlNbOfTxs", namespaces=PAIN002_NS) == "20"
     assert int(group.findtext("p:OrgnlCtrlSum", namespaces=PAIN002_NS)) == sum(b.amount_vnd for b in world.rolls)
     assert group.findtext("p:GrpSts", namespaces=PAIN002_NS) == "PART"
@@ -661,7 +667,7 @@ def test_the_pain002_report_is_valid_against_the_schema_and_says_acsc_or_rjct_wi
         )
         for tx in document.iterfind(".//p:TxInfAndSts", PAIN002_NS)
     }
-    items = world.batch_items(batch.id)
+    items = world.disbursement_items(disbursement.id)
     assert len(reported) == len(items) == 20
     for item in items:
         expected = (
@@ -677,10 +683,10 @@ def test_the_pain002_report_is_valid_against_the_schema_and_says_acsc_or_rjct_wi
 
 def test_the_items_export_lists_every_item_with_its_status_reason_and_attempts(memory_storage: Storage) -> None:
     world = make_world(memory_storage, size=10, banked={n: BIDV for n in range(8)})
-    batch = world.pay()
-    data = world.switch.disbursement_export(TREASURY_BIN, batch.id, "items", world.sandbox.now_ms)
+    disbursement = world.pay()
+    data = world.switch.disbursement_export(TREASURY_BIN, disbursement.id, "items", world.sandbox.now_ms)
     rows = list(csv.DictReader(io.StringIO(data.decode())))
-    items = world.batch_items(batch.id)
+    items = world.disbursement_items(disbursement.id)
     assert [(int(r["row"]), r["status"], r["reason"], r["creditor_agent"], int(r["attempts"])) for r in rows] == [
         (i.seq, i.status.value, i.reason.value if i.reason else "", i.creditor_agent or "", i.attempts) for i in items
     ]
