@@ -475,11 +475,6 @@ class ParticipantNode:
         with self.engine.begin() as conn:
             return repository.load_outbound(conn, [order_id]).get(order_id)
 
-    def payments_by_outcome(self) -> list[tuple[str, str | None, int, int]]:
-        """Customers' payments by (status, reason): count and VND, refusals at the bank included."""
-        with self.engine.begin() as conn:
-            return repository.count_by_status_and_reason(conn, repository.OUTBOUND)
-
     def inbound_counts(self) -> dict[str, tuple[int, int]]:
         with self.engine.begin() as conn:
             return repository.count_by_status(conn, repository.INBOUND)

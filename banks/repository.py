@@ -181,13 +181,6 @@ def count_by_status(conn: Connection, table: Any) -> dict[str, tuple[int, int]]:
     return {row[0]: (int(row[1]), int(row[2])) for row in conn.execute(query)}
 
 
-def count_by_status_and_reason(conn: Connection, table: Any) -> list[tuple[str, str | None, int, int]]:
-    query = select(
-        table.c.status, table.c.reason, func.count(), func.coalesce(func.sum(table.c.amount_vnd), 0)
-    ).group_by(table.c.status, table.c.reason)
-    return [(row[0], row[1], int(row[2]), int(row[3])) for row in conn.execute(query)]
-
-
 _ACCOUNT_STATUSES = {status.value: status for status in AccountStatus}
 
 

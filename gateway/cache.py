@@ -1,6 +1,6 @@
 """A second of memory for what changes only by admin action (which key is whose, a participant's
-URL and secret): without it every request and every delivery read the switch's database for it,
-a sixth of the server's time under load. A change made by an admin call is seen within the TTL."""
+URL and secret): every request and every delivery needs it, so it is kept here rather than read
+from the switch's database each time. A change made by an admin call is seen within the TTL."""
 
 from __future__ import annotations
 

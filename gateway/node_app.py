@@ -49,6 +49,19 @@ def create_node_app(api: NodeApi) -> FastAPI:
     app = FastAPI(title=f"Switchyard participant {api.node.bin} ({api.node.name})", version="1")
     problems.install(app)
 
+    @app.get("/health", tags=["operations"])
+    def health() -> dict[str, str]:
+        return {"status": "ok", "bin": api.node.bin}
+
+    _inbound_routes(app, api)
+    _admin_routes(app, api)
+    _customer_routes(app, api)
+    return app
+
+
+def _inbound_routes(app: FastAPI, api: NodeApi) -> None:
+    """What the switch calls: every body must carry its signature."""
+
     async def signed_body(request: Request, bytes_max: int = BODY_BYTES_MAX) -> Any:
         body = await request.body()
         if len(body) > bytes_max:
@@ -59,10 +72,6 @@ def create_node_app(api: NodeApi) -> FastAPI:
                 SIGNATURE_HEADER, "must be sha256=<hex HMAC-SHA256 of the body with the signing secret>",
             )  # fmt: skip
         return body
-
-    @app.get("/health", tags=["operations"])
-    def health() -> dict[str, str]:
-        return {"status": "ok", "bin": api.node.bin}
 
     @app.post("/v1/inbound/transfers", response_model=StatusReport, tags=["inbound"])
     async def inbound_transfer(request: Request) -> Any:
@@ -101,11 +110,17 @@ def create_node_app(api: NodeApi) -> FastAPI:
         await api.runtime.deliver(Envelope(SWITCH_ADDRESS, api.node.bin, report))
         return Response(status_code=204)
 
+
+def _admin_routes(app: FastAPI, api: NodeApi) -> None:
     @app.get("/v1/admin/books", tags=["admin"])
     def books(authorization: Annotated[str | None, Header()] = None) -> dict[str, int | bool]:
         """The bank's books for an auditor (admin key): its settlement account mirrors its position."""
         problems.require_key(authorization, api.admin_key, "the admin key")
         return api.node.books()
+
+
+def _customer_routes(app: FastAPI, api: NodeApi) -> None:
+    """The customer channel of a simulated bank."""
 
     @app.post("/v1/payments", status_code=202, tags=["customers"])
     async def pay(order: PaymentOrder) -> dict[str, str]:
@@ -118,8 +133,6 @@ def create_node_app(api: NodeApi) -> FastAPI:
         if found is None:
             raise problems.ApiProblem(404, "not-found", "No such payment", f"no payment {order_id[:35]}")
         return found
-
-    return app
 
 
 async def _batch_answers(api: NodeApi, items: list[Item]) -> AsyncIterator[bytes]:

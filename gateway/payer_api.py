@@ -27,14 +27,12 @@ from switch.disbursements.reports import item_fields
 from switch.disbursements.schemas import DisbursementRecord
 from switch.errors import PayerOnly
 from switch.scheme.codes import ItemStatus, ParticipantKind
-from switch.scheme.disbursement import FILE_BYTES_MAX, DisbursementFile, file_problem, parse_csv, parse_json
-from switch.scheme.pain import parse_pain001
+from switch.scheme.disbursement import FILE_BYTES_MAX, read_upload
 
 ITEMS_PAGE_MAX = 1_000
 DisbursementId = Annotated[int, Path(ge=1, le=2**31 - 1)]
 ROW_ERRORS_SHOWN_MAX = 1_000
 DISBURSEMENTS_PATH = "/v1/disbursements"
-PARSERS = {"application/json": "json", "text/csv": "csv", "application/xml": "pain.001", "text/xml": "pain.001"}
 
 
 def payer_router(api: Any) -> APIRouter:
@@ -58,7 +56,7 @@ def payer_router(api: Any) -> APIRouter:
     ) -> Any:
         body = await _body(request)
         content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
-        file = _parse(content_type, body, message_id)
+        file = read_upload(content_type, body, message_id)
         # 200 for a file sent again (it answers the disbursement it made), 201 for a new one: one indexed
         # read, not a list of every disbursement the payer ever sent.
         known = await asyncio.to_thread(api.node.disbursement_for_message, bin_code, file.message_id)
@@ -122,17 +120,6 @@ async def _body(request: Request) -> bytes:
             )  # fmt: skip
         chunks.append(chunk)
     return b"".join(chunks)
-
-
-def _parse(content_type: str, body: bytes, message_id: str | None) -> DisbursementFile:
-    kind = PARSERS.get(content_type)
-    if kind == "json":
-        return parse_json(body)
-    if kind == "csv":
-        return parse_csv(body, message_id)
-    if kind == "pain.001":
-        return parse_pain001(body)
-    raise file_problem("Content-Type", f"must be one of {', '.join(PARSERS)}, not {content_type or 'missing'!r}")
 
 
 def _location(disbursement: DisbursementRecord) -> str:

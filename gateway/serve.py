@@ -11,7 +11,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import csv
-import dataclasses
 import json
 import logging
 import os
@@ -33,20 +32,20 @@ from gateway.node_app import NodeApi, create_node_app
 from gateway.observe import configure_json_logging
 from gateway.runtime import NodeRuntime, wall_clock_ms
 from gateway.switch_app import connect, create_switch_app, networked_switch_api
-from network.sandbox import DEFAULT_PARTICIPANTS, DEFAULT_START, TREASURY, ParticipantSpec, sample_account
+from network import nodes
+from network.participants import (
+    DEFAULT_PARTICIPANTS,
+    SAMPLE_OPENING_VND,
+    SERVE_TREASURY,
+    ParticipantSpec,
+    sample_customers,
+    sample_population,
+)
 from network.storage import Storage
-from payer.registry import Person, PopulationRegistry, generate_population
-from switch.errors import ParticipantExists
+from payer.registry import PopulationRegistry
 from switch.node import SwitchNode
-from switch.participants.schemas import Participant
-from switch.scheme.codes import ParticipantKind
-from switch.scheme.names import normalize_name
-from wallets.node import WalletNode
 
 log = logging.getLogger("switchyard.serve")
-
-CUSTOMERS_PER_PARTICIPANT = 50
-OPENING_VND = 50_000_000
 
 
 @dataclass(slots=True)
@@ -65,9 +64,8 @@ async def serve(config: ServeConfig, ready: asyncio.Event | None = None) -> None
     storage = _storage(config.database, config.out, config.schema_prefix)
     if config.workers > 1 and storage.url is None:
         raise ValueError("workers: several switch workers need PostgreSQL (--database postgresql://...)")
-    registry = serve_registry()
-    switch = SwitchNode(storage.engine_for("switch"), identities=registry)
-    switch.setup()
+    registry = sample_population()
+    switch = nodes.build_switch(storage, identities=registry)
     admin_key = config.admin_key or secrets.token_urlsafe(24)
     citizen_key = secrets.token_urlsafe(24)
     urls = {spec.bin: f"http://{config.host}:{config.port + 1 + n}" for n, spec in enumerate(DEFAULT_PARTICIPANTS)}
@@ -126,12 +124,12 @@ async def serve_participants(settings: dict[str, Any]) -> None:
     two cores: in one process they shared one, and the GIL, at about 110% CPU under load."""
     configure_json_logging()
     storage = _storage(settings["database"], Path(settings["out"]), settings["schema_prefix"])
-    people = serve_registry().people()
+    people = sample_population().people()
     host, switch_url = settings["host"], settings["switch_url"]
     async with contextlib.AsyncExitStack() as clients:
         servers = []
         for n, spec in enumerate(DEFAULT_PARTICIPANTS):
-            node = _participant_node(spec, storage)
+            node = nodes.build_participant(spec, storage)
             _open_sample_accounts(node, sample_customers(spec, n, people), spec.prefund_vnd, wall_clock_ms())
             key, secret = settings["credentials"][spec.bin]
             runtime = NodeRuntime(node)
@@ -218,12 +216,6 @@ async def _wait_healthy(
     raise RuntimeError(f"{url} did not become healthy in {timeout_s:.0f} s")
 
 
-def serve_registry() -> PopulationRegistry:
-    """The population the served switch checks payroll items against: the same for every worker
-    (a fixed seed), and written to population.csv for a payer to build its files from."""
-    return PopulationRegistry(generate_population(SERVE_POPULATION, SERVE_POPULATION_SEED, DEFAULT_START.date()))
-
-
 def _write_population(config: ServeConfig, registry: PopulationRegistry) -> None:
     config.out.mkdir(parents=True, exist_ok=True)
     with (config.out / "population.csv").open("w", newline="") as out:
@@ -237,18 +229,10 @@ def _write_population(config: ServeConfig, registry: PopulationRegistry) -> None
 
 
 def _register(switch: SwitchNode, spec: ParticipantSpec, base_url: str | None) -> tuple[str, str]:
+    """Admitted (once: a restart on the same database finds it there) and given new credentials.
+    Every simulated node serves the inbound batch call (gateway.batches)."""
     now_ms = wall_clock_ms()
-    # Every simulated node serves the inbound batch call (gateway.batches).
-    participant = Participant(
-        spec.bin, spec.name, spec.kind, net_debit_cap_vnd=spec.net_debit_cap_vnd, base_url=base_url,
-        inbound_batches=base_url is not None,
-    )  # fmt: skip
-    try:
-        switch.register_participant(participant, now_ms)
-        if spec.prefund_vnd:
-            switch.fund_in(spec.bin, spec.prefund_vnd, now_ms)
-    except ParticipantExists:
-        pass  # a restart on the same database: the participant and its money are there already
+    nodes.admit(switch, spec, now_ms, base_url, inbound_batches=base_url is not None)
     credentials = switch.issue_credentials(spec.bin, now_ms)
     return credentials.api_key, credentials.signing_secret
 
@@ -262,39 +246,17 @@ def _fixed_peer(peer: Peer) -> Callable[[str], Peer | None]:
     return lookup
 
 
-def _participant_node(spec: ParticipantSpec, storage: Storage) -> ParticipantNode:
-    engine = storage.engine_for(f"{spec.kind.value}_{spec.bin}")
-    node_class = WalletNode if spec.kind == ParticipantKind.WALLET else ParticipantNode
-    node = node_class(spec.bin, spec.name, engine, spec.behaviour, spec.limits)
-    node.setup()
-    return node
-
-
 def _open_sample_accounts(node: ParticipantNode, customers: list[Customer], prefund_vnd: int, now_ms: int) -> None:
     """Funded accounts at each participant, held by people of population.csv, so a developer can pay
     at once, register an account for welfare and see a payroll paid to it (idempotent)."""
     if not node.customers():
-        node.open_accounts([(customer, OPENING_VND) for customer in customers], now_ms)
+        node.open_accounts([(customer, SAMPLE_OPENING_VND) for customer in customers], now_ms)
         if prefund_vnd:
             node.record_funding(prefund_vnd, now_ms)
 
 
-def sample_customers(spec: ParticipantSpec, position: int, people: list[Person]) -> list[Customer]:
-    """The sample accounts of the participant at `position` in the default network and who holds
-    them (the next CUSTOMERS_PER_PARTICIPANT people of the population): the same in every process."""
-    holders = people[position * CUSTOMERS_PER_PARTICIPANT : (position + 1) * CUSTOMERS_PER_PARTICIPANT]
-    assert len(holders) == CUSTOMERS_PER_PARTICIPANT, "the serve population has a holder for every sample account"
-    return [
-        Customer(sample_account(spec.bin, spec.kind, number), normalize_name(person.name), person.citizen_id)
-        for number, person in enumerate(holders)
-    ]
-
-
 CONNECTIONS_PER_NODE_MAX = 64
 SAMPLES_SHOWN = 3  # with their holders in credentials.json; every account is listed, every holder is in population.csv
-SERVE_POPULATION = 5_000
-SERVE_POPULATION_SEED = 84
-SERVE_TREASURY = dataclasses.replace(TREASURY, prefund_vnd=100_000_000_000)
 
 
 def _server(app: Any, host: str, port: int) -> uvicorn.Server:

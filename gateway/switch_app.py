@@ -57,9 +57,6 @@ from switch.scheme.messages import (
 from switch.scheme.transport import CITIZEN_APP_ADDRESS, SWITCH_ADDRESS, Envelope, TimerFired
 from switch.scheme.validation import parse_message
 
-API_KEY_HEADER = "Authorization"
-
-
 BODY_BYTES_MAX = 64 * 1024
 TRANSFERS_PATH = "/v1/transfers"
 TRANSFER_WAIT_S = 6.0  # a little longer than the switch waits for a creditor (5 s)
@@ -218,10 +215,10 @@ async def answer_transfer(api: SwitchApi, bin_code: str, transfer: CreditTransfe
 
 class TransferFastPath:
     """POST /v1/transfers, well-formed and from the debtor agent's own key, answered without
-    FastAPI's routing, dependency and response machinery: under load that machinery was about 40%
-    of the switch process's time (py-spy), for a call that is 99% of the traffic. Anything else -- no
-    or an unknown key, a body that breaks a rule, another's debtor agent -- goes on to the FastAPI
-    route with the body as read, which answers it (and its errors) as always."""
+    FastAPI's routing, dependency and response machinery: this call is nearly all the traffic, and
+    that machinery is a large share of what each call costs. Anything else -- no or an unknown key,
+    a body that breaks a rule, another's debtor agent -- goes on to the FastAPI route with the body
+    as read, which answers it (and its errors) as always."""
 
     def __init__(self, app: ASGIApp, api: SwitchApi) -> None:
         self.app, self.api = app, api
@@ -279,13 +276,21 @@ def _admin_router(api: SwitchApi) -> APIRouter:
     def require_admin(authorization: Annotated[str | None, Header()] = None) -> None:
         problems.require_key(authorization, api.admin_key, "the admin key")
 
+    router = APIRouter(dependencies=[Depends(require_admin)])
+    _participant_admin_routes(router, api)
+    _position_admin_routes(router, api)
+    _clearing_admin_routes(router, api)
+    return router
+
+
+def _participant_admin_routes(router: APIRouter, api: SwitchApi) -> None:
+    """Registering participants and changing their status or cap."""
+
     def forget_participants() -> None:
         """An admin change here is seen at once by this process (others see it within a second)."""
         api.keys.clear()
         api.peers.clear()
         api.participants.clear()
-
-    router = APIRouter(dependencies=[Depends(require_admin)])
 
     @router.post(
         "/participants", status_code=201, response_model=RegisteredParticipant,
@@ -333,6 +338,10 @@ def _admin_router(api: SwitchApi) -> APIRouter:
     def limits(bin_code: str, body: LimitsIn) -> ParticipantOut:
         return _participant_out(api.node.set_cap(bin_code, body.net_debit_cap_vnd, api.clock_ms()))
 
+
+def _position_admin_routes(router: APIRouter, api: SwitchApi) -> None:
+    """Money in and out of a participant's position, and every position."""
+
     @router.post("/participants/{bin_code}/funds-in", response_model=PositionOut)
     def funds_in(bin_code: str, body: FundsIn) -> PositionOut:
         return _position_out(api.node.fund_in(bin_code, body.amount_vnd, api.clock_ms()))
@@ -345,13 +354,13 @@ def _admin_router(api: SwitchApi) -> APIRouter:
     def positions() -> list[PositionOut]:
         return [_position_out(p) for p in api.node.positions().values()]
 
+
+def _clearing_admin_routes(router: APIRouter, api: SwitchApi) -> None:
     @router.get("/clearing-summary")
     def clearing_summary() -> list[dict[str, Any]]:
         """Transfers the switch cleared, by status, reason, debtor agent and creditor agent: what a
         load test counts against (from the database, so it is the same from every worker)."""
         return api.node.clearing_summary()
-
-    return router
 
 
 def _participant_router(api: SwitchApi) -> APIRouter:

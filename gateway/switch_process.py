@@ -23,10 +23,10 @@ import aiohttp
 from fastapi import FastAPI
 
 from gateway.observe import configure_json_logging
-from gateway.serve import serve_registry
 from gateway.switch_app import connect, create_switch_app, networked_switch_api
+from network import nodes
+from network.participants import sample_population
 from network.storage import Storage
-from switch.node import SwitchNode
 
 CONNECTIONS_MAX = 200
 
@@ -34,7 +34,8 @@ CONNECTIONS_MAX = 200
 def create_app() -> FastAPI:
     configure_json_logging()
     storage = Storage(url=os.environ["SWITCHYARD_DATABASE"], schema_prefix=os.environ["SWITCHYARD_SCHEMA_PREFIX"])
-    switch = SwitchNode(storage.engine_for("switch"), identities=serve_registry())
+    # serve set the database up before it started the workers.
+    switch = nodes.build_switch(storage, identities=sample_population(), set_up=False)
     api = networked_switch_api(switch, os.environ["SWITCHYARD_ADMIN_KEY"], os.environ.get("SWITCHYARD_CITIZEN_KEY"))
     app = create_switch_app(api)
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 import contextlib
 import json
 import re
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 from sqlalchemy import Connection
@@ -98,7 +98,3 @@ def _render(sql: str, dialect: str) -> str:
     if dialect == "postgresql":
         return _PLACEHOLDER.sub("%s", sql)
     raise ValueError(f"dialect: {dialect} has no fast statements")
-
-
-def as_list(ids: Iterable[str]) -> list[str]:
-    return list(dict.fromkeys(ids))

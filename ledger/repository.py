@@ -205,15 +205,3 @@ def _account_from_row(row: Any) -> Account:
         row.credits_pending,
         row.credits_posted,
     )
-
-
-def _account_row(a: Account) -> dict[str, object]:
-    return {
-        "id": a.id,
-        "code": a.code,
-        "flags": int(a.flags),
-        "debits_pending": a.debits_pending,
-        "debits_posted": a.debits_posted,
-        "credits_pending": a.credits_pending,
-        "credits_posted": a.credits_posted,
-    }

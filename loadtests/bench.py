@@ -17,6 +17,7 @@ sequential ceiling).
 
 from __future__ import annotations
 
+import dataclasses
 import random
 import sqlite3
 import tempfile
@@ -26,18 +27,18 @@ from pathlib import Path
 from typing import Any
 
 from banks.schemas import Customer, PaymentOrder
+from network import nodes
 from network.checks import check_invariants
 from network.inprocess import InProcessNetwork
-from network.sandbox import DEFAULT_PARTICIPANTS, Sandbox, sample_account
+from network.participants import DEFAULT_PARTICIPANTS, sample_account
+from network.sandbox import Sandbox
 from network.storage import Storage
-from switch.node import SwitchNode
-from switch.participants.schemas import Participant
 from switch.scheme.codes import ParticipantKind, Purpose, TransactionStatus
 from switch.scheme.messages import CreditTransfer, Party, StatusReport
 from switch.scheme.transport import SWITCH_ADDRESS, Envelope
 
-CUSTOMERS_PER_PARTICIPANT = 200
-OPENING_VND = 10_000_000_000
+BENCH_ACCOUNTS_PER_PARTICIPANT = 200
+BENCH_OPENING_VND = 10_000_000_000  # enough that no bench transfer meets an empty account
 BATCH_SIZE = 1_000
 OFFERED_PER_MS = 20  # single_concurrent: 20,000 transfers per simulated second
 SEQUENTIAL_SHARE = 0.1  # the sequential mode is slow: it runs a tenth of the count
@@ -118,13 +119,12 @@ def _run_switch_core(count: int, database: str | None, batched: bool) -> float:
         if storage.url:
             storage = Storage(url=storage.url, schema_prefix=f"bench_core_{int(batched)}_{int(time.time())}")
         network = InProcessNetwork(0, seed=1)
-        switch = SwitchNode(storage.engine_for("switch"))
-        switch.setup()
+        switch = nodes.build_switch(storage)
         network.add(switch)
+        funds_vnd = BENCH_OPENING_VND * BENCH_ACCOUNTS_PER_PARTICIPANT
         banks = [spec for spec in DEFAULT_PARTICIPANTS if spec.kind == ParticipantKind.BANK]
         for spec in banks:
-            switch.register_participant(Participant(spec.bin, spec.name, spec.kind), 0)
-            switch.fund_in(spec.bin, OPENING_VND * CUSTOMERS_PER_PARTICIPANT, 0)
+            nodes.admit(switch, dataclasses.replace(spec, net_debit_cap_vnd=0, prefund_vnd=funds_vnd), 0)
             network.add(_AcceptingParticipant(spec.bin))
         rng = random.Random(7)
         envelopes = []
@@ -177,10 +177,10 @@ def _open_accounts(sandbox: Sandbox) -> list[tuple[str, str]]:
     accounts = []
     for spec in DEFAULT_PARTICIPANTS:
         customers = []
-        for number in range(CUSTOMERS_PER_PARTICIPANT):
+        for number in range(BENCH_ACCOUNTS_PER_PARTICIPANT):
             account = sample_account(spec.bin, spec.kind, number)
             citizen_id = f"001090{number:06d}"
-            customers.append((Customer(account, f"KHACH HANG {number}", citizen_id), OPENING_VND))
+            customers.append((Customer(account, f"KHACH HANG {number}", citizen_id), BENCH_OPENING_VND))
             accounts.append((spec.bin, account))
         sandbox.open_accounts(spec.bin, customers)
     return accounts

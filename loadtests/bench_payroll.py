@@ -20,13 +20,20 @@ from typing import Any
 
 from loadtests.bench import _bare_sqlite
 from network.payroll import PayrollConfig, prepare, reconcile, run_until_complete, submit
+from network.storage import Storage
 
 CEILING_ROWS = 200_000
 
 
-def bench_payroll(beneficiaries: int, file_format: str = "json") -> dict[str, Any]:
+def bench_payroll(beneficiaries: int, file_format: str = "json", database: str | None = None) -> dict[str, Any]:
+    """`database`: a postgresql:// URL (each node in a schema of its own, dropped afterwards) instead
+    of SQLite files in a temporary folder."""
     with tempfile.TemporaryDirectory(prefix="switchyard-bench-payroll-") as folder:
-        config = PayrollConfig(beneficiaries=beneficiaries, folder=Path(folder) / "db", file_format=file_format)
+        prefix = f"bench_payroll_{int(time.time())}"
+        config = PayrollConfig(
+            beneficiaries=beneficiaries, folder=Path(folder) / "db", file_format=file_format, database=database,
+            schema_prefix=prefix,
+        )  # fmt: skip
         run = prepare(config)
         started = time.perf_counter()
         submit(run)
@@ -34,12 +41,15 @@ def bench_payroll(beneficiaries: int, file_format: str = "json") -> dict[str, An
         report = reconcile(run)
         elapsed_s = time.perf_counter() - started
         run.sandbox.close()
+        if database is not None:
+            Storage(url=database, schema_prefix=prefix).drop()
     if not report.ok:
         raise AssertionError(f"the payroll bench broke an invariant: {report.failures}")
     ceiling = _bare_sqlite(CEILING_ROWS, batched=True)
     return {
         "beneficiaries": beneficiaries,
         "format": file_format,
+        "database": "postgresql" if database else "sqlite",
         "paid": report.payroll_paid_count,
         "seconds": round(elapsed_s, 2),
         "beneficiaries_per_second": round(beneficiaries / elapsed_s),

@@ -28,6 +28,7 @@ import httpx
 import loadtests
 from loadtests import THRESHOLD_VARIABLES
 from loadtests.launch import books_settled, running_app, running_serve
+from network.participants import SAMPLE_HOLDERS
 from network.storage import Storage
 
 PROFILES = {"p2p": "p2p.py", "skewed": "skewed.py", "bulk": "bulk.py", "aliases": "aliases.py"}
@@ -35,7 +36,6 @@ BULK_FILE_ITEMS = 100
 # Sandbox BINs for the load test's own participants; the first sends the most in a skewed profile.
 LOAD_PARTICIPANTS = ("970490", "970491", "970492", "970493")
 LOAD_FUNDS_VND = 1_000_000_000_000
-SAMPLE_HOLDERS = 8 * 50  # the first people of serve's population hold its sample accounts
 CEILING_SHARE_OF_DURATION = 0.5
 CEILING_DURATION_S_MIN = 5
 LOCUST_STOP_TIMEOUT_S = 10

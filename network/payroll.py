@@ -1,9 +1,10 @@
-"""A month's welfare payroll on the default network, end to end: population registry, rolls,
-accounts and registrations, files submitted through the Treasury, the switch's bulk processing,
-and the reconciliation against the banks' and wallets' own ledgers.
+"""A month's welfare payroll on the in-process network, end to end: population registry, rolls,
+accounts and registrations, the payer's files sent through the Treasury (`payer.submission`), the
+switch's disbursements run second by simulated second, and the reconciliation against the banks'
+and wallets' own ledgers (`network.checks`).
 
-Used by `switchyard demo`, `switchyard bench payroll` and the tests; crash-safe runs reopen the same
-storage with `resume=True`.
+The one payroll driver: the scenario runner (and so the demo), `switchyard payroll`, `switchyard
+bench payroll` and the tests all run it. Crash-safe runs reopen the same storage with `resume=True`.
 """
 
 from __future__ import annotations
@@ -17,17 +18,22 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
-from banks.schemas import AccountStatus, Behaviour
+from banks.schemas import AccountStatus
 from network.checks import InvariantReport, check_invariants
 from network.inprocess import LinkFaults
+from network.participants import (
+    DEFAULT_START,
+    TREASURY_BIN,
+    ParticipantSpec,
+    payroll_participants,
+)
 from network.population import Holding, open_population_accounts
-from network.sandbox import DEFAULT_PARTICIPANTS, DEFAULT_START, TREASURY, TREASURY_BIN, ParticipantSpec, Sandbox
+from network.sandbox import Sandbox
 from network.storage import Storage
-from payer.payroll import build_payroll, write_file
 from payer.registry import Person, PopulationRegistry, generate_population
 from payer.rolls import PROGRAM_SHARES, Beneficiary, build_rolls
+from payer.submission import PayrollFile, files_needed, payroll_files
 from switch.disbursements.schemas import DisbursementRecord
 from switch.scheme.calendar import local_time
 from switch.scheme.codes import (
@@ -36,17 +42,14 @@ from switch.scheme.codes import (
     ParticipantKind,
     Program,
     RegistrationOutcome,
-    StatusReason,
 )
-from switch.scheme.disbursement import ITEMS_PER_FILE_MAX, DisbursementFile, parse_csv, parse_json
+from switch.scheme.disbursement import ITEMS_PER_FILE_MAX, read_file
 from switch.scheme.messages import Alias, AliasRegistration
-from switch.scheme.pain import parse_pain001
 from switch.scheme.transport import CITIZEN_APP_ADDRESS
-from wallets.node import wallet_limits
 
 PROVINCES = ("001", "079", "048", "092", "038", "040", "075", "089")  # eight provinces, north to south
 RUN_STEP_MS = 1_000
-RUN_STEPS_MAX = 100_000  # a payroll that is not done in a simulated day is stuck
+RUN_SECONDS_MAX = 24 * 3600  # a payroll or scenario that has not settled in a simulated day is stuck
 REGISTRATION_CHUNK = 20_000
 Progress = Callable[[str, float], None]
 
@@ -68,7 +71,7 @@ class PayrollConfig:
     database: str | None = None
     schema_prefix: str = "switchyard"  # PostgreSQL: each node in the schema <prefix>_<node>
     folder: Path | None = None  # SQLite files; None with no database means in memory
-    participants: tuple[ParticipantSpec, ...] = field(default_factory=lambda: payroll_participants())
+    participants: tuple[ParticipantSpec, ...] = field(default_factory=payroll_participants)
     faults: LinkFaults | None = None  # the network's link faults (network.inprocess); None: none
     program_shares: tuple[tuple[Program, float], ...] = PROGRAM_SHARES  # the rolls' mix (payer.rolls)
 
@@ -83,16 +86,6 @@ class PayrollRun:
     timings_s: dict[str, float] = field(default_factory=dict)
     accounts_used: set[tuple[str, str]] = field(default_factory=set)  # (BIN, account) opened so far
     registered_citizens: set[str] = field(default_factory=set)  # who registered an account (or tried)
-
-
-def payroll_participants() -> tuple[ParticipantSpec, ...]:
-    """The default network and the Treasury: Agribank answers late now and then (AB05, retried),
-    MobiFone Money keeps the 2021 pilot's 10,000,000 VND monthly cap (AM02)."""
-    tuned: dict[str, dict[str, Any]] = {
-        "970405": {"behaviour": Behaviour(latency_ms=40, timeout_rate=0.02, late_answer_ms=8_000)},
-        "971025": {"limits": wallet_limits(pilot_2021=True)},
-    }
-    return (*(dataclasses.replace(s, **tuned.get(s.bin, {})) for s in DEFAULT_PARTICIPANTS), TREASURY)
 
 
 def prepare(config: PayrollConfig, progress: Progress | None = None, resume: bool = False) -> PayrollRun:
@@ -195,47 +188,57 @@ def _near_cap(sandbox: Sandbox, holdings: list[Holding], rng: random.Random, con
 
 
 def submit(run: PayrollRun, progress: Progress | None = None) -> list[DisbursementRecord]:
-    """The payroll as files of the configured format, each parsed as the switch's API would."""
+    """The configured cycle's payroll, file by file in the configured format (`payer.submission`)."""
     clock = time.perf_counter()
-    created = local_time(run.sandbox.now_ms)
-    per_file = run.config.items_per_file
-    files = -(-len(run.rolls) // per_file)
-    # File by file: a million items are never all in memory at once, as objects or as bytes.
-    for number, start in enumerate(range(0, len(run.rolls), per_file), start=1):
-        chunk = build_payroll(run.rolls[start : start + per_file], run.config.cycle, first_number=start + 1)
-        message_id = f"MOLISA-{run.config.cycle}-{number:03d}"
-        data = write_file(run.config.file_format, message_id, chunk, TREASURY_BIN, created)
-        del chunk
-        run.disbursements.append(
-            run.sandbox.submit_disbursement(TREASURY_BIN, parse_file(run.config.file_format, data, message_id))
-        )
-        _report(progress, "submission", number / files)
+    submit_cycle(run, run.config.cycle, run.config.file_format, progress)
     run.timings_s["submit"] = time.perf_counter() - clock
     return run.disbursements
 
 
-def parse_file(format_name: str, data: bytes, message_id: str | None = None) -> DisbursementFile:
-    if format_name == "json":
-        return parse_json(data)
-    if format_name == "csv":
-        return parse_csv(data, message_id)
-    return parse_pain001(data)
+def submit_cycle(run: PayrollRun, cycle: str, file_format: str, progress: Progress | None = None) -> list[PayrollFile]:
+    """The payer's files of one cycle sent through the Treasury, each parsed as the switch's API would."""
+    created = local_time(run.sandbox.now_ms)
+    count = files_needed(len(run.rolls), run.config.items_per_file)
+    sent = []
+    files = payroll_files(run.rolls, cycle, file_format, TREASURY_BIN, created, run.config.items_per_file)
+    for number, file in enumerate(files, start=1):
+        send(run, file)
+        sent.append(file)
+        _report(progress, "submission", number / count)
+    return sent
 
 
-def run_until_complete(run: PayrollRun, progress: Progress | None = None) -> None:
-    """Deliver until every disbursement is complete, reporting progress each simulated second."""
+def send(run: PayrollRun, file: PayrollFile) -> DisbursementRecord:
+    """One payroll file in through the Treasury: the disbursement it made (or made before)."""
+    parsed = read_file(file.file_format, file.data, file.message_id)
+    disbursement = run.sandbox.submit_disbursement(TREASURY_BIN, parsed)
+    run.disbursements.append(disbursement)
+    return disbursement
+
+
+def run_until_complete(
+    run: PayrollRun,
+    progress: Progress | None = None,
+    before_second: Callable[[int], bool] | None = None,
+    after_second: Callable[[int], None] | None = None,
+    seconds_max: int = RUN_SECONDS_MAX,
+) -> None:
+    """Simulated second by second until every disbursement is complete and `before_second` (a
+    scenario's timeline: called at the start of each second) has nothing more to do; then the last
+    confirmations and the banks' sweeps. `after_second` samples the network at each second's end."""
     clock = time.perf_counter()
     sandbox = run.sandbox
-    for _step in range(RUN_STEPS_MAX):
-        sandbox.run(until_ms=sandbox.now_ms + RUN_STEP_MS)
-        running = still_running(sandbox, progress)
-        if not running and sandbox.network.pending() == 0:
-            break
-        if not running:
-            sandbox.run()  # the last confirmations and the banks' sweeps
-    else:
-        raise AssertionError(f"the payroll did not complete in {RUN_STEPS_MAX} simulated seconds")
-    run.timings_s["pay"] = time.perf_counter() - clock
+    start_ms = sandbox.now_ms
+    for second in range(seconds_max):
+        more = before_second(second) if before_second is not None else False
+        sandbox.run(until_ms=start_ms + (second + 1) * RUN_STEP_MS)
+        if after_second is not None:
+            after_second(second)
+        if not still_running(sandbox, progress) and not more:
+            sandbox.run()
+            run.timings_s["pay"] = time.perf_counter() - clock
+            return
+    raise AssertionError(f"the scenario did not settle in {seconds_max} simulated seconds")
 
 
 def still_running(sandbox: Sandbox, progress: Progress | None) -> list[DisbursementRecord]:
@@ -288,4 +291,4 @@ def _report(progress: Progress | None, phase: str, fraction: float) -> None:
         progress(phase, fraction)
 
 
-__all__ = ["PayrollConfig", "PayrollRun", "StatusReason", "prepare", "reconcile", "run_until_complete", "submit"]
+__all__ = ["PayrollConfig", "PayrollRun", "prepare", "reconcile", "run_until_complete", "submit"]

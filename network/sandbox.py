@@ -8,63 +8,23 @@ through the citizen app, pay, and check the invariants.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 from datetime import datetime
 
 from banks.node import ParticipantNode
-from banks.schemas import Behaviour, Customer, Limits, PaymentOrder
+from banks.schemas import Customer, PaymentOrder
+from network import nodes
 from network.inprocess import InProcessNetwork, LinkFaults
+from network.participants import DEFAULT_PARTICIPANTS, DEFAULT_START, ParticipantSpec
 from network.storage import Storage
 from switch.clearing.schemas import CREDITOR_TIMEOUT_MS
 from switch.disbursements.schemas import DisbursementRecord
-from switch.node import SwitchNode
-from switch.participants.schemas import Participant
-from switch.scheme.calendar import VIETNAM
 from switch.scheme.codes import ParticipantKind
 from switch.scheme.disbursement import DisbursementFile
 from switch.scheme.identity import IdentityRegistry
 from switch.scheme.messages import AliasRegistration, AliasRegistrationReport
 from switch.scheme.transport import CITIZEN_APP_ADDRESS, SWITCH_ADDRESS, Envelope
-from wallets.node import WalletNode, wallet_limits
 
-DEFAULT_START = datetime(2026, 12, 1, 8, 0, tzinfo=VIETNAM)
 CUSTOMER_CHANNEL = "customers"
-
-
-@dataclass(slots=True, frozen=True)
-class ParticipantSpec:
-    bin: str
-    name: str
-    kind: ParticipantKind
-    net_debit_cap_vnd: int = 0
-    prefund_vnd: int = 0
-    behaviour: Behaviour = field(default_factory=Behaviour)
-    limits: Limits | None = None
-
-
-# Real NAPAS BINs for the banks and the two wallet providers that have them; MobiFone Money's is a
-# sandbox value (971025) until we know its real one.
-DEFAULT_PARTICIPANTS: tuple[ParticipantSpec, ...] = (
-    ParticipantSpec("970436", "Vietcombank", ParticipantKind.BANK, 50_000_000_000, 100_000_000_000),
-    ParticipantSpec("970418", "BIDV", ParticipantKind.BANK, 50_000_000_000, 100_000_000_000),
-    ParticipantSpec("970415", "VietinBank", ParticipantKind.BANK, 50_000_000_000, 100_000_000_000),
-    ParticipantSpec("970405", "Agribank", ParticipantKind.BANK, 50_000_000_000, 100_000_000_000),
-    ParticipantSpec("999888", "VBSP", ParticipantKind.BANK, 10_000_000_000, 20_000_000_000),
-    ParticipantSpec("971005", "Viettel Money", ParticipantKind.WALLET, 5_000_000_000, 20_000_000_000),
-    ParticipantSpec("971011", "VNPT Money", ParticipantKind.WALLET, 5_000_000_000, 20_000_000_000),
-    ParticipantSpec("971025", "MobiFone Money", ParticipantKind.WALLET, 5_000_000_000, 20_000_000_000),
-)
-# The State Treasury (Kho bạc Nhà nước) has no NAPAS BIN we know of: 999999 is the sandbox's.
-TREASURY_BIN = "999999"
-TREASURY = ParticipantSpec(TREASURY_BIN, "Kho bạc Nhà nước", ParticipantKind.TREASURY, 0, 0)
-
-
-def sample_account(bin_code: str, kind: ParticipantKind, number: int) -> str:
-    """Numbered sample accounts for benchmarks and `serve`: <BIN><7 digits> at a bank, a mobile number
-    (09<last two BIN digits><6 digits>) at a wallet provider."""
-    if kind == ParticipantKind.WALLET:
-        return f"09{int(bin_code) % 100:02d}{number:06d}"
-    return f"{bin_code}{number:07d}"
 
 
 class Sandbox:
@@ -81,8 +41,7 @@ class Sandbox:
         self.network = InProcessNetwork(int(start.timestamp() * 1000), seed, faults)
         self._switch_options = (creditor_timeout_ms, identities)
         self._seed = seed
-        self.switch = SwitchNode(storage.engine_for("switch"), creditor_timeout_ms, identities)
-        self.switch.setup()
+        self.switch = nodes.build_switch(storage, creditor_timeout_ms, identities)
         self.network.add(self.switch)
         self.nodes: dict[str, ParticipantNode] = {}
         self.treasuries: list[str] = []
@@ -102,25 +61,13 @@ class Sandbox:
             # switch, funded there, and the payer's files come in through it.
             self.treasuries.append(spec.bin)
             if not self.reopened:
-                self.switch.register_participant(Participant(spec.bin, spec.name, spec.kind), self.now_ms)
-                if spec.prefund_vnd:
-                    self.switch.fund_in(spec.bin, spec.prefund_vnd, self.now_ms)
+                nodes.admit(self.switch, spec, self.now_ms)
             return
-        engine = storage.engine_for(f"{spec.kind.value}_{spec.bin}")
-        node: ParticipantNode
-        if spec.kind == ParticipantKind.WALLET:
-            node = WalletNode(spec.bin, spec.name, engine, spec.behaviour, spec.limits or wallet_limits(), seed)
-        else:
-            node = ParticipantNode(spec.bin, spec.name, engine, spec.behaviour, spec.limits, seed)
-        node.setup()
+        node = nodes.build_participant(spec, storage, seed)
         self.nodes[spec.bin] = node
         self.network.add(node)
-        if self.reopened:
-            return
-        participant = Participant(spec.bin, spec.name, spec.kind, net_debit_cap_vnd=spec.net_debit_cap_vnd)
-        self.switch.register_participant(participant, self.now_ms)
-        if spec.prefund_vnd:
-            self.fund(spec.bin, spec.prefund_vnd)
+        if not self.reopened and nodes.admit(self.switch, spec, self.now_ms) and spec.prefund_vnd:
+            node.record_funding(spec.prefund_vnd, self.now_ms)  # the participant's mirror of its position
 
     def fund(self, bin_code: str, amount_vnd: int) -> None:
         """Funds in at the switch, mirrored in the participant's own ledger."""
@@ -155,8 +102,7 @@ class Sandbox:
     def restart_participant(self, bin_code: str) -> None:
         """A bank or wallet process starts again on its database (a crash, then a restart): a new
         node object, the same storage and knobs, and what it had open armed again (resume)."""
-        old = self.nodes[bin_code]
-        node = type(old)(old.bin, old.name, old.engine, old.behaviour, old.limits, self._seed)
+        node = nodes.restarted(self.nodes[bin_code], self._seed)
         self.nodes[bin_code] = node
         self.network.nodes[bin_code] = node
         self.network.dispatch(node.resume())
@@ -165,7 +111,7 @@ class Sandbox:
         """The switch process starts again on its database: what it kept in memory is gone, and the
         timers of its open transfers and running disbursements are armed again from storage."""
         engine = self.switch.engine
-        self.switch = SwitchNode(engine, *self._switch_options)
+        self.switch = nodes.restarted_switch(engine, *self._switch_options)
         self.network.nodes[self.switch.address] = self.switch
         self.network.dispatch(self.switch.resume())
 

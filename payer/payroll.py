@@ -9,7 +9,6 @@ from datetime import datetime
 
 from payer.rolls import Beneficiary
 from switch.scheme.disbursement import (
-    ITEMS_PER_FILE_MAX,
     PAYROLL_DEBTOR_ACCOUNT,
     DisbursementItem,
     write_csv,
@@ -39,12 +38,6 @@ def build_payroll(rolls: Sequence[Beneficiary], cycle: str, first_number: int = 
         )
         for number, b in enumerate(rolls, start=first_number)
     ]
-
-
-def split(items: Sequence[DisbursementItem], per_file: int = ITEMS_PER_FILE_MAX) -> list[list[DisbursementItem]]:
-    if not 1 <= per_file <= ITEMS_PER_FILE_MAX:
-        raise ValueError(f"per_file: must be between 1 and {ITEMS_PER_FILE_MAX}")
-    return [list(items[start : start + per_file]) for start in range(0, len(items), per_file)]
 
 
 def write_file(

@@ -8,7 +8,7 @@ from collections import defaultdict
 from pathlib import Path
 from typing import Any
 
-from network.sandbox import TREASURY_BIN
+from network.participants import TREASURY_BIN
 from switch.scheme.identifiers import PROVINCE_NAMES
 
 

@@ -24,33 +24,31 @@ from typing import Any
 from banks.schemas import PaymentOrder
 from network.checks import InvariantReport
 from network.inprocess import LinkFaults
+from network.participants import TREASURY_BIN, ParticipantSpec, payroll_participants
 from network.payroll import (
-    RUN_STEP_MS,
+    RUN_SECONDS_MAX,
     PayrollConfig,
     PayrollRun,
     Progress,
     open_and_register,
-    parse_file,
-    payroll_participants,
     prepare,
     reconcile,
-    still_running,
+    run_until_complete,
+    send,
+    submit_cycle,
 )
-from network.sandbox import TREASURY_BIN, ParticipantSpec
 from network.storage import Storage
-from payer.payroll import build_payroll, write_file
 from payer.rolls import PROGRAM_SHARES
+from payer.submission import PayrollFile, resent_as_new
 from scenarios.report_html import write_html
 from scenarios.reports import combine, write_reports
 from scenarios.scenario import Event, Expectation, NetworkSpec, Scenario
 from switch.disbursements.schemas import DisbursementRecord
 from switch.scheme.calendar import local_time
 from switch.scheme.codes import ParticipantStatus
-from switch.scheme.disbursement import ITEMS_PER_FILE_MAX
 from wallets.node import wallet_limits
 
 BEHAVIOUR_KNOBS = ("latency_ms", "timeout_rate", "late_answer_ms", "reject_rate")
-SCENARIO_SECONDS_MAX = 24 * 3600  # a scenario that has not settled in a simulated day is stuck
 REPORT_JSON = "report.json"
 REPORT_HTML = "report.html"
 
@@ -82,7 +80,7 @@ class _State:
 
     run: PayrollRun
     start_ms: int
-    files: dict[str, list[tuple[str, str, bytes]]] = field(default_factory=dict)  # cycle -> (format, id, file)
+    files: dict[str, list[PayrollFile]] = field(default_factory=dict)  # each cycle's files as first sent
     cycle_of: dict[str, str] = field(default_factory=dict)  # message id -> cycle
     attempted: set[str] = field(default_factory=set)  # citizen ids that registered (or tried to)
     resent: int = 0
@@ -98,7 +96,7 @@ def run_scenario(
     name: str = "",
     progress: Progress | None = None,
     faults: LinkFaults | None = None,
-    seconds_max: int = SCENARIO_SECONDS_MAX,
+    seconds_max: int = RUN_SECONDS_MAX,
     database: str | None = None,
     schema_prefix: str = "switchyard_run",
 ) -> ScenarioResult:
@@ -215,33 +213,26 @@ def _actions_of(event: Event, scenario: Scenario, state: _State, rng: random.Ran
 
 def _submit(state: _State, cycle: str, file_format: str) -> None:
     run = state.run
-    created = local_time(run.sandbox.now_ms)
     if state.files:  # the first cycle's budget came with the network; each later one is funded anew
         run.sandbox.switch.fund_in(TREASURY_BIN, sum(b.amount_vnd for b in run.rolls), run.sandbox.now_ms)
-    files = state.files.setdefault(cycle, [])
-    for number, start in enumerate(range(0, len(run.rolls), ITEMS_PER_FILE_MAX), start=1):
-        items = build_payroll(run.rolls[start : start + ITEMS_PER_FILE_MAX], cycle, first_number=start + 1)
-        message_id = f"MOLISA-{cycle}-{number:03d}"
-        data = write_file(file_format, message_id, items, TREASURY_BIN, created)
-        files.append((file_format, message_id, data))
-        state.cycle_of[message_id] = cycle
-        run.sandbox.submit_disbursement(TREASURY_BIN, parse_file(file_format, data, message_id))
+    sent = submit_cycle(run, cycle, file_format)
+    state.files.setdefault(cycle, []).extend(sent)
+    state.cycle_of.update((file.message_id, cycle) for file in sent)
 
 
 def _resend(state: _State, cycle: str, event: Event) -> None:
-    """The same file again is the same disbursement; the same items under a new message id are refused
-    item by item as duplicates of the first file's (program, cycle, citizen id)."""
+    """The same file again is the same disbursement; the same items under a new message id are
+    refused item by item as duplicates of the first file's (program, cycle, citizen id)."""
     run = state.run
-    for number, (file_format, first_id, data) in enumerate(state.files.get(cycle, []), start=1):
+    for number, file in enumerate(state.files.get(cycle, []), start=1):
         if event.resend == "same-file":  # a CSV's message id comes beside the file, as in the API's query
-            run.sandbox.submit_disbursement(TREASURY_BIN, parse_file(file_format, data, first_id))
+            send(run, file)
             continue
         state.resent += 1
         message_id = f"MOLISA-{cycle}-R{state.resent:02d}{number:03d}"
-        items = parse_file(file_format, data, first_id).items
-        again = write_file(file_format, message_id, items, TREASURY_BIN, local_time(run.sandbox.now_ms))
+        again = resent_as_new(file, message_id, TREASURY_BIN, local_time(run.sandbox.now_ms))
         state.cycle_of[message_id] = cycle
-        run.sandbox.submit_disbursement(TREASURY_BIN, parse_file(file_format, again, message_id))
+        send(run, again)
 
 
 def _set_offline(state: _State, bin_code: str, offline: bool) -> None:
@@ -296,24 +287,24 @@ def _customer_payments(state: _State, bin_code: str, count: int, amount_vnd: int
 
 def _drive(state: _State, actions: list[_Action], progress: Progress | None, seconds_max: int) -> list[dict[str, Any]]:
     """Second by simulated second: the events due, then the network; a sample of the switch each second."""
-    sandbox = state.run.sandbox
     timeline: list[dict[str, Any]] = []
-    last = _transfer_counts(state)
+    last = [_transfer_counts(state)]
     pending = list(actions)
-    for second in range(seconds_max):
+
+    def events_due(second: int) -> bool:
         while pending and pending[0].at_ms <= second * 1000:
             action = pending.pop(0)
             action.apply()
             state.applied.append({"at_s": second, "event": action.label})
-        sandbox.run(until_ms=state.start_ms + (second + 1) * RUN_STEP_MS)
+        return bool(pending)
+
+    def sample(second: int) -> None:
         counts = _transfer_counts(state)
-        timeline.append(_sample(second, last, counts, state))
-        last = counts
-        running = still_running(sandbox, progress)
-        if not pending and not running:
-            sandbox.run()  # the last confirmations and the banks' sweeps
-            return timeline
-    raise AssertionError(f"the scenario did not settle in {seconds_max} simulated seconds")
+        timeline.append(_sample(second, last[0], counts, state))
+        last[0] = counts
+
+    run_until_complete(state.run, progress, events_due, sample, seconds_max)
+    return timeline
 
 
 def _transfer_counts(state: _State) -> Counter[str]:

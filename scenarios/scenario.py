@@ -38,8 +38,8 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 from pydantic_core import PydanticCustomError
 
+from network.participants import DEFAULT_PARTICIPANTS
 from network.payroll import PROVINCES
-from network.sandbox import DEFAULT_PARTICIPANTS
 from payer.registry import PROVINCE_NAMES
 from payer.rolls import PROGRAM_SHARES
 from switch.scheme.codes import Program

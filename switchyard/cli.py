@@ -19,7 +19,7 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from network.sandbox import DEFAULT_PARTICIPANTS
+from network.participants import DEFAULT_PARTICIPANTS
 from payer.programs import RULES
 from scenarios.demo import DemoConfig, DemoResult, run_demo
 from switch.scheme.codes import StatusReason
@@ -402,12 +402,14 @@ def _bench(args: argparse.Namespace) -> int:
 def _bench_payroll(args: argparse.Namespace) -> int:
     from loadtests.bench_payroll import bench_payroll
 
-    figures = bench_payroll(args.beneficiaries, args.format)
+    figures = bench_payroll(args.beneficiaries, args.format, args.database)
     if args.json:
         print(json.dumps(figures, sort_keys=True))
         return 0
     console = Console()
-    table = Table(title=f"Payroll in process: {args.beneficiaries:,} beneficiaries, {args.format} files, SQLite files")
+    table = Table(
+        title=f"Payroll in process: {args.beneficiaries:,} beneficiaries, {args.format} files, {figures['database']}"
+    )
     table.add_column("figure")
     table.add_column("value", justify="right")
     for key in ("seconds", "beneficiaries_per_second", "paid", "payments_per_second", "peak_rss_mb"):

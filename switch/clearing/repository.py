@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections import Counter
 from collections.abc import Iterable, Sequence
 from typing import Any
 
@@ -121,11 +120,6 @@ _COUNT_PENDING = Statement("SELECT count(*) FROM switch_clearing_transfer WHERE 
 
 def count_pending(conn: Connection) -> int:
     return int(_COUNT_PENDING.rows(conn)[0][0])
-
-
-def status_counts(conn: Connection) -> Counter[str]:
-    query = select(TRANSFERS.c.status, func.count()).group_by(TRANSFERS.c.status)
-    return Counter({row[0]: int(row[1]) for row in conn.execute(query)})
 
 
 def _to_row(r: ClearingRecord) -> tuple[Any, ...]:

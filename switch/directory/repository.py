@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from sqlalchemy import BigInteger, Column, Connection, Integer, String, delete, func, select
+from sqlalchemy import BigInteger, Column, Connection, Integer, String, delete, select
 from sqlmodel import Field, SQLModel
 
 from ledger.fastsql import Statement
@@ -126,10 +126,6 @@ def history(conn: Connection, key: str) -> list[dict[str, Any]]:
     return [dict(row._mapping) for row in rows]
 
 
-def count_aliases(conn: Connection) -> int:
-    return int(conn.execute(select(func.count()).select_from(ALIASES)).scalar_one())
-
-
 def insert_pending(conn: Connection, pending: PendingRegistration) -> None:
     _INSERT_PENDING.execute(
         conn, request_id=pending.request_id, alias_key=pending.alias_key, alias_type=pending.alias_type.value,
@@ -162,19 +158,6 @@ def _history(conn: Connection, record: AliasRecord, action: AliasAction, at_ms: 
         conn, key=record.key, action=action.value, citizen_id=record.citizen_id, agent=record.agent,
         account=record.account, at_ms=at_ms,
     )  # fmt: skip
-
-
-def _alias_from_row(row: Any) -> AliasRecord:
-    return AliasRecord(
-        key=row.key,
-        type=AliasType(row.type),
-        value=row.value,
-        citizen_id=row.citizen_id,
-        agent=row.agent,
-        account=row.account,
-        holder_name_masked=row.holder_name_masked,
-        registered_ms=row.registered_ms,
-    )
 
 
 def insert_relay(conn: Connection, relay_id: str, requester: str, original_id: str, agent: str, now_ms: int) -> bool:

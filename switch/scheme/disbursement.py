@@ -1,5 +1,5 @@
-"""Bulk disbursement files (the payer API's JSON and CSV; pain.001 lives in `pain`): parse, validate,
-write.
+"""Disbursement files (the payer API's JSON and CSV; pain.001 lives in `pain`): parse, validate,
+write, and `read_file`, the one place a format is chosen by its name or its media type.
 
 A file is a message id and rows. Each row is one payment to one beneficiary: end-to-end id, citizen
 id, name, amount in VND, program and cycle (YYYY-MM). A row that breaks a rule is reported with its
@@ -42,6 +42,13 @@ CSV_COLUMNS = ("end_to_end_id", "citizen_id", "name", "amount_vnd", "program", "
 CYCLE_PATTERN = r"^20[0-9]{2}-(0[1-9]|1[0-2])$"
 CITIZEN_BIRTH_YEAR_MAX = 2099  # the century digits 0 to 3 cover 1900-2099; the registry knows the rest
 _INTEGER = re.compile(r"-?[0-9]+")
+FORMATS = ("json", "csv", "pain.001")
+FORMAT_OF_MEDIA_TYPE = {
+    "application/json": "json",
+    "text/csv": "csv",
+    "application/xml": "pain.001",
+    "text/xml": "pain.001",
+}
 
 
 def _citizen_id(value: str) -> str:
@@ -171,6 +178,30 @@ def _row_errors(number: int, problems: list[FieldProblem], end_to_end_id: object
 
 def digest_of(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
+
+
+def read_file(format_name: str, data: bytes, message_id: str | None = None) -> DisbursementFile:
+    """A file in one of FORMATS. `message_id` is CSV's (it has no header record for one); JSON and
+    pain.001 carry their own."""
+    if format_name == "json":
+        return parse_json(data)
+    if format_name == "csv":
+        return parse_csv(data, message_id)
+    if format_name == "pain.001":
+        # pain.001 is read by `pain`, which builds on this module's rules: imported when asked for.
+        from switch.scheme.pain import parse_pain001
+
+        return parse_pain001(data)
+    raise file_problem("format", f"must be one of {', '.join(FORMATS)}, not {format_name!r}")
+
+
+def read_upload(media_type: str, data: bytes, message_id: str | None = None) -> DisbursementFile:
+    """A file as the payer API receives it: its format chosen by the Content-Type's media type."""
+    format_name = FORMAT_OF_MEDIA_TYPE.get(media_type)
+    if format_name is None:
+        accepted = ", ".join(FORMAT_OF_MEDIA_TYPE)
+        raise file_problem("Content-Type", f"must be one of {accepted}, not {media_type or 'missing'!r}")
+    return read_file(format_name, data, message_id)
 
 
 # --- JSON -------------------------------------------------------------------------------------

@@ -18,7 +18,8 @@ from banks.node import customer_account
 from banks.schemas import Customer
 from network.checks import check_invariants
 from network.inprocess import LinkFaults
-from network.sandbox import DEFAULT_PARTICIPANTS, DEFAULT_START, TREASURY, TREASURY_BIN, ParticipantSpec, Sandbox
+from network.participants import DEFAULT_PARTICIPANTS, DEFAULT_START, TREASURY, TREASURY_BIN, ParticipantSpec
+from network.sandbox import Sandbox
 from network.storage import Storage
 from payer.payroll import build_payroll
 from payer.registry import Person, PopulationRegistry, citizen_id_for, generate_population

@@ -24,7 +24,8 @@ from banks import repository as bank_repository
 from banks.schemas import Behaviour, Customer, PaymentOrder
 from network.checks import check_invariants
 from network.inprocess import LinkFaults
-from network.sandbox import DEFAULT_PARTICIPANTS, ParticipantSpec, Sandbox
+from network.participants import DEFAULT_PARTICIPANTS, ParticipantSpec
+from network.sandbox import Sandbox
 from network.storage import Storage
 from switch.errors import TransferNotFound
 from switch.scheme.codes import AliasType, StatusReason

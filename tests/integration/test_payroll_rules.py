@@ -36,8 +36,8 @@ from payroll_helpers import (
 )
 
 from banks.schemas import AccountStatus, Behaviour
-from network.payroll import parse_file
-from network.sandbox import TREASURY_BIN, Sandbox
+from network.participants import TREASURY_BIN
+from network.sandbox import Sandbox
 from network.storage import Storage
 from payer.payroll import write_file
 from payer.rolls import Beneficiary
@@ -50,7 +50,7 @@ from switch.scheme.codes import (
     ParticipantStatus,
     StatusReason,
 )
-from switch.scheme.disbursement import parse_json
+from switch.scheme.disbursement import parse_json, read_file
 from switch.scheme.identifiers import PROVINCE_NAMES
 from wallets.node import PILOT_2021_MONTHLY_INFLOW_CAP_VND, wallet_limits
 
@@ -202,9 +202,9 @@ def test_the_same_file_sent_again_byte_for_byte_is_the_same_batch(memory_storage
     created = local_time(world.sandbox.now_ms)
     data = write_file(file_format, "MOLISA-2026-12-001", world.items(), TREASURY_BIN, created)
     # A CSV file carries no message id: the switch names it by its digest, so a resend is recognised.
-    first = world.submit(parse_file(file_format, data))
+    first = world.submit(read_file(file_format, data))
     world.run()
-    again = world.submit(parse_file(file_format, data))
+    again = world.submit(read_file(file_format, data))
     world.run()
     assert again.id == first.id
     assert world.switch.disbursements(TREASURY_BIN) == [world.disbursement(first.id)]
@@ -605,7 +605,7 @@ def test_only_an_active_treasury_participant_may_submit_a_payroll(memory_storage
     created = local_time(world.sandbox.now_ms)
     other = write_file("pain.001", "MOLISA-P1", world.items(), "970436", created)
     with pytest.raises(InputInvalid) as mismatch:
-        world.submit(parse_file("pain.001", other))
+        world.submit(read_file("pain.001", other))
     assert mismatch.value.field == "PmtInf.DbtrAgt"
     world.switch.set_status(TREASURY_BIN, ParticipantStatus.SUSPENDED)
     with pytest.raises(ParticipantSuspended):
@@ -620,7 +620,7 @@ def test_only_an_active_treasury_participant_may_submit_a_payroll(memory_storage
 def test_a_payroll_is_paid_the_same_from_each_file_format(memory_storage: Storage, file_format: str) -> None:
     world = make_world(memory_storage, size=12, banked={n: VIETCOMBANK for n in range(10)})
     data = write_file(file_format, "MOLISA-FMT", world.items(), TREASURY_BIN, local_time(world.sandbox.now_ms))
-    disbursement = world.submit(parse_file(file_format, data, "MOLISA-FMT"))
+    disbursement = world.submit(read_file(file_format, data, "MOLISA-FMT"))
     world.run()
     assert disbursement.source_format == file_format
     result = statuses(world, disbursement.id)

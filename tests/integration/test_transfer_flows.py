@@ -18,7 +18,8 @@ from banks import repository as bank_repository
 from banks.node import customer_account
 from banks.schemas import AccountStatus, Behaviour, Customer, InboundStatus, OutboundStatus, PaymentOrder
 from network.checks import check_invariants
-from network.sandbox import DEFAULT_PARTICIPANTS, ParticipantSpec, Sandbox
+from network.participants import DEFAULT_PARTICIPANTS, ParticipantSpec
+from network.sandbox import Sandbox
 from network.storage import Storage
 from switch.clearing.schemas import CREDITOR_TIMEOUT_MS
 from switch.errors import TransferNotFound

@@ -28,7 +28,8 @@ from banks.node import customer_account
 from banks.schemas import AccountStatus, Behaviour, Customer, OutboundStatus, PaymentOrder
 from network.checks import check_invariants
 from network.inprocess import LinkFaults
-from network.sandbox import DEFAULT_PARTICIPANTS, ParticipantSpec, Sandbox
+from network.participants import DEFAULT_PARTICIPANTS, ParticipantSpec
+from network.sandbox import Sandbox
 from network.storage import Storage
 from switch.errors import TransferNotFound
 from switch.scheme.codes import AliasType, RegistrationOutcome, StatusReason, TransactionStatus

@@ -13,7 +13,8 @@ from banks.node import RESERVES, SETTLEMENT, customer_account
 from banks.schemas import Customer, PaymentOrder
 from ledger import Transfer, TransferResult
 from network.checks import check_invariants
-from network.sandbox import DEFAULT_PARTICIPANTS, Sandbox
+from network.participants import DEFAULT_PARTICIPANTS
+from network.sandbox import Sandbox
 from network.storage import Storage
 
 VIETCOMBANK, BIDV = "970436", "970418"

@@ -11,8 +11,9 @@ import pytest
 from banks.node import customer_account
 from banks.schemas import AccountStatus, Customer
 from network.checks import check_invariants
+from network.participants import DEFAULT_PARTICIPANTS
 from network.population import ACCOUNT_LENGTHS, STATUS_MIX, WALLET_SHARE, Holding, open_population_accounts
-from network.sandbox import DEFAULT_PARTICIPANTS, Sandbox
+from network.sandbox import Sandbox
 from network.storage import Storage
 from payer.registry import Person, generate_population
 from switch.scheme.identifiers import check_msisdn

@@ -10,14 +10,8 @@ import pytest
 from banks.node import RESERVES, SETTLEMENT, ParticipantNode, customer_account
 from banks.schemas import Behaviour, Customer, OutboundStatus, PaymentOrder
 from network.checks import check_invariants
-from network.sandbox import (
-    CUSTOMER_CHANNEL,
-    DEFAULT_PARTICIPANTS,
-    DEFAULT_START,
-    VIETNAM,
-    ParticipantSpec,
-    Sandbox,
-)
+from network.participants import DEFAULT_PARTICIPANTS, DEFAULT_START, VIETNAM, ParticipantSpec
+from network.sandbox import CUSTOMER_CHANNEL, Sandbox
 from network.storage import Storage
 from switch.errors import InputInvalid
 from switch.scheme.codes import AliasType, ParticipantKind, RegistrationOutcome, TransactionStatus

@@ -1,0 +1,93 @@
+"""Building and wiring nodes: the one place a switch, a bank, a wallet or the Treasury is made and
+admitted to the switch, for the in-process network, `switchyard serve`, its switch workers and the
+benches alike.
+
+A node owns its database: each gets its own engine from the storage, named after the node.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import Engine
+
+from banks.node import ParticipantNode
+from network.participants import ParticipantSpec
+from network.storage import Storage
+from switch.clearing.schemas import CREDITOR_TIMEOUT_MS
+from switch.errors import ParticipantExists
+from switch.node import SwitchNode
+from switch.participants.schemas import Participant
+from switch.scheme.codes import ParticipantKind
+from switch.scheme.identity import IdentityRegistry
+from wallets.node import WalletNode
+
+SWITCH_NODE_NAME = "switch"
+
+
+def build_switch(
+    storage: Storage,
+    creditor_timeout_ms: int = CREDITOR_TIMEOUT_MS,
+    identities: IdentityRegistry | None = None,
+    set_up: bool = True,
+) -> SwitchNode:
+    """The switch on its own database, its tables created (idempotent). `set_up=False` for the
+    workers of one database, which `serve` set up before starting them: several workers creating
+    tables at once would race on PostgreSQL's catalog."""
+    switch = SwitchNode(storage.engine_for(SWITCH_NODE_NAME), creditor_timeout_ms, identities)
+    if set_up:
+        switch.setup()
+    return switch
+
+
+def restarted_switch(
+    engine: Engine, creditor_timeout_ms: int = CREDITOR_TIMEOUT_MS, identities: IdentityRegistry | None = None
+) -> SwitchNode:
+    """The switch process started again on its database: what it kept in memory is gone; its tables
+    are there already."""
+    return SwitchNode(engine, creditor_timeout_ms, identities)
+
+
+def participant_node_name(spec: ParticipantSpec) -> str:
+    return f"{spec.kind.value}_{spec.bin}"
+
+
+def build_participant(spec: ParticipantSpec, storage: Storage, seed: int = 0) -> ParticipantNode:
+    """A simulated bank or wallet provider on its own database, with the spec's behaviour and caps."""
+    assert spec.kind != ParticipantKind.TREASURY, "the Treasury's core banking is outside the sandbox"
+    node = _participant(spec.kind, spec.bin, spec.name, storage.engine_for(participant_node_name(spec)), spec, seed)
+    node.setup()
+    return node
+
+
+def restarted(node: ParticipantNode, seed: int = 0) -> ParticipantNode:
+    """The same participant started again on its database (a crash, then a restart): a new node
+    object with the same storage, behaviour and caps; what it kept in memory is gone; its tables are
+    there already."""
+    kind = ParticipantKind.WALLET if isinstance(node, WalletNode) else ParticipantKind.BANK
+    spec = ParticipantSpec(node.bin, node.name, kind, behaviour=node.behaviour, limits=node.limits)
+    return _participant(kind, node.bin, node.name, node.engine, spec, seed)
+
+
+def _participant(
+    kind: ParticipantKind, bin_code: str, name: str, engine: Engine, spec: ParticipantSpec, seed: int
+) -> ParticipantNode:
+    node_class = WalletNode if kind == ParticipantKind.WALLET else ParticipantNode
+    return node_class(bin_code, name, engine, spec.behaviour, spec.limits, seed)
+
+
+def admit(
+    switch: SwitchNode, spec: ParticipantSpec, now_ms: int, base_url: str | None = None, inbound_batches: bool = False
+) -> bool:
+    """Register the participant at the switch with its net debit cap and fund its position with the
+    spec's prefunding. False when the switch knew it already (a restart on the same database: the
+    participant and its money are there)."""
+    participant = Participant(
+        spec.bin, spec.name, spec.kind, net_debit_cap_vnd=spec.net_debit_cap_vnd, base_url=base_url,
+        inbound_batches=inbound_batches,
+    )  # fmt: skip
+    try:
+        switch.register_participant(participant, now_ms)
+    except ParticipantExists:
+        return False
+    if spec.prefund_vnd:
+        switch.fund_in(spec.bin, spec.prefund_vnd, now_ms)
+    return True
