@@ -1,4 +1,4 @@
-"""The payer API on the switch: bulk disbursements in (JSON, CSV, pain.001), their summary, items,
+"""The payer API on the switch: disbursements in (JSON, CSV, pain.001), their summary, items,
 row errors, pain.002 report and cash list out. The key is a Treasury participant's.
 
 POST /v1/disbursements                 the file as the body; Content-Type picks the parser:
@@ -28,6 +28,7 @@ from switch.disbursements.schemas import DisbursementRecord
 from switch.errors import PayerOnly
 from switch.scheme.codes import ItemStatus, ParticipantKind
 from switch.scheme.disbursement import FILE_BYTES_MAX, read_upload
+from switch.scheme.summary import DisbursementSummary
 
 ITEMS_PAGE_MAX = 1_000
 DisbursementId = Annotated[int, Path(ge=1, le=2**31 - 1)]
@@ -74,8 +75,8 @@ def payer_router(api: Any) -> APIRouter:
         return [_disbursement_out(b) for b in api.node.disbursements(bin_code)]
 
     @router.get("/{disbursement_id}")
-    def summary(disbursement_id: DisbursementId, bin_code: str = Depends(payer)) -> dict[str, Any]:
-        return dict(api.node.disbursement_summary(bin_code, disbursement_id))
+    def summary(disbursement_id: DisbursementId, bin_code: str = Depends(payer)) -> DisbursementSummary:
+        return api.node.disbursement_summary(bin_code, disbursement_id)
 
     @router.get("/{disbursement_id}/items")
     def items(

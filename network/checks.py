@@ -123,10 +123,11 @@ def _check_disbursements(sandbox: Sandbox, report: InvariantReport) -> None:
         if disbursement.status == DisbursementStatus.RUNNING:
             report.failures.append(f"final state: disbursement {disbursement.id} is still running")
             continue
-        reconciliation = sandbox.switch.disbursement_summary(None, disbursement.id)["reconciliation"]
-        if disbursement.status == DisbursementStatus.COMPLETED and not reconciliation["balanced"]:
-            report.failures.append(f"reconciliation: disbursement {disbursement.id} does not balance: {reconciliation}")
-        paid = (reconciliation["paid"]["count"], reconciliation["paid"]["amount_vnd"])
+        reconciliation = sandbox.switch.disbursement_summary(None, disbursement.id).reconciliation
+        if disbursement.status == DisbursementStatus.COMPLETED and not reconciliation.balanced:
+            figures = reconciliation.model_dump()
+            report.failures.append(f"reconciliation: disbursement {disbursement.id} does not balance: {figures}")
+        paid = (reconciliation.paid.count, reconciliation.paid.amount_vnd)
         credited = (0, 0)
         for node in sandbox.nodes.values():
             count, amount = node.settled_credits(f"{disbursement.debtor_agent}:PR{disbursement.id:07d}-")

@@ -12,11 +12,10 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from network.checks import InvariantReport
 from network.payroll import Progress
-from scenarios.reports import combine
+from payer.reconciliation import PayrollSummary, combine
 from scenarios.runner import run_scenario
 from scenarios.scenario import Scenario, load_scenario
 
@@ -35,7 +34,7 @@ class DemoConfig:
 @dataclass(slots=True)
 class DemoResult:
     out: Path
-    summary: dict[str, Any]
+    summary: PayrollSummary
     files: list[Path]
     invariants: InvariantReport
     failures: list[str]  # invariants and the default scenario's expectations that did not hold
@@ -53,10 +52,13 @@ def run_demo(config: DemoConfig, progress: Progress | None = None) -> DemoResult
         schema_prefix=DEMO_SCHEMA_PREFIX,
     )  # fmt: skip
     summary = combine(result.summaries)
-    summary["invariants"] = {"ok": result.invariants.ok, "failures": result.invariants.failures}
-    summary["customer_money_vnd"] = result.invariants.customer_money_vnd
+    document = {
+        **summary.model_dump(mode="json"),
+        "invariants": {"ok": result.invariants.ok, "failures": result.invariants.failures},
+        "customer_money_vnd": result.invariants.customer_money_vnd,
+    }
     path = config.out / "summary.json"
-    path.write_text(json.dumps(summary, indent=2, ensure_ascii=False, sort_keys=True) + "\n")
+    path.write_text(json.dumps(document, indent=2, ensure_ascii=False, sort_keys=True) + "\n")
     return DemoResult(config.out, summary, [path, *result.files], result.invariants, result.failures)
 
 

@@ -38,14 +38,16 @@ from network.payroll import (
     submit_cycle,
 )
 from network.storage import Storage
+from payer.reconciliation import PayrollSummary, combine
 from payer.rolls import PROGRAM_SHARES
 from payer.submission import PayrollFile, resent_as_new
 from scenarios.report_html import write_html
-from scenarios.reports import combine, write_reports
+from scenarios.reports import write_reports
 from scenarios.scenario import Event, Expectation, NetworkSpec, Scenario
 from switch.disbursements.schemas import DisbursementRecord
 from switch.scheme.calendar import local_time
 from switch.scheme.codes import ParticipantStatus
+from switch.scheme.summary import ZERO, Cell, DisbursementSummary
 from wallets.node import wallet_limits
 
 BEHAVIOUR_KNOBS = ("latency_ms", "timeout_rate", "late_answer_ms", "reject_rate")
@@ -58,13 +60,18 @@ class ScenarioResult:
     report: dict[str, Any]
     out: Path
     failures: list[str]
-    summaries: list[dict[str, Any]]  # the switch's summary of each payroll file
+    summaries: list[DisbursementSummary]  # the switch's summary of each payroll file
     invariants: InvariantReport
     files: list[Path]  # report.json, report.html, then the items, pain.002 and the cash list
 
     @property
     def ok(self) -> bool:
         return not self.failures
+
+    @property
+    def payroll(self) -> PayrollSummary:
+        """One summary over every file of the scenario's payrolls."""
+        return combine(self.summaries)
 
 
 @dataclass(slots=True)
@@ -335,24 +342,28 @@ def _report(
     seed: int,
     name: str,
     disbursements: list[DisbursementRecord],
-    summaries: list[dict[str, Any]],
+    summaries: list[DisbursementSummary],
     invariants: InvariantReport,
 ) -> dict[str, Any]:
     combined = combine(summaries)
     outcome = {
-        **{k: combined[k] for k in ("by_status", "by_reason", "by_participant", "by_program", "retried")},
-        "cashless_share": combined["cashless_share"],
-        "cashless_target_share": combined["cashless_target_share"],
-        "cashless_share_by_province": combined["cashless_share_by_province"],
-        "reconciliation": combined["reconciliation"],
+        "by_status": _cells(combined.by_status),
+        "by_reason": _cells(combined.by_reason),
+        "by_participant": _cells(combined.by_participant),
+        "by_program": _cells(combined.by_program),
+        "retried": combined.retried.model_dump(),
+        "cashless_share": combined.cashless_share,
+        "cashless_target_share": combined.cashless_target_share,
+        "cashless_share_by_province": {k: v.model_dump() for k, v in combined.cashless_share_by_province.items()},
+        "reconciliation": combined.reconciliation.model_dump(),
         "by_cycle": _by_cycle(state, disbursements, summaries),
-        "files": {"submitted": len(disbursements), "rows_refused": sum(s.get("row_errors", 0) for s in summaries)},
+        "files": {"submitted": len(disbursements), "rows_refused": sum(s.row_errors for s in summaries)},
         "paid_twice": _paid_twice(state, disbursements),
         "transfers": _nested(_transfer_counts(state)),
     }
     for status in ("paid", "cash", "held", "rejected"):
-        outcome[status] = combined["by_status"].get(status, {"count": 0, "amount_vnd": 0})["count"]
-    outcome["submitted"] = sum(s["items_total"] for s in summaries)
+        outcome[status] = combined.by_status.get(status, ZERO).count
+    outcome["submitted"] = sum(s.items_total for s in summaries)
     expectations = [_judge(e, outcome) for e in scenario.expect]
     return {
         "scenario": {"name": scenario.scenario.name, "description": scenario.scenario.description, "file": name},
@@ -366,6 +377,10 @@ def _report(
         "network": _network_stats(state.run),
         "participants": {spec.bin: spec.name for spec in state.run.config.participants},
     }
+
+
+def _cells(table: dict[str, Cell]) -> dict[str, dict[str, int]]:
+    return {key: cell.model_dump() for key, cell in table.items()}
 
 
 def _network_stats(run: PayrollRun) -> dict[str, int]:
@@ -389,16 +404,16 @@ def _nested(counts: Counter[str]) -> dict[str, Any]:
 
 
 def _by_cycle(
-    state: _State, disbursements: list[DisbursementRecord], summaries: list[dict[str, Any]]
+    state: _State, disbursements: list[DisbursementRecord], summaries: list[DisbursementSummary]
 ) -> dict[str, dict[str, Any]]:
-    grouped: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    grouped: dict[str, list[DisbursementSummary]] = defaultdict(list)
     for disbursement, summary in zip(disbursements, summaries, strict=True):
         grouped[state.cycle_of.get(disbursement.message_id, "?")].append(summary)
     result = {}
     for cycle, group in sorted(grouped.items()):
         combined = combine(group)
-        counts = {s: combined["by_status"].get(s, {"count": 0})["count"] for s in ("paid", "cash", "held", "rejected")}
-        result[cycle] = {**counts, "cashless_share": combined["cashless_share"]}
+        counts = {s: combined.by_status.get(s, ZERO).count for s in ("paid", "cash", "held", "rejected")}
+        result[cycle] = {**counts, "cashless_share": combined.cashless_share}
     return result
 
 

@@ -46,6 +46,7 @@ from switch.scheme.messages import (
     VerificationReport,
     VerificationRequest,
 )
+from switch.scheme.summary import DisbursementSummary
 from switch.scheme.transport import SWITCH_ADDRESS, Envelope, RawMessage, TimerFired, Undeliverable
 from switch.scheme.validation import FieldProblem, MessageInvalid, parse_message
 
@@ -293,7 +294,7 @@ class SwitchNode:
         """Items of the disbursement not yet paid, on the cash list or held: progress, cheaply."""
         return self._in_transaction(lambda c: disbursement_repository.count_open(c, disbursement_id))
 
-    def disbursement_summary(self, debtor_agent: str | None, disbursement_id: int) -> dict[str, Any]:
+    def disbursement_summary(self, debtor_agent: str | None, disbursement_id: int) -> DisbursementSummary:
         return self._in_transaction(lambda c: self.disbursement_service.summary(c, debtor_agent, disbursement_id))
 
     def disbursement_row_errors(self, debtor_agent: str | None, disbursement_id: int) -> list[RowError]:

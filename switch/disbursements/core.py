@@ -24,6 +24,7 @@ from switch.scheme.disbursement import DisbursementItem
 from switch.scheme.identity import IdentityRecord
 from switch.scheme.messages import Alias
 from switch.scheme.names import compare_names
+from switch.scheme.summary import CASHLESS_TARGET_SHARE, ZERO, Cell, DisbursementSummary, Reconciliation, Retried
 
 
 @dataclass(slots=True, frozen=True)
@@ -94,20 +95,43 @@ def check_totals(counts: Mapping[ItemStatus, tuple[int, int]], items_total: int,
     )
 
 
-CASHLESS_TARGET_SHARE = 0.30  # the government's target for welfare paid without cash
+_DIMENSIONS = ("status", "reason", "participant", "program", "province", "province_status")
 
 
 def summarize(
     disbursement: DisbursementRecord,
     groups: Sequence[tuple[Any, ...]],
-    row_errors: int,
+    row_errors_listed: int,
     retried: tuple[int, int] = (0, 0),
-) -> dict[str, Any]:
+) -> DisbursementSummary:
     """Counts and sums by status, reason, participant, program and province; progress; the cashless
     share against the target; the items sent more than once (and how many of them were paid in the
     end); and the reconciliation paid + cash + held (+ in process) = accepted."""
-    dimensions = ("status", "reason", "participant", "program", "province", "province_status")
-    by: dict[str, dict[str, list[int]]] = {k: {} for k in dimensions}
+    by = _tally(groups)
+    reconciliation = _reconcile(disbursement, by["status"])
+    items_total = disbursement.items_total
+    final = items_total - reconciliation.in_process.count
+    payable = items_total - reconciliation.held.count - reconciliation.rejected.count
+    return DisbursementSummary(
+        disbursement_id=disbursement.id, message_id=disbursement.message_id, debtor_agent=disbursement.debtor_agent,
+        format=disbursement.source_format, status=disbursement.status, reason=disbursement.reason,
+        rows_total=disbursement.rows_total, rows_rejected=disbursement.rows_rejected,
+        row_errors=disbursement.rows_rejected, row_errors_listed=row_errors_listed, items_total=items_total,
+        amount_total_vnd=disbursement.amount_total_vnd,
+        progress_percent=round(100 * final / items_total, 1) if items_total else 100.0,
+        cashless_share=round(reconciliation.paid.count / payable, 4) if payable else 0.0,
+        cashless_target_share=CASHLESS_TARGET_SHARE,
+        by_status=by["status"], by_reason=by["reason"], by_participant=by["participant"], by_program=by["program"],
+        by_province=by["province"], by_province_status=by["province_status"], reconciliation=reconciliation,
+        retried=Retried(count=retried[0], paid=retried[1]),
+        received_ms=disbursement.received_ms, completed_ms=disbursement.completed_ms,
+    )  # fmt: skip
+
+
+def _tally(groups: Sequence[tuple[Any, ...]]) -> dict[str, dict[str, Cell]]:
+    """The repository's groups (status, reason, agent, program, province, count, VND) summed along
+    each dimension, each table sorted by its keys."""
+    by: dict[str, dict[str, list[int]]] = {k: {} for k in _DIMENSIONS}
     for status, reason, agent, program, province, count, amount in groups:
         keys = {
             "status": status,
@@ -115,7 +139,7 @@ def summarize(
             "participant": agent or "",
             "program": program,
             "province": province,
-            "province_status": f"{province}/{status}",  # for the cashless share by province
+            "province_status": f"{province}/{status}",
         }
         for dimension, key in keys.items():
             if dimension == "participant" and status != ItemStatus.PAID.value:
@@ -125,59 +149,21 @@ def summarize(
             cell = by[dimension].setdefault(key, [0, 0])
             cell[0] += int(count)
             cell[1] += int(amount)
-    totals = {s.value: tuple(by["status"].get(s.value, [0, 0])) for s in ItemStatus}
-    paid, cash, held = totals[ItemStatus.PAID.value], totals[ItemStatus.CASH.value], totals[ItemStatus.HELD.value]
-    # A disbursement refused whole (AM04: the Treasury's funds did not cover it) stores no items: all of
-    # what it accepted is rejected, none of it in process.
-    refused_whole = disbursement.status == DisbursementStatus.REJECTED
-    rejected = (disbursement.items_total, disbursement.amount_total_vnd) if refused_whole else (0, 0)
-    final = paid[0] + cash[0] + held[0] + rejected[0]
-    final_vnd = paid[1] + cash[1] + held[1] + rejected[1]
-    payable = disbursement.items_total - held[0] - rejected[0]
-    reconciliation = {
-        "submitted": {"count": disbursement.items_total, "amount_vnd": disbursement.amount_total_vnd},
-        "paid": _cell(paid),
-        "cash": _cell(cash),
-        "held": _cell(held),
-        "rejected": _cell(rejected),
-        "in_process": {
-            "count": disbursement.items_total - final,
-            "amount_vnd": disbursement.amount_total_vnd - final_vnd,
-        },
-        "balanced": final == disbursement.items_total and final_vnd == disbursement.amount_total_vnd,
-    }
     return {
-        "disbursement_id": disbursement.id,
-        "message_id": disbursement.message_id,
-        "debtor_agent": disbursement.debtor_agent,
-        "format": disbursement.source_format,
-        "status": disbursement.status.value,
-        "reason": disbursement.reason.value if disbursement.reason else None,
-        "rows_total": disbursement.rows_total,
-        "rows_rejected": disbursement.rows_rejected,
-        "row_errors": disbursement.rows_rejected,
-        "row_errors_listed": row_errors,
-        "items_total": disbursement.items_total,
-        "amount_total_vnd": disbursement.amount_total_vnd,
-        "progress_percent": round(100 * final / disbursement.items_total, 1) if disbursement.items_total else 100.0,
-        "cashless_share": round(paid[0] / payable, 4) if payable else 0.0,
-        "cashless_target_share": CASHLESS_TARGET_SHARE,
-        "by_status": _cells(by["status"]),
-        "by_reason": _cells(by["reason"]),
-        "by_participant": _cells(by["participant"]),
-        "by_program": _cells(by["program"]),
-        "by_province": _cells(by["province"]),
-        "by_province_status": _cells(by["province_status"]),
-        "reconciliation": reconciliation,
-        "retried": {"count": retried[0], "paid": retried[1]},
-        "received_ms": disbursement.received_ms,
-        "completed_ms": disbursement.completed_ms,
+        dimension: {key: Cell(count=c, amount_vnd=a) for key, (c, a) in sorted(table.items())}
+        for dimension, table in by.items()
     }
 
 
-def _cell(pair: tuple[int, ...] | list[int]) -> dict[str, int]:
-    return {"count": pair[0], "amount_vnd": pair[1]}
-
-
-def _cells(table: dict[str, list[int]]) -> dict[str, dict[str, int]]:
-    return {key: _cell(table[key]) for key in sorted(table)}
+def _reconcile(disbursement: DisbursementRecord, by_status: dict[str, Cell]) -> Reconciliation:
+    paid, cash, held = (by_status.get(s.value, ZERO) for s in (ItemStatus.PAID, ItemStatus.CASH, ItemStatus.HELD))
+    # A disbursement refused whole (AM04: the Treasury's funds did not cover it) stores no items: all
+    # of what it accepted is rejected, none of it in process.
+    submitted = Cell(count=disbursement.items_total, amount_vnd=disbursement.amount_total_vnd)
+    rejected = submitted if disbursement.status == DisbursementStatus.REJECTED else ZERO
+    final = paid + cash + held + rejected
+    in_process = Cell(count=submitted.count - final.count, amount_vnd=submitted.amount_vnd - final.amount_vnd)
+    return Reconciliation(
+        submitted=submitted, paid=paid, cash=cash, held=held, rejected=rejected, in_process=in_process,
+        balanced=final == submitted,
+    )  # fmt: skip

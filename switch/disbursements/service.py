@@ -16,7 +16,6 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
-from typing import Any
 
 from sqlalchemy import Connection
 
@@ -62,6 +61,7 @@ from switch.scheme.codes import (
 from switch.scheme.disbursement import PAYROLL_DEBTOR_ACCOUNT, DisbursementFile, RowError
 from switch.scheme.identity import IdentityRecord, IdentityRegistry
 from switch.scheme.messages import Alias, CreditTransfer, Party, StatusReport
+from switch.scheme.summary import DisbursementSummary
 from switch.scheme.transport import SWITCH_ADDRESS, Envelope, TimerFired
 
 LOOKUP_CHUNK = 10_000  # ids per directory query: under SQLite's limit on bound values
@@ -344,7 +344,7 @@ class DisbursementService:
             raise DisbursementNotFound("disbursement_id", f"no disbursement {disbursement_id} for this payer")
         return disbursement
 
-    def summary(self, conn: Connection, debtor_agent: str | None, disbursement_id: int) -> dict[str, Any]:
+    def summary(self, conn: Connection, debtor_agent: str | None, disbursement_id: int) -> DisbursementSummary:
         disbursement = self.disbursement(conn, debtor_agent, disbursement_id)
         groups, listed = repository.groups(conn, disbursement_id), repository.count_row_errors(conn, disbursement_id)
         return core.summarize(disbursement, groups, listed, repository.retried(conn, disbursement_id))

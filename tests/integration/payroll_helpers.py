@@ -30,6 +30,7 @@ from switch.scheme.codes import AliasType, ItemStatus, ParticipantKind, Registra
 from switch.scheme.disbursement import DisbursementFile, DisbursementItem, parse_json, write_json
 from switch.scheme.messages import Alias, AliasRegistration
 from switch.scheme.names import compare_names, normalize_name
+from switch.scheme.summary import DisbursementSummary
 from wallets.node import new_wallet
 
 CYCLE = "2026-12"
@@ -104,7 +105,7 @@ class PayrollWorld:
     def by_citizen(self, disbursement_id: int) -> dict[str, ItemRecord]:
         return {i.citizen_id: i for i in self.disbursement_items(disbursement_id)}
 
-    def summary(self, disbursement_id: int) -> dict[str, Any]:
+    def summary(self, disbursement_id: int) -> DisbursementSummary:
         return self.sandbox.switch.disbursement_summary(TREASURY_BIN, disbursement_id)
 
     def credited(self, disbursement_id: int) -> tuple[int, int]:

@@ -44,6 +44,7 @@ from payer.rolls import Beneficiary
 from switch.disbursements.schemas import ATTEMPTS_MAX, DisbursementRecord
 from switch.scheme.codes import DisbursementStatus, ItemStatus, StatusReason
 from switch.scheme.disbursement import DisbursementFile
+from switch.scheme.summary import Cell
 from wallets.node import PILOT_2021_MONTHLY_INFLOW_CAP_VND, wallet_limits
 
 FINAL = {ItemStatus.PAID, ItemStatus.CASH, ItemStatus.HELD}
@@ -245,11 +246,11 @@ def assert_payroll_holds(
                 received[item.citizen_id] += item.amount_vnd
         total = [sum(v[0] for v in by_status.values()), sum(v[1] for v in by_status.values())]
         assert total == [disbursement.items_total, disbursement.amount_total_vnd], "paid + cash + held = submitted"
-        reconciliation = world.summary(disbursement.id)["reconciliation"]
-        assert reconciliation["balanced"]
+        reconciliation = world.summary(disbursement.id).reconciliation
+        assert reconciliation.balanced
         for status in (ItemStatus.PAID, ItemStatus.CASH, ItemStatus.HELD):
             count, amount = by_status.get(status, [0, 0])
-            assert reconciliation[status.value] == {"count": count, "amount_vnd": amount}
+            assert getattr(reconciliation, status.value) == Cell(count=count, amount_vnd=amount)
         paid = by_status.get(ItemStatus.PAID, [0, 0])
         assert world.credited(disbursement.id) == tuple(paid), "paid = what the banks and wallets credited"
     # Every beneficiary on the roll was accepted in exactly one disbursement, however often the payer sent them.

@@ -52,6 +52,7 @@ from switch.scheme.codes import (
 )
 from switch.scheme.disbursement import parse_json, read_file
 from switch.scheme.identifiers import PROVINCE_NAMES
+from switch.scheme.summary import Cell, Retried
 from wallets.node import PILOT_2021_MONTHLY_INFLOW_CAP_VND, wallet_limits
 
 PAIN002_NS = {"p": "urn:iso:std:iso:20022:tech:xsd:pain.002.001.12"}
@@ -113,17 +114,17 @@ def test_a_payroll_ends_every_item_paid_on_the_cash_list_or_held_and_balances_on
     assert len(paid) == 40 - 4
     assert world.disbursement(disbursement.id).status == DisbursementStatus.COMPLETED
     summary = world.summary(disbursement.id)
-    reconciliation = summary["reconciliation"]
-    assert reconciliation["balanced"]
-    assert reconciliation["submitted"] == {"count": size + 1, "amount_vnd": sum(b.amount_vnd for b in rolls)}
-    assert reconciliation["paid"] == {"count": len(paid), "amount_vnd": sum(i.amount_vnd for i in paid)}
-    assert reconciliation["cash"]["count"] == 8 + 2 and reconciliation["held"]["count"] == 3
-    assert reconciliation["in_process"] == {"count": 0, "amount_vnd": 0}
-    assert summary["progress_percent"] == 100.0
-    assert summary["cashless_share"] == round(len(paid) / (size + 1 - 3), 4)
-    assert set(summary["by_participant"]) == {VIETCOMBANK, BIDV}
-    assert sum(c["count"] for c in summary["by_participant"].values()) == len(paid)
-    assert {r: c["count"] for r, c in summary["by_reason"].items()} == {
+    reconciliation = summary.reconciliation
+    assert reconciliation.balanced
+    assert reconciliation.submitted == Cell(count=size + 1, amount_vnd=sum(b.amount_vnd for b in rolls))
+    assert reconciliation.paid == Cell(count=len(paid), amount_vnd=sum(i.amount_vnd for i in paid))
+    assert reconciliation.cash.count == 8 + 2 and reconciliation.held.count == 3
+    assert reconciliation.in_process == Cell(count=0, amount_vnd=0)
+    assert summary.progress_percent == 100.0
+    assert summary.cashless_share == round(len(paid) / (size + 1 - 3), 4)
+    assert set(summary.by_participant) == {VIETCOMBANK, BIDV}
+    assert sum(c.count for c in summary.by_participant.values()) == len(paid)
+    assert {r: c.count for r, c in summary.by_reason.items()} == {
         "MD07": 1, "BE01": 1, "BE16": 1, "AC04": 1, "AC06": 1, "BE23": 8,
     }  # fmt: skip
     # The banks credited exactly what the switch paid, each beneficiary once, and the Treasury paid
@@ -157,7 +158,7 @@ def test_a_beneficiary_already_in_an_earlier_file_for_the_same_program_and_cycle
     assert second.rows_total == 20 and second.rows_rejected == 10 and second.items_total == 10
     assert {i.citizen_id for i in world.disbursement_items(second.id)} == {b.citizen_id for b in world.rolls[30:]}
     assert all(i.status == ItemStatus.PAID for i in world.disbursement_items(second.id))
-    assert world.summary(second.id)["row_errors"] == 10
+    assert world.summary(second.id).row_errors == 10
     keys = paid_keys(world, [first.id, second.id])
     assert len(keys) == 40 and set(keys.values()) == {1}
     for b in world.rolls:
@@ -378,7 +379,7 @@ def test_a_bank_offline_that_comes_back_before_the_retries_run_out_pays_its_cust
     assert world.disbursement(disbursement.id).status == DisbursementStatus.RUNNING
     for citizen_id in at_bidv:
         assert (waiting[citizen_id].status, waiting[citizen_id].reason) == (ItemStatus.RETRY, StatusReason.AB08)
-    assert world.summary(disbursement.id)["reconciliation"]["in_process"]["count"] == len(at_bidv)
+    assert world.summary(disbursement.id).reconciliation.in_process.count == len(at_bidv)
 
     world.sandbox.nodes[BIDV].set_behaviour(Behaviour())
     world.run()
@@ -389,7 +390,7 @@ def test_a_bank_offline_that_comes_back_before_the_retries_run_out_pays_its_cust
         assert item.attempts == (2 if citizen_id in at_bidv else 1), citizen_id
         assert world.received(citizen_id) == item.amount_vnd
     assert world.credited(disbursement.id) == (30, sum(i.amount_vnd for i in items.values()))
-    assert world.summary(disbursement.id)["retried"] == {"count": len(at_bidv), "paid": len(at_bidv)}
+    assert world.summary(disbursement.id).retried == Retried(count=len(at_bidv), paid=len(at_bidv))
     world.check()
 
 
@@ -507,7 +508,7 @@ def test_a_file_with_malformed_rows_pays_the_valid_rows_and_lists_the_bad_ones(m
     )
     assert disbursement.status == DisbursementStatus.COMPLETED
     summary = world.summary(disbursement.id)
-    assert summary["rows_rejected"] == 8 and summary["reconciliation"]["balanced"]
+    assert summary.rows_rejected == 8 and summary.reconciliation.balanced
 
     # The rows that were refused were never accepted: a corrected file pays them.
     refused = [world.rolls[n] for n in (1, 3, 4, 5, 6, 7, 8)]
@@ -588,7 +589,7 @@ def test_a_payroll_refused_for_funds_reports_nothing_in_process(memory_storage: 
     disbursement = world.pay()
     assert disbursement.status == DisbursementStatus.REJECTED
     summary = world.summary(disbursement.id)
-    assert summary["reconciliation"]["in_process"] == {"count": 0, "amount_vnd": 0}
+    assert summary.reconciliation.in_process == Cell(count=0, amount_vnd=0)
 
 
 def test_only_an_active_treasury_participant_may_submit_a_payroll(memory_storage: Storage) -> None:
