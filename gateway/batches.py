@@ -11,12 +11,12 @@ answers streamed back one line each as soon as each is ready.
     {"index": 3, "status": 504}                        no answer in time
 
 Why: under load a call per message costs the switch and the participant more than the messages
-themselves (py-spy: 70% of the networked sandbox's time was the HTTP client). A batch carries what
+themselves: the HTTP client would be most of the networked sandbox's work. A batch carries what
 one switch batch decided for one participant. Answers stream because each message keeps its own
 timing: one credit the bank answers 8 s late must not hold the batch's other answers back.
 
 A participant says at registration that it serves this (`inbound_batches`); one that does not gets
-a call per message, as before. Parse, validate and write live here; the HTTP ends use them.
+a call per message. Parse, validate and write live here; the HTTP ends use them.
 """
 
 from __future__ import annotations

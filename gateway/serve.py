@@ -120,8 +120,8 @@ PROCESS_POLL_S = 0.5
 
 async def serve_participants(settings: dict[str, Any]) -> None:
     """The simulated banks and wallets, each its own FastAPI app on its own port, in a process of
-    their own (`python -m gateway.participants_process`), so the switch and its participants use
-    two cores: in one process they shared one, and the GIL, at about 110% CPU under load."""
+    their own (`python -m gateway.participants_process`), so the switch and its participants each
+    have a core and a GIL of their own rather than sharing one."""
     configure_json_logging()
     storage = _storage(settings["database"], Path(settings["out"]), settings["schema_prefix"])
     people = sample_population().people()
@@ -193,9 +193,8 @@ def _start_switch_workers(config: ServeConfig, storage: Storage, admin_key: str,
 
 
 def _client() -> aiohttp.ClientSession:
-    """One keep-alive pool per node. aiohttp rather than httpx: measured on this machine, a
-    streamed call cost 1.6 ms of CPU through httpx and 0.36 ms through aiohttp (client and server
-    together), and httpx was 70% of the networked sandbox's time under load."""
+    """One keep-alive pool per node. aiohttp rather than httpx: a streamed call costs a fraction
+    of httpx's CPU, and outbound calls are most of what a node does under load (BENCHMARKS.md)."""
     return aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=CONNECTIONS_PER_NODE_MAX))
 
 

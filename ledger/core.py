@@ -12,8 +12,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 from ledger.schemas import (
-    AMOUNT_VND_MAX,
     ID_LENGTH_MAX,
+    LEDGER_AMOUNT_VND_MAX,
     Account,
     AccountFlag,
     PendingStatus,
@@ -83,7 +83,7 @@ def _apply_first_phase(state: _State, transfer: Transfer, now_ms: int) -> Transf
     # bool is an int in Python; a flag is never an amount.
     if type(amount) is not int or amount <= 0:
         return TransferResult.AMOUNT_MUST_BE_POSITIVE_INTEGER
-    if amount > AMOUNT_VND_MAX:
+    if amount > LEDGER_AMOUNT_VND_MAX:
         return TransferResult.AMOUNT_EXCEEDS_MAXIMUM
     if transfer.debit_account_id == transfer.credit_account_id:
         return TransferResult.ACCOUNTS_MUST_BE_DIFFERENT
@@ -145,7 +145,7 @@ def _overflows(debit: Account, credit: Account, amount_vnd: int) -> bool:
     """Whether a posting would push a balance past 64 bits (pending and posted both count)."""
     debits = debit.debits_pending + debit.debits_posted + amount_vnd
     credits = credit.credits_pending + credit.credits_posted + amount_vnd
-    return debits > AMOUNT_VND_MAX or credits > AMOUNT_VND_MAX
+    return debits > LEDGER_AMOUNT_VND_MAX or credits > LEDGER_AMOUNT_VND_MAX
 
 
 def _stamped(transfer: Transfer, debit_id: str, credit_id: str, amount_vnd: int, now_ms: int) -> Transfer:

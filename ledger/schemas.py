@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 ID_LENGTH_MAX = 96
 # Amounts and balances live in signed 64-bit columns (BIGINT): nothing may pass this.
-AMOUNT_VND_MAX = 2**63 - 1
+LEDGER_AMOUNT_VND_MAX = 2**63 - 1
 BATCH_SIZE_MAX = 8190  # TigerBeetle's batch limit: one database transaction holds at most this many
 
 

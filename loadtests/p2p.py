@@ -29,7 +29,7 @@ install_thresholds(THRESHOLDS)
 # Everyday person-to-person amounts. At 1,000 a second over the 400 sample accounts a wallet takes
 # about 2.5 credits a second: with these amounts its balance cap is minutes away, not seconds (a
 # 60 s run at 500,000 VND a transfer hit it once: AM02, which this profile does not provoke).
-AMOUNT_VND_MIN, AMOUNT_VND_MAX = 10_000, 100_000
+EVERYDAY_AMOUNT_VND_MIN, EVERYDAY_AMOUNT_VND_MAX = 10_000, 100_000
 _RUN = uuid.uuid4().hex[:8]
 _NUMBERS = itertools.count()
 
@@ -54,7 +54,7 @@ class TransferUser(FastHttpUser):
         transaction_id = f"LT{_RUN}{os.getpid() % 10_000:04d}{number:09d}"
         body = {
             "message_id": transaction_id, "end_to_end_id": transaction_id, "transaction_id": transaction_id,
-            "amount_vnd": self.random.randrange(AMOUNT_VND_MIN, AMOUNT_VND_MAX, 1_000),
+            "amount_vnd": self.random.randrange(EVERYDAY_AMOUNT_VND_MIN, EVERYDAY_AMOUNT_VND_MAX, 1_000),
             "debtor": {"name": "Khách hàng kiểm thử tải"}, "debtor_account": payer["account"],
             "debtor_agent": payer["bin"], "creditor_account": creditor_account, "creditor_agent": creditor_agent,
         }  # fmt: skip

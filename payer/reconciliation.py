@@ -49,8 +49,9 @@ class PayrollSummary(BaseModel):
 def combine(summaries: Sequence[DisbursementSummary]) -> PayrollSummary:
     """One summary over every file of the payroll: the sums of each file's counts and amounts."""
     by_status = _total(summaries, "by_status")
-    paid, held = (by_status.get(s.value, ZERO).count for s in (ItemStatus.PAID, ItemStatus.HELD))
-    items_total = sum(s.items_total for s in summaries)
+    reconciliation = _reconciliation(summaries)
+    # As the switch counts each file's share: held items and files refused whole could not be paid.
+    payable = reconciliation.submitted.count - reconciliation.held.count - reconciliation.rejected.count
     return PayrollSummary(
         disbursements=[s.disbursement_id for s in summaries],
         by_status=by_status,
@@ -58,10 +59,10 @@ def combine(summaries: Sequence[DisbursementSummary]) -> PayrollSummary:
         by_participant=_total(summaries, "by_participant"),
         by_program=_total(summaries, "by_program"),
         by_province=_total(summaries, "by_province"),
-        reconciliation=_reconciliation(summaries),
+        reconciliation=reconciliation,
         retried=Retried(count=sum(s.retried.count for s in summaries), paid=sum(s.retried.paid for s in summaries)),
         cashless_share_by_province=cashless_by_province(summaries),
-        cashless_share=round(paid / (items_total - held), 4) if items_total > held else 0.0,
+        cashless_share=round(reconciliation.paid.count / payable, 4) if payable > 0 else 0.0,
         cashless_target_share=summaries[0].cashless_target_share if summaries else CASHLESS_TARGET_SHARE,
     )
 

@@ -31,7 +31,13 @@ def message_id_of(cycle: str, number: int) -> str:
 
 
 def files_needed(beneficiaries: int, items_per_file: int = ITEMS_PER_FILE_MAX) -> int:
+    _check_items_per_file(items_per_file)
     return -(-beneficiaries // items_per_file)
+
+
+def _check_items_per_file(items_per_file: int) -> None:
+    if not 1 <= items_per_file <= ITEMS_PER_FILE_MAX:
+        raise ValueError(f"items_per_file: must be between 1 and {ITEMS_PER_FILE_MAX}")
 
 
 def payroll_files(
@@ -44,8 +50,7 @@ def payroll_files(
 ) -> Iterator[PayrollFile]:
     """The cycle's files, written one at a time: a million items are never all in memory at once,
     as objects or as bytes. Items are numbered across the files, so every end-to-end id is unique."""
-    if not 1 <= items_per_file <= ITEMS_PER_FILE_MAX:
-        raise ValueError(f"items_per_file: must be between 1 and {ITEMS_PER_FILE_MAX}")
+    _check_items_per_file(items_per_file)
     for number, start in enumerate(range(0, len(rolls), items_per_file), start=1):
         items = build_payroll(rolls[start : start + items_per_file], cycle, first_number=start + 1)
         message_id = message_id_of(cycle, number)

@@ -25,7 +25,7 @@ from scenarios.runner import run_scenario
 from scenarios.scenario import KNOWN_BINS, Scenario
 
 SEEDS_MAX = 1_000_000
-POPULATION_MIN, POPULATION_MAX = 150, 600
+FUZZ_POPULATION_MIN, FUZZ_POPULATION_MAX = 150, 600
 FUZZ_SECONDS_MAX = 2 * 3600  # a payroll of 600 people not settled in two simulated hours is stuck
 
 
@@ -60,7 +60,7 @@ def random_case(seed: int) -> tuple[Scenario, LinkFaults]:
     document = {
         "scenario": {"name": f"Fuzz seed {seed}", "seed": seed},
         "population": {
-            "size": rng.randint(POPULATION_MIN, POPULATION_MAX),
+            "size": rng.randint(FUZZ_POPULATION_MIN, FUZZ_POPULATION_MAX),
             "registration_share": rng.choice([0.3, 0.6, 0.9]),
             "closed_share": rng.choice([0.0, 0.01, 0.05]),
             "blocked_share": rng.choice([0.0, 0.01, 0.05]),

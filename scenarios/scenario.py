@@ -48,7 +48,7 @@ from switch.scheme.messages import AMOUNT_VND_MAX
 SCENARIO_BYTES_MAX = 256 * 1024
 EVENTS_MAX = 200
 EXPECTATIONS_MAX = 100
-POPULATION_MAX = 1_000_000
+SCENARIO_POPULATION_MAX = 1_000_000
 TIMELINE_S_MAX = 24 * 3600  # a simulated day
 KNOWN_BINS = tuple(spec.bin for spec in DEFAULT_PARTICIPANTS)
 PAYMENTS_PER_EVENT_MAX = 100_000
@@ -71,7 +71,7 @@ class ScenarioMeta(Strict):
 
 
 class PopulationSpec(Strict):
-    size: Annotated[int, Field(strict=True, ge=1, le=POPULATION_MAX)]
+    size: Annotated[int, Field(strict=True, ge=1, le=SCENARIO_POPULATION_MAX)]
     provinces: tuple[str, ...] = PROVINCES
     registration_share: Share = 0.30
     deceased_share: Share = 0.004

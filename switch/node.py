@@ -62,10 +62,10 @@ SWITCH_BATCH_LOCK_KEY = 0x5357_4954  # "SWIT": the advisory lock the switch's ba
 def _one_batch_at_a_time(conn: Connection) -> None:
     """On PostgreSQL, several switch workers write one database. A batch locks its position rows in
     id order within a statement, but a batch runs several statements (reserve for new transfers,
-    settle answered ones), so two workers could each hold what the other's next statement wants:
-    under load 5 attempts in a row deadlocked (measured with `switchyard loadtest --workers 4`).
-    A transaction-scoped advisory lock makes the workers' batch transactions take turns; a batch
-    carries many transfers, so the turn is per batch, not per transfer. SQLite has one writer already."""
+    settle answered ones), so two workers could each hold what the other's next statement wants
+    and deadlock, again and again under load. A transaction-scoped advisory lock makes the
+    workers' batch transactions take turns; a batch carries many transfers, so the turn is per
+    batch, not per transfer. SQLite has one writer already."""
     if conn.dialect.name == "postgresql":
         conn.exec_driver_sql(f"SELECT pg_advisory_xact_lock({SWITCH_BATCH_LOCK_KEY})")
 

@@ -9,8 +9,8 @@ import pytest
 
 from ledger.core import decide_transfers
 from ledger.schemas import (
-    AMOUNT_VND_MAX,
     ID_LENGTH_MAX,
+    LEDGER_AMOUNT_VND_MAX,
     Account,
     AccountFlag,
     PendingStatus,
@@ -372,7 +372,7 @@ def test_an_amount_must_be_a_positive_integer(amount, kind):
 
 @pytest.mark.parametrize("kind", [TransferKind.POSTED, TransferKind.PENDING])
 def test_an_amount_past_64_bits_exceeds_the_maximum(kind):
-    decision = decide([Transfer("FT24001", SETTLEMENT, POSITION, AMOUNT_VND_MAX + 1, kind=kind)])
+    decision = decide([Transfer("FT24001", SETTLEMENT, POSITION, LEDGER_AMOUNT_VND_MAX + 1, kind=kind)])
 
     assert decision.results == [TransferResult.AMOUNT_EXCEEDS_MAXIMUM]
     assert decision.inserts == []
@@ -381,19 +381,19 @@ def test_an_amount_past_64_bits_exceeds_the_maximum(kind):
 def test_an_amount_of_exactly_the_maximum_is_accepted_into_empty_accounts():
     accounts = book(Account(SETTLEMENT), Account(POSITION))
 
-    decision = decide([posted("FT24001", SETTLEMENT, POSITION, AMOUNT_VND_MAX)], accounts)
+    decision = decide([posted("FT24001", SETTLEMENT, POSITION, LEDGER_AMOUNT_VND_MAX)], accounts)
 
     assert decision.results == [TransferResult.OK]
-    assert decision.accounts[POSITION].credits_posted == AMOUNT_VND_MAX
+    assert decision.accounts[POSITION].credits_posted == LEDGER_AMOUNT_VND_MAX
 
 
 @pytest.mark.parametrize(
     "accounts",
     [
-        book(Account(SETTLEMENT, debits_posted=AMOUNT_VND_MAX - 10), Account(POSITION)),
-        book(Account(SETTLEMENT, debits_pending=AMOUNT_VND_MAX - 10), Account(POSITION)),
-        book(Account(SETTLEMENT), Account(POSITION, credits_posted=AMOUNT_VND_MAX - 10)),
-        book(Account(SETTLEMENT), Account(POSITION, credits_pending=5, credits_posted=AMOUNT_VND_MAX - 15)),
+        book(Account(SETTLEMENT, debits_posted=LEDGER_AMOUNT_VND_MAX - 10), Account(POSITION)),
+        book(Account(SETTLEMENT, debits_pending=LEDGER_AMOUNT_VND_MAX - 10), Account(POSITION)),
+        book(Account(SETTLEMENT), Account(POSITION, credits_posted=LEDGER_AMOUNT_VND_MAX - 10)),
+        book(Account(SETTLEMENT), Account(POSITION, credits_pending=5, credits_posted=LEDGER_AMOUNT_VND_MAX - 15)),
     ],
     ids=["debits posted", "debits pending", "credits posted", "credits pending and posted"],
 )

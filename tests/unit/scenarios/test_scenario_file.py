@@ -18,8 +18,8 @@ from network.payroll import PROVINCES
 from scenarios.scenario import (
     EVENTS_MAX,
     KNOWN_BINS,
-    POPULATION_MAX,
     SCENARIO_BYTES_MAX,
+    SCENARIO_POPULATION_MAX,
     Scenario,
     ScenarioInvalid,
     load_scenario,
@@ -226,12 +226,12 @@ def test_a_fractional_population_size_is_refused_naming_population_size_on_its_l
 
 
 def test_a_population_above_population_max_is_refused() -> None:
-    text = MINIMAL.replace("size = 1500", f"size = {POPULATION_MAX + 1}")
+    text = MINIMAL.replace("size = 1500", f"size = {SCENARIO_POPULATION_MAX + 1}")
 
     line, key, rule = the_problem(text)
 
-    assert (line, key) == (line_of(text, f"size = {POPULATION_MAX + 1}"), "population.size")
-    assert f"{POPULATION_MAX}" in rule.replace(",", "").replace("_", "")
+    assert (line, key) == (line_of(text, f"size = {SCENARIO_POPULATION_MAX + 1}"), "population.size")
+    assert f"{SCENARIO_POPULATION_MAX}" in rule.replace(",", "").replace("_", "")
 
 
 def test_a_boolean_population_size_is_refused() -> None:
@@ -299,14 +299,16 @@ def test_any_population_share_inside_zero_to_one_is_kept_as_written(field: str, 
     assert getattr(scenario.population, field) == share
 
 
-@given(size=st.integers(min_value=1, max_value=POPULATION_MAX))
+@given(size=st.integers(min_value=1, max_value=SCENARIO_POPULATION_MAX))
 def test_any_population_size_from_one_to_population_max_is_accepted(size: int) -> None:
     scenario = parse_scenario(MINIMAL.replace("size = 1500", f"size = {size}"))
 
     assert scenario.population.size == size
 
 
-@given(size=st.one_of(st.integers(max_value=0), st.integers(min_value=POPULATION_MAX + 1, max_value=2**63 - 1)))
+@given(
+    size=st.one_of(st.integers(max_value=0), st.integers(min_value=SCENARIO_POPULATION_MAX + 1, max_value=2**63 - 1))
+)
 def test_any_population_size_outside_one_to_population_max_is_refused(size: int) -> None:
     text = MINIMAL.replace("size = 1500", f"size = {size}")
 
