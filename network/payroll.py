@@ -195,15 +195,20 @@ def submit(run: PayrollRun, progress: Progress | None = None) -> list[Disburseme
     return run.disbursements
 
 
-def submit_cycle(run: PayrollRun, cycle: str, file_format: str, progress: Progress | None = None) -> list[PayrollFile]:
-    """The payer's files of one cycle sent through the Treasury, each parsed as the switch's API would."""
+def submit_cycle(
+    run: PayrollRun, cycle: str, file_format: str, progress: Progress | None = None, keep: bool = False
+) -> list[PayrollFile]:
+    """The payer's files of one cycle sent through the Treasury, each parsed as the switch's API
+    would. `keep`: return the files sent (a scenario sends them again); otherwise each file's bytes
+    go once it is in, so a national payroll's files are never all in memory."""
     created = local_time(run.sandbox.now_ms)
     count = files_needed(len(run.rolls), run.config.items_per_file)
     sent = []
     files = payroll_files(run.rolls, cycle, file_format, TREASURY_BIN, created, run.config.items_per_file)
     for number, file in enumerate(files, start=1):
         send(run, file)
-        sent.append(file)
+        if keep:
+            sent.append(file)
         _report(progress, "submission", number / count)
     return sent
 

@@ -54,9 +54,9 @@ def payroll_files(
     for number, start in enumerate(range(0, len(rolls), items_per_file), start=1):
         items = build_payroll(rolls[start : start + items_per_file], cycle, first_number=start + 1)
         message_id = message_id_of(cycle, number)
-        yield PayrollFile(
-            message_id, file_format, cycle, write_file(file_format, message_id, items, debtor_agent, created)
-        )
+        data = write_file(file_format, message_id, items, debtor_agent, created)
+        del items  # written: the items go before the receiver parses the file into its own
+        yield PayrollFile(message_id, file_format, cycle, data)
 
 
 def resent_as_new(file: PayrollFile, message_id: str, debtor_agent: str, created: datetime) -> PayrollFile:

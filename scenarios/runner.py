@@ -222,7 +222,7 @@ def _submit(state: _State, cycle: str, file_format: str) -> None:
     run = state.run
     if state.files:  # the first cycle's budget came with the network; each later one is funded anew
         run.sandbox.switch.fund_in(TREASURY_BIN, sum(b.amount_vnd for b in run.rolls), run.sandbox.now_ms)
-    sent = submit_cycle(run, cycle, file_format)
+    sent = submit_cycle(run, cycle, file_format, keep=True)
     state.files.setdefault(cycle, []).extend(sent)
     state.cycle_of.update((file.message_id, cycle) for file in sent)
 
