@@ -1,8 +1,10 @@
-"""The default network: the switch, five banks with their real BINs, three wallet providers.
+"""The in-process world: a network's nodes (the default one, `network.participants`, unless told
+otherwise), built and admitted by `network.nodes`, on the in-process transport and its simulated
+clock.
 
-`Sandbox` wires the nodes onto an in-process network and offers what a scenario needs: open
-accounts, fund participants at the switch (and mirror it at the participant), register aliases
-through the citizen app, pay, and check the invariants.
+`Sandbox` offers what a scenario needs: open accounts, fund participants at the switch (and mirror
+it at the participant), register aliases through the citizen app, pay, submit a payer's file, run
+the clock, restart a node, and let `network.checks` read every node's books.
 """
 
 from __future__ import annotations
