@@ -1,7 +1,7 @@
 """Scheme messages as pydantic models, ISO 20022 element names in snake_case.
 
-    credit transfer (pacs.008)       CreditTransfer
-    status report (pacs.002)         StatusReport
+    credit transfer (pacs.008)       CreditTransfer; a message of many: CreditTransferMessage
+    status report (pacs.002)         StatusReport; a message of many: StatusReportMessage
     status request (pacs.028)        StatusRequest
     account verification (acmt.023)  VerificationRequest
     verification report (acmt.024)   VerificationReport
@@ -38,6 +38,10 @@ from switch.scheme.identifiers import (
 
 S = TypeVar("S", bound="SchemeMessage")
 AMOUNT_VND_MAX = 10**15  # far above any real transfer; keeps amounts inside a signed 64-bit column
+# One pacs.008 or pacs.002 carries at most this many transactions: what one switch batch decides
+# for one participant fits (the inbound batch call's limit is the same), and a message stays small
+# enough to parse and validate in a few milliseconds.
+TRANSACTIONS_PER_MESSAGE_MAX = 1_000
 
 
 _DECIMAL_WITH_FRACTION = re.compile(r"-?[0-9]+\.[0-9]*[1-9][0-9]*")
@@ -172,6 +176,35 @@ class StatusReport(SchemeMessage):
     amount_vnd: AmountVnd | None = None
     settled_at_ms: int | None = None
     additional_information: Annotated[str, Field(max_length=500)] | None = None  # AddtlInf: the rule broken
+
+
+class CreditTransferMessage(SchemeMessage):
+    """pacs.008 FIToFICstmrCdtTrf: one group header and its transactions, 1 to
+    TRANSACTIONS_PER_MESSAGE_MAX. Each transaction carries the message's id, as a single
+    `CreditTransfer` does; they may come from several debtor agents (the switch to a creditor agent)
+    or go to several creditor agents (a debtor agent to the switch). A transaction that breaks a
+    rule is refused on its own by whoever reads the message: it never sinks the others."""
+
+    message_id: Max35Text
+    transactions: Annotated[tuple[CreditTransfer, ...], Field(min_length=1, max_length=TRANSACTIONS_PER_MESSAGE_MAX)]
+
+    @model_validator(mode="after")
+    def _transactions_carry_the_message_id(self) -> CreditTransferMessage:
+        for number, transaction in enumerate(self.transactions):
+            if transaction.message_id != self.message_id:
+                raise PydanticCustomError(
+                    "message_id", f"transactions.{number}.message_id must be the message's id {self.message_id!r}"
+                )
+        return self
+
+
+class StatusReportMessage(SchemeMessage):
+    """pacs.002 FIToFIPmtStsRpt: one message answering many transactions, 1 to
+    TRANSACTIONS_PER_MESSAGE_MAX, each report naming its own original message (OrgnlGrpInf per
+    transaction), so one message can answer transactions of several pacs.008s."""
+
+    message_id: Max35Text
+    reports: Annotated[tuple[StatusReport, ...], Field(min_length=1, max_length=TRANSACTIONS_PER_MESSAGE_MAX)]
 
 
 class StatusRequest(SchemeMessage):

@@ -1,0 +1,317 @@
+"""pacs.008.001.12 (FI to FI customer credit transfer) on the wire: parse, validate, write.
+
+One message carries one group header and 1 to TRANSACTIONS_PER_MESSAGE_MAX transactions
+(`CreditTransferMessage`). Every document written validates against ISO's schema
+(`switch.scheme.xsd`); every document read is validated before it is trusted, by a parser that
+refuses DTDs, entities and network access.
+
+A fault of the message itself (not XML, another namespace, too large, a group header that breaks
+the schema, NbOfTxs that does not count the transactions) refuses it whole with `MessageInvalid`,
+naming the element and the rule. A transaction that breaks the schema or a scheme rule is refused
+on its own (`RefusedTransaction`, with its reason: CH20 for decimals, else FF01); the others go on.
+
+How a transfer maps onto pacs.008 (the scheme's usage rules):
+
+    message_id              GrpHdr/MsgId (each transaction carries it)
+    end_to_end_id           CdtTrfTxInf/PmtId/EndToEndId
+    transaction_id          CdtTrfTxInf/PmtId/TxId (required by the scheme, optional in ISO)
+    amount_vnd              CdtTrfTxInf/IntrBkSttlmAmt, Ccy="VND", a whole number of dong
+    debtor                  Dbtr/Nm, Dbtr/Id/PrvtId/Othr/Id with SchmeNm/Cd NIDN (the citizen id)
+    debtor_account          DbtrAcct/Id/Othr/Id
+    debtor_agent            DbtrAgt/FinInstnId/ClrSysMmbId/MmbId (the BIN)
+    creditor_agent          CdtrAgt/FinInstnId/ClrSysMmbId/MmbId; "NAPAS" when the creditor is
+                            named by alias only and the switch resolves the agent
+    creditor                Cdtr/Nm, Cdtr/Id/PrvtId/Othr/Id (NIDN)
+    creditor_account        CdtrAcct/Id/Othr/Id
+    creditor_alias          CdtrAcct/Prxy: Tp/Cd NIDN (citizen id) or MBNO (mobile number), Id
+    purpose                 Purp/Cd
+    remittance_information  RmtInf/Ustrd
+    charges                 ChrgBr SLEV; settlement GrpHdr/SttlmInf/SttlmMtd CLRG
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from lxml import etree
+from pydantic import ValidationError
+
+from switch.scheme.codes import AliasType, StatusReason
+from switch.scheme.messages import TRANSACTIONS_PER_MESSAGE_MAX, CreditTransfer, CreditTransferMessage
+from switch.scheme.validation import FieldProblem, MessageInvalid, problems_of
+from switch.scheme.xml import checked, iso_schema, maker, parser, sub_maker
+
+PACS008 = "urn:iso:std:iso:20022:tech:xsd:pacs.008.001.12"
+PACS008_NAME = "pacs.008.001.12"
+# 1,000 transactions with long names and remittance lines come to about 2.5 MB.
+MESSAGE_BYTES_MAX = 4 * 1024 * 1024
+SWITCH_MEMBER_ID = "NAPAS"  # CdtrAgt when the switch resolves the creditor's agent from its alias
+PROXY_TYPES = {AliasType.CITIZEN_ID: "NIDN", AliasType.MSISDN: "MBNO"}
+ALIAS_TYPES = {code: alias_type for alias_type, code in PROXY_TYPES.items()}
+ELEMENT_OF_FIELD = {  # a scheme rule's field, named as the element an integrator wrote
+    "message_id": "GrpHdr/MsgId",
+    "end_to_end_id": "PmtId/EndToEndId",
+    "transaction_id": "PmtId/TxId",
+    "amount_vnd": "IntrBkSttlmAmt",
+    "currency": "IntrBkSttlmAmt/@Ccy",
+    "debtor": "Dbtr",
+    "debtor_account": "DbtrAcct/Id/Othr/Id",
+    "debtor_agent": "DbtrAgt/FinInstnId/ClrSysMmbId/MmbId",
+    "creditor": "Cdtr",
+    "creditor_account": "CdtrAcct/Id/Othr/Id",
+    "creditor_alias": "CdtrAcct/Prxy",
+    "creditor_agent": "CdtrAgt/FinInstnId/ClrSysMmbId/MmbId",
+    "purpose": "Purp/Cd",
+    "remittance_information": "RmtInf/Ustrd",
+}
+_NS = {"p": PACS008}
+_WHOLE = re.compile(r"[0-9]+(\.0*)?")
+
+
+@dataclass(slots=True, frozen=True)
+class RefusedTransaction:
+    """A transaction of the message that cannot be taken: answered RJCT on its own."""
+
+    index: int  # 0-based, in the message's order
+    end_to_end_id: str | None
+    transaction_id: str | None
+    debtor_agent: str | None
+    problems: tuple[FieldProblem, ...]
+
+    @property
+    def reason(self) -> StatusReason:
+        return MessageInvalid(list(self.problems)).reason
+
+
+@dataclass(slots=True, frozen=True)
+class ReadCreditTransfers:
+    """A pacs.008 as read: the transactions that can be taken, in order, and those refused."""
+
+    message_id: str
+    created: datetime
+    transactions: tuple[CreditTransfer, ...]
+    refused: tuple[RefusedTransaction, ...]
+
+    @property
+    def count(self) -> int:
+        return len(self.transactions) + len(self.refused)
+
+
+# --- write ---------------------------------------------------------------------------------------
+
+
+def write_pacs008(message: CreditTransferMessage, created: datetime) -> bytes:
+    """The message as a pacs.008.001.12 document, checked against ISO's schema."""
+    p = maker(PACS008)
+    header = p(
+        "GrpHdr",
+        p("MsgId", message.message_id),
+        p("CreDtTm", created.isoformat(timespec="milliseconds")),
+        p("NbOfTxs", str(len(message.transactions))),
+        p("SttlmInf", p("SttlmMtd", "CLRG")),
+    )
+    body = p("FIToFICstmrCdtTrf", header)
+    for transfer in message.transactions:
+        _transaction(body, transfer)
+    return checked(p("Document", body), iso_schema(PACS008_NAME), PACS008_NAME)
+
+
+def _transaction(body: Any, transfer: CreditTransfer) -> None:
+    sub = sub_maker(PACS008)
+    tx = sub(body, "CdtTrfTxInf")
+    ids = sub(tx, "PmtId")
+    sub(ids, "EndToEndId", transfer.end_to_end_id)
+    sub(ids, "TxId", transfer.transaction_id)
+    sub(tx, "IntrBkSttlmAmt", str(transfer.amount_vnd)).set("Ccy", transfer.currency)
+    sub(tx, "ChrgBr", "SLEV")
+    _party(sub(tx, "Dbtr"), transfer.debtor.name, transfer.debtor.citizen_id)
+    sub(sub(sub(sub(tx, "DbtrAcct"), "Id"), "Othr"), "Id", transfer.debtor_account)
+    _agent(sub(tx, "DbtrAgt"), transfer.debtor_agent)
+    _agent(sub(tx, "CdtrAgt"), transfer.creditor_agent or SWITCH_MEMBER_ID)
+    _party(sub(tx, "Cdtr"), transfer.creditor.name, transfer.creditor.citizen_id)
+    if transfer.creditor_account is not None or transfer.creditor_alias is not None:
+        account = sub(tx, "CdtrAcct")
+        if transfer.creditor_account is not None:
+            sub(sub(sub(account, "Id"), "Othr"), "Id", transfer.creditor_account)
+        if transfer.creditor_alias is not None:
+            proxy = sub(account, "Prxy")
+            sub(sub(proxy, "Tp"), "Cd", PROXY_TYPES[transfer.creditor_alias.type])
+            sub(proxy, "Id", transfer.creditor_alias.value)
+    sub(sub(tx, "Purp"), "Cd", transfer.purpose.value)
+    if transfer.remittance_information is not None:
+        sub(sub(tx, "RmtInf"), "Ustrd", transfer.remittance_information)
+
+
+def _party(party: Any, name: str | None, citizen_id: str | None) -> None:
+    sub = sub_maker(PACS008)
+    if name is not None:
+        sub(party, "Nm", name)
+    if citizen_id is not None:
+        other = sub(sub(sub(party, "Id"), "PrvtId"), "Othr")
+        sub(other, "Id", citizen_id)
+        sub(sub(other, "SchmeNm"), "Cd", "NIDN")
+
+
+def _agent(agent: Any, member_id: str) -> None:
+    sub = sub_maker(PACS008)
+    sub(sub(sub(agent, "FinInstnId"), "ClrSysMmbId"), "MmbId", member_id)
+
+
+# --- read ----------------------------------------------------------------------------------------
+
+
+def parse_pacs008(data: bytes) -> ReadCreditTransfers:
+    """Read and validate a pacs.008: its transactions that can be taken and those refused."""
+    root = _document(data)
+    bad = _schema_faults(root)
+    transactions = root.findall("p:FIToFICstmrCdtTrf/p:CdtTrfTxInf", _NS)
+    header = root.find("p:FIToFICstmrCdtTrf/p:GrpHdr", _NS)
+    message_id = header.findtext("p:MsgId", namespaces=_NS) or ""
+    declared = int(header.findtext("p:NbOfTxs", namespaces=_NS) or "0")
+    if declared != len(transactions):
+        raise _message_problem("GrpHdr/NbOfTxs", f"says {declared} transactions, the message holds {len(transactions)}")
+    if len(transactions) > TRANSACTIONS_PER_MESSAGE_MAX:
+        raise _message_problem(
+            "CdtTrfTxInf", f"{len(transactions)} transactions is over the limit of {TRANSACTIONS_PER_MESSAGE_MAX}"
+        )
+    taken: list[CreditTransfer] = []
+    refused: list[RefusedTransaction] = []
+    for index, tx in enumerate(transactions):
+        if index in bad:
+            refused.append(_refused(index, tx, bad[index]))
+            continue
+        fields = _fields(message_id, tx)
+        try:
+            taken.append(CreditTransfer.model_validate(fields))
+        except ValidationError as error:
+            refused.append(_refused(index, tx, _element_problems(index, problems_of(error))))
+    created = datetime.fromisoformat(header.findtext("p:CreDtTm", namespaces=_NS) or "")
+    return ReadCreditTransfers(message_id, created, tuple(taken), tuple(refused))
+
+
+def _document(data: bytes) -> Any:
+    if len(data) > MESSAGE_BYTES_MAX:
+        raise _message_problem("(message)", f"{len(data)} bytes is over the limit of {MESSAGE_BYTES_MAX} bytes")
+    try:
+        root = etree.fromstring(data, parser())
+    except etree.XMLSyntaxError as error:
+        raise _message_problem("(message)", f"not well-formed XML: {error}") from None
+    if root.getroottree().docinfo.doctype:
+        raise _message_problem("(message)", "a DOCTYPE is not allowed: no DTDs, no entities")
+    if root.tag != f"{{{PACS008}}}Document":
+        raise _message_problem("Document", f"must be a {PACS008_NAME} Document in namespace {PACS008}")
+    return root
+
+
+def _schema_faults(root: Any) -> dict[int, list[FieldProblem]]:
+    """The transactions (0-based) that break ISO's schema, with the rules; a fault outside the
+    transactions refuses the whole message."""
+    schema = iso_schema(PACS008_NAME)
+    if schema.validate(root):
+        return {}
+    transactions = {tx: index for index, tx in enumerate(root.iterfind("p:FIToFICstmrCdtTrf/p:CdtTrfTxInf", _NS))}
+    bad: dict[int, list[FieldProblem]] = {}
+    for error in schema.error_log:
+        element = _element_at(root, error.path)
+        path = _readable_path(element, transactions)
+        index = next((transactions[e] for e in _ancestry(element) if e in transactions), None)
+        if index is None:
+            raise _message_problem(path, error.message)
+        bad.setdefault(index, []).append(FieldProblem(path, error.message, StatusReason.FF01))
+    return bad
+
+
+def _element_at(root: Any, path: str | None) -> Any:
+    """lxml names a schema fault's element by a positional XPath (`/*/*[3]/*[1]`)."""
+    try:
+        found = root.getroottree().xpath(path) if path else []
+    except etree.XPathError:
+        found = []
+    return found[0] if found and isinstance(found[0], etree._Element) else None
+
+
+def _ancestry(element: Any) -> list[Any]:
+    return [] if element is None else [element, *element.iterancestors()]
+
+
+def _readable_path(element: Any, transactions: dict[Any, int]) -> str:
+    """`CdtTrfTxInf[2]/PmtId/EndToEndId`: the element's path below the Document, the transaction
+    counted from 1 as an integrator counts it."""
+    steps = []
+    for node in reversed(_ancestry(element)[:-1]):  # the Document itself left out
+        name = etree.QName(node).localname
+        steps.append(f"{name}[{transactions[node] + 1}]" if node in transactions else name)
+    return "/".join(steps[1:]) if len(steps) > 1 else (steps[0] if steps else "Document")
+
+
+def _fields(message_id: str, tx: Any) -> dict[str, Any]:
+    def text(path: str) -> str | None:
+        return tx.findtext(path, namespaces=_NS)
+
+    amount = tx.find("p:IntrBkSttlmAmt", _NS)
+    creditor_agent = text("p:CdtrAgt/p:FinInstnId/p:ClrSysMmbId/p:MmbId")
+    fields: dict[str, Any] = {
+        "message_id": message_id,
+        "end_to_end_id": text("p:PmtId/p:EndToEndId"),
+        "transaction_id": text("p:PmtId/p:TxId"),
+        "amount_vnd": _amount(amount.text),
+        "currency": amount.get("Ccy"),
+        "debtor": _party_fields(tx.find("p:Dbtr", _NS)),
+        "debtor_account": text("p:DbtrAcct/p:Id/p:Othr/p:Id"),
+        "debtor_agent": text("p:DbtrAgt/p:FinInstnId/p:ClrSysMmbId/p:MmbId"),
+        "creditor": _party_fields(tx.find("p:Cdtr", _NS)),
+        "creditor_account": text("p:CdtrAcct/p:Id/p:Othr/p:Id"),
+        "creditor_agent": None if creditor_agent == SWITCH_MEMBER_ID else creditor_agent,
+        "purpose": text("p:Purp/p:Cd"),
+        "remittance_information": text("p:RmtInf/p:Ustrd"),
+    }
+    proxy = tx.find("p:CdtrAcct/p:Prxy", _NS)
+    if proxy is not None:
+        code = proxy.findtext("p:Tp/p:Cd", namespaces=_NS)
+        alias_type = ALIAS_TYPES.get(code or "", code)
+        fields["creditor_alias"] = {"type": alias_type, "value": proxy.findtext("p:Id", namespaces=_NS)}
+    return {key: value for key, value in fields.items() if value is not None}
+
+
+def _party_fields(party: Any) -> dict[str, Any]:
+    if party is None:
+        return {}
+    values = {
+        "name": party.findtext("p:Nm", namespaces=_NS),
+        "citizen_id": party.findtext("p:Id/p:PrvtId/p:Othr/p:Id", namespaces=_NS),
+    }
+    return {key: value for key, value in values.items() if value is not None}
+
+
+def _amount(text: str | None) -> Any:
+    """A whole number of dong as an int; a fraction stays text, and the model refuses it (CH20)."""
+    value = (text or "").strip()
+    return int(value.split(".")[0]) if _WHOLE.fullmatch(value) else value
+
+
+def _element_problems(index: int, problems: list[FieldProblem]) -> list[FieldProblem]:
+    prefix = f"CdtTrfTxInf[{index + 1}]"
+    named = []
+    for problem in problems:
+        head, _, rest = problem.field.partition(".")
+        element = ELEMENT_OF_FIELD.get(head, head if head != "(message)" else "")
+        field = "/".join(part for part in (prefix, element, rest.replace(".", "/")) if part)
+        named.append(FieldProblem(field, problem.rule, problem.reason))
+    return named
+
+
+def _refused(index: int, tx: Any, problems: list[FieldProblem]) -> RefusedTransaction:
+    return RefusedTransaction(
+        index,
+        tx.findtext("p:PmtId/p:EndToEndId", namespaces=_NS),
+        tx.findtext("p:PmtId/p:TxId", namespaces=_NS),
+        tx.findtext("p:DbtrAgt/p:FinInstnId/p:ClrSysMmbId/p:MmbId", namespaces=_NS),
+        tuple(problems),
+    )
+
+
+def _message_problem(field: str, rule: str) -> MessageInvalid:
+    return MessageInvalid([FieldProblem(field, rule, StatusReason.FF01)])
