@@ -42,7 +42,7 @@ from pydantic import ValidationError
 from switch.scheme.codes import AliasType, StatusReason
 from switch.scheme.messages import TRANSACTIONS_PER_MESSAGE_MAX, CreditTransfer, CreditTransferMessage
 from switch.scheme.validation import FieldProblem, MessageInvalid, problems_of
-from switch.scheme.xml import checked, iso_schema, maker, parser, sub_maker
+from switch.scheme.xml import checked, iso_schema, maker, parser, sub_maker, without_namespaces
 
 PACS008 = "urn:iso:std:iso:20022:tech:xsd:pacs.008.001.12"
 PACS008_NAME = "pacs.008.001.12"
@@ -64,11 +64,18 @@ ELEMENT_OF_FIELD = {  # a scheme rule's field, named as the element an integrato
     "creditor_account": "CdtrAcct/Id/Othr/Id",
     "creditor_alias": "CdtrAcct/Prxy",
     "creditor_agent": "CdtrAgt/FinInstnId/ClrSysMmbId/MmbId",
+    "debtor.name": "Dbtr/Nm",
+    "debtor.citizen_id": "Dbtr/Id/PrvtId/Othr/Id",
+    "creditor.name": "Cdtr/Nm",
+    "creditor.citizen_id": "Cdtr/Id/PrvtId/Othr/Id",
+    "creditor_alias.type": "CdtrAcct/Prxy/Tp/Cd",
+    "creditor_alias.value": "CdtrAcct/Prxy/Id",
     "purpose": "Purp/Cd",
     "remittance_information": "RmtInf/Ustrd",
 }
 _NS = {"p": PACS008}
-_WHOLE = re.compile(r"[0-9]+(\.0*)?")
+_WHOLE = re.compile(r"\+?[0-9]+(\.0*)?")
+_FRACTION = re.compile(r"\+?[0-9]*\.[0-9]*[1-9][0-9]*")
 
 
 @dataclass(slots=True, frozen=True)
@@ -173,6 +180,9 @@ def parse_pacs008(data: bytes) -> ReadCreditTransfers:
     declared = int(header.findtext("p:NbOfTxs", namespaces=_NS) or "0")
     if declared != len(transactions):
         raise _message_problem("GrpHdr/NbOfTxs", f"says {declared} transactions, the message holds {len(transactions)}")
+    method = header.findtext("p:SttlmInf/p:SttlmMtd", namespaces=_NS)
+    if method != "CLRG":
+        raise _message_problem("GrpHdr/SttlmInf/SttlmMtd", f"must be CLRG (settled through the switch), not {method!r}")
     if len(transactions) > TRANSACTIONS_PER_MESSAGE_MAX:
         raise _message_problem(
             "CdtTrfTxInf", f"{len(transactions)} transactions is over the limit of {TRANSACTIONS_PER_MESSAGE_MAX}"
@@ -183,18 +193,34 @@ def parse_pacs008(data: bytes) -> ReadCreditTransfers:
         if index in bad:
             refused.append(_refused(index, tx, bad[index]))
             continue
+        charges = tx.findtext("p:ChrgBr", namespaces=_NS)
+        if charges != "SLEV":
+            rule = f"must be SLEV (each side bears its own charges, as the scheme's rule), not {charges!r}"
+            refused.append(
+                _refused(index, tx, [FieldProblem(f"CdtTrfTxInf[{index + 1}]/ChrgBr", rule, StatusReason.FF01)])
+            )
+            continue
         fields = _fields(message_id, tx)
         try:
             taken.append(CreditTransfer.model_validate(fields))
         except ValidationError as error:
             refused.append(_refused(index, tx, _element_problems(index, problems_of(error))))
-    created = datetime.fromisoformat(header.findtext("p:CreDtTm", namespaces=_NS) or "")
-    return ReadCreditTransfers(message_id, created, tuple(taken), tuple(refused))
+    return ReadCreditTransfers(message_id, _created(header), tuple(taken), tuple(refused))
+
+
+def _created(header: Any) -> datetime:
+    text = header.findtext("p:CreDtTm", namespaces=_NS) or ""
+    try:
+        return datetime.fromisoformat(text)
+    except ValueError:  # the schema takes 24:00:00, Python does not
+        raise _message_problem("GrpHdr/CreDtTm", f"{text!r} is not a date and time this scheme reads") from None
 
 
 def _document(data: bytes) -> Any:
     if len(data) > MESSAGE_BYTES_MAX:
         raise _message_problem("(message)", f"{len(data)} bytes is over the limit of {MESSAGE_BYTES_MAX} bytes")
+    if b"<!DOCTYPE" in data:  # before parsing: libxml2 would stop at an entity bomb with its own words
+        raise _message_problem("(message)", "a DOCTYPE is not allowed: no DTDs, no entities")
     try:
         root = etree.fromstring(data, parser())
     except etree.XMLSyntaxError as error:
@@ -218,9 +244,10 @@ def _schema_faults(root: Any) -> dict[int, list[FieldProblem]]:
         element = _element_at(root, error.path)
         path = _readable_path(element, transactions)
         index = next((transactions[e] for e in _ancestry(element) if e in transactions), None)
+        rule = without_namespaces(error.message)
         if index is None:
-            raise _message_problem(path, error.message)
-        bad.setdefault(index, []).append(FieldProblem(path, error.message, StatusReason.FF01))
+            raise _message_problem(path, rule)
+        bad.setdefault(index, []).append(FieldProblem(path, rule, StatusReason.FF01))
     return bad
 
 
@@ -287,17 +314,24 @@ def _party_fields(party: Any) -> dict[str, Any]:
 
 
 def _amount(text: str | None) -> Any:
-    """A whole number of dong as an int; a fraction stays text, and the model refuses it (CH20)."""
+    """A whole number of dong as an int; a fraction as a float, which the model refuses (CH20);
+    anything else as text, which it refuses as a wrong type (FF01)."""
     value = (text or "").strip()
-    return int(value.split(".")[0]) if _WHOLE.fullmatch(value) else value
+    if _WHOLE.fullmatch(value):
+        return int(value.split(".")[0])
+    return float(value) if _FRACTION.fullmatch(value) else value
 
 
 def _element_problems(index: int, problems: list[FieldProblem]) -> list[FieldProblem]:
+    """The model's fields (`debtor.citizen_id`) named as the elements written (`Dbtr/Id/PrvtId/Othr/Id`)."""
     prefix = f"CdtTrfTxInf[{index + 1}]"
     named = []
     for problem in problems:
         head, _, rest = problem.field.partition(".")
-        element = ELEMENT_OF_FIELD.get(head, head if head != "(message)" else "")
+        if problem.field in ELEMENT_OF_FIELD:
+            element, rest = ELEMENT_OF_FIELD[problem.field], ""
+        else:
+            element = ELEMENT_OF_FIELD.get(head, head if head != "(message)" else "")
         field = "/".join(part for part in (prefix, element, rest.replace(".", "/")) if part)
         named.append(FieldProblem(field, problem.rule, problem.reason))
     return named

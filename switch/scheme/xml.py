@@ -8,24 +8,40 @@ takes minutes); the tests use xmlschema as an independent second opinion.
 
 from __future__ import annotations
 
-from functools import cache
+import re
+import threading
 from importlib import resources
 from typing import Any
 
 from lxml import etree
 
 SCHEMA_ERRORS_LISTED_MAX = 20
+_NAMESPACED = re.compile(r"\{[^}]*\}")
 
 
 def parser() -> etree.XMLParser:
     return etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False, huge_tree=True)
 
 
-@cache
+_PER_THREAD = threading.local()
+
+
 def iso_schema(name: str) -> etree.XMLSchema:
-    """An ISO 20022 schema shipped in `switch.scheme.xsd`, by its message name (`pacs.008.001.12`)."""
-    source = resources.files("switch.scheme.xsd").joinpath(f"{name}.xsd").read_bytes()
-    return etree.XMLSchema(etree.fromstring(source, parser()))
+    """An ISO 20022 schema shipped in `switch.scheme.xsd`, by its message name (`pacs.008.001.12`).
+
+    One object per thread: a schema keeps the errors of its last validation in its own log, and
+    lxml lets go of the GIL while it validates, so threads sharing one would read each other's
+    errors (and take a bad message for a good one)."""
+    schemas: dict[str, etree.XMLSchema] = _PER_THREAD.__dict__.setdefault("schemas", {})
+    if name not in schemas:
+        source = resources.files("switch.scheme.xsd").joinpath(f"{name}.xsd").read_bytes()
+        schemas[name] = etree.XMLSchema(etree.fromstring(source, parser()))
+    return schemas[name]
+
+
+def without_namespaces(message: str) -> str:
+    """libxml2's message with `{urn:...}Element` written as `Element`."""
+    return _NAMESPACED.sub("", message)
 
 
 def schema_problems(schema: etree.XMLSchema, document: Any) -> list[str]:
