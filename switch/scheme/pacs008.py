@@ -176,36 +176,46 @@ def parse_pacs008(data: bytes) -> ReadCreditTransfers:
     bad = _schema_faults(root)
     transactions = root.findall("p:FIToFICstmrCdtTrf/p:CdtTrfTxInf", _NS)
     header = root.find("p:FIToFICstmrCdtTrf/p:GrpHdr", _NS)
+    _check_header(header, len(transactions))
     message_id = header.findtext("p:MsgId", namespaces=_NS) or ""
-    declared = int(header.findtext("p:NbOfTxs", namespaces=_NS) or "0")
-    if declared != len(transactions):
-        raise _message_problem("GrpHdr/NbOfTxs", f"says {declared} transactions, the message holds {len(transactions)}")
-    method = header.findtext("p:SttlmInf/p:SttlmMtd", namespaces=_NS)
-    if method != "CLRG":
-        raise _message_problem("GrpHdr/SttlmInf/SttlmMtd", f"must be CLRG (settled through the switch), not {method!r}")
-    if len(transactions) > TRANSACTIONS_PER_MESSAGE_MAX:
-        raise _message_problem(
-            "CdtTrfTxInf", f"{len(transactions)} transactions is over the limit of {TRANSACTIONS_PER_MESSAGE_MAX}"
-        )
     taken: list[CreditTransfer] = []
     refused: list[RefusedTransaction] = []
     for index, tx in enumerate(transactions):
-        if index in bad:
-            refused.append(_refused(index, tx, bad[index]))
-            continue
-        charges = tx.findtext("p:ChrgBr", namespaces=_NS)
-        if charges != "SLEV":
-            rule = f"must be SLEV (each side bears its own charges, as the scheme's rule), not {charges!r}"
-            refused.append(
-                _refused(index, tx, [FieldProblem(f"CdtTrfTxInf[{index + 1}]/ChrgBr", rule, StatusReason.FF01)])
-            )
-            continue
-        fields = _fields(message_id, tx)
-        try:
-            taken.append(CreditTransfer.model_validate(fields))
-        except ValidationError as error:
-            refused.append(_refused(index, tx, _element_problems(index, problems_of(error))))
+        read = _transaction_read(index, tx, message_id, bad.get(index))
+        if isinstance(read, CreditTransfer):
+            taken.append(read)
+        else:
+            refused.append(read)
     return ReadCreditTransfers(message_id, _created(header), tuple(taken), tuple(refused))
+
+
+def _check_header(header: Any, count: int) -> None:
+    declared = int(header.findtext("p:NbOfTxs", namespaces=_NS) or "0")
+    if declared != count:
+        raise _message_problem("GrpHdr/NbOfTxs", f"says {declared} transactions, the message holds {count}")
+    method = header.findtext("p:SttlmInf/p:SttlmMtd", namespaces=_NS)
+    if method != "CLRG":
+        raise _message_problem("GrpHdr/SttlmInf/SttlmMtd", f"must be CLRG (settled through the switch), not {method!r}")
+    if count > TRANSACTIONS_PER_MESSAGE_MAX:
+        raise _message_problem(
+            "CdtTrfTxInf", f"{count} transactions is over the limit of {TRANSACTIONS_PER_MESSAGE_MAX}"
+        )
+
+
+def _transaction_read(
+    index: int, tx: Any, message_id: str, schema_faults: list[FieldProblem] | None
+) -> CreditTransfer | RefusedTransaction:
+    """The transaction, or its refusal: ISO's schema first, then the scheme's rules."""
+    if schema_faults:
+        return _refused(index, tx, schema_faults)
+    charges = tx.findtext("p:ChrgBr", namespaces=_NS)
+    if charges != "SLEV":
+        rule = f"must be SLEV (each side bears its own charges, as the scheme's rule), not {charges!r}"
+        return _refused(index, tx, [FieldProblem(f"CdtTrfTxInf[{index + 1}]/ChrgBr", rule, StatusReason.FF01)])
+    try:
+        return CreditTransfer.model_validate(_fields(message_id, tx))
+    except ValidationError as error:
+        return _refused(index, tx, _element_problems(index, problems_of(error)))
 
 
 def _created(header: Any) -> datetime:
