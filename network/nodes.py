@@ -53,7 +53,9 @@ def participant_node_name(spec: ParticipantSpec) -> str:
 def build_participant(spec: ParticipantSpec, storage: Storage, seed: int = 0) -> ParticipantNode:
     """A simulated bank or wallet provider on its own database, with the spec's behaviour and caps."""
     assert spec.kind != ParticipantKind.TREASURY, "the Treasury's core banking is outside the sandbox"
-    node = _participant(spec.kind, spec.bin, spec.name, storage.engine_for(participant_node_name(spec)), spec, seed)
+    node_class = WalletNode if spec.kind == ParticipantKind.WALLET else ParticipantNode
+    engine = storage.engine_for(participant_node_name(spec))
+    node = node_class(spec.bin, spec.name, engine, spec.behaviour, spec.limits, seed)
     node.setup()
     return node
 
@@ -62,16 +64,7 @@ def restarted(node: ParticipantNode, seed: int = 0) -> ParticipantNode:
     """The same participant started again on its database (a crash, then a restart): a new node
     object with the same storage, behaviour and caps; what it kept in memory is gone; its tables are
     there already."""
-    kind = ParticipantKind.WALLET if isinstance(node, WalletNode) else ParticipantKind.BANK
-    spec = ParticipantSpec(node.bin, node.name, kind, behaviour=node.behaviour, limits=node.limits)
-    return _participant(kind, node.bin, node.name, node.engine, spec, seed)
-
-
-def _participant(
-    kind: ParticipantKind, bin_code: str, name: str, engine: Engine, spec: ParticipantSpec, seed: int
-) -> ParticipantNode:
-    node_class = WalletNode if kind == ParticipantKind.WALLET else ParticipantNode
-    return node_class(bin_code, name, engine, spec.behaviour, spec.limits, seed)
+    return type(node)(node.bin, node.name, node.engine, node.behaviour, node.limits, seed)
 
 
 def admit(

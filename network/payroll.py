@@ -82,7 +82,6 @@ class PayrollRun:
     sandbox: Sandbox
     registry: PopulationRegistry
     rolls: list[Beneficiary]
-    disbursements: list[DisbursementRecord] = field(default_factory=list)
     timings_s: dict[str, float] = field(default_factory=dict)
     accounts_used: set[tuple[str, str]] = field(default_factory=set)  # (BIN, account) opened so far
     registered_citizens: set[str] = field(default_factory=set)  # who registered an account (or tried)
@@ -187,12 +186,11 @@ def _near_cap(sandbox: Sandbox, holdings: list[Holding], rng: random.Random, con
         node.record_inflows([(h.account, month, cap - rng.randrange(0, 20) * 100_000) for h in near])
 
 
-def submit(run: PayrollRun, progress: Progress | None = None) -> list[DisbursementRecord]:
+def submit(run: PayrollRun, progress: Progress | None = None) -> None:
     """The configured cycle's payroll, file by file in the configured format (`payer.submission`)."""
     clock = time.perf_counter()
     submit_cycle(run, run.config.cycle, run.config.file_format, progress)
     run.timings_s["submit"] = time.perf_counter() - clock
-    return run.disbursements
 
 
 def submit_cycle(
@@ -216,9 +214,7 @@ def submit_cycle(
 def send(run: PayrollRun, file: PayrollFile) -> DisbursementRecord:
     """One payroll file in through the Treasury: the disbursement it made (or made before)."""
     parsed = read_file(file.file_format, file.data, file.message_id)
-    disbursement = run.sandbox.submit_disbursement(TREASURY_BIN, parsed)
-    run.disbursements.append(disbursement)
-    return disbursement
+    return run.sandbox.submit_disbursement(TREASURY_BIN, parsed)
 
 
 def run_until_complete(

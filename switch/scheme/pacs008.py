@@ -42,7 +42,7 @@ from pydantic import ValidationError
 from switch.scheme.codes import AliasType, StatusReason
 from switch.scheme.messages import TRANSACTIONS_PER_MESSAGE_MAX, CreditTransfer, CreditTransferMessage
 from switch.scheme.validation import FieldProblem, MessageInvalid, problems_of
-from switch.scheme.xml import checked, iso_schema, maker, parser, sub_maker, without_namespaces
+from switch.scheme.xml import checked, iso_schema, maker, read_root, sub_maker, without_namespaces
 
 PACS008 = "urn:iso:std:iso:20022:tech:xsd:pacs.008.001.12"
 PACS008_NAME = "pacs.008.001.12"
@@ -229,17 +229,7 @@ def _created(header: Any) -> datetime:
 def _document(data: bytes) -> Any:
     if len(data) > MESSAGE_BYTES_MAX:
         raise _message_problem("(message)", f"{len(data)} bytes is over the limit of {MESSAGE_BYTES_MAX} bytes")
-    if b"<!DOCTYPE" in data:  # before parsing: libxml2 would stop at an entity bomb with its own words
-        raise _message_problem("(message)", "a DOCTYPE is not allowed: no DTDs, no entities")
-    try:
-        root = etree.fromstring(data, parser())
-    except etree.XMLSyntaxError as error:
-        raise _message_problem("(message)", f"not well-formed XML: {error}") from None
-    if root.getroottree().docinfo.doctype:
-        raise _message_problem("(message)", "a DOCTYPE is not allowed: no DTDs, no entities")
-    if root.tag != f"{{{PACS008}}}Document":
-        raise _message_problem("Document", f"must be a {PACS008_NAME} Document in namespace {PACS008}")
-    return root
+    return read_root(data, PACS008, PACS008_NAME, "(message)")
 
 
 def _schema_faults(root: Any) -> dict[int, list[FieldProblem]]:

@@ -34,7 +34,7 @@ from switch.scheme.disbursement import (
     file_problem,
     with_row_errors,
 )
-from switch.scheme.xml import checked, iso_schema, maker, parser, schema_problems, sub_maker
+from switch.scheme.xml import checked, iso_schema, maker, read_root, schema_problems, sub_maker
 
 PAIN001 = "urn:iso:std:iso:20022:tech:xsd:pain.001.001.09"
 PAIN002 = "urn:iso:std:iso:20022:tech:xsd:pain.002.001.12"
@@ -55,14 +55,7 @@ def pain002_schema() -> etree.XMLSchema:
 
 def parse_pain001(data: bytes) -> DisbursementFile:
     check_size(data)
-    try:
-        root = etree.fromstring(data, parser())
-    except etree.XMLSyntaxError as error:
-        raise file_problem("file", f"not well-formed XML: {error}") from None
-    if root.getroottree().docinfo.doctype:
-        raise file_problem("file", "a DOCTYPE is not allowed in a pain.001: no DTDs, no entities")
-    if root.tag != f"{{{PAIN001}}}Document":
-        raise file_problem("Document", f"must be a pain.001.001.09 document in namespace {PAIN001}")
+    root = read_root(data, PAIN001, "pain.001.001.09", "file")
     problems = schema_problems(pain001_schema(), root)
     if problems:
         raise file_problem("Document", "not valid against the pain.001.001.09 schema: " + "; ".join(problems))

@@ -15,6 +15,9 @@ from typing import Any
 
 from lxml import etree
 
+from switch.scheme.codes import StatusReason
+from switch.scheme.validation import FieldProblem, MessageInvalid
+
 SCHEMA_ERRORS_LISTED_MAX = 20
 _NAMESPACED = re.compile(r"\{[^}]*\}")
 
@@ -52,6 +55,29 @@ def schema_problems(schema: etree.XMLSchema, document: Any) -> list[str]:
     except etree.XMLSchemaValidateError as error:  # an unresolved entity reference, say
         return [f"cannot be checked against the schema: {error}"]
     return [f"line {e.line}: {e.message}" for e in list(schema.error_log)[:SCHEMA_ERRORS_LISTED_MAX]]
+
+
+def read_root(data: bytes, namespace: str, name: str, whole: str) -> Any:
+    """The root of an ISO 20022 document, once it is safe to look at, or MessageInvalid naming
+    `whole` (the file or the message) or `Document`, and the rule.
+
+    A DOCTYPE is refused before parsing, so an entity bomb is told as what it is rather than in
+    libxml2's words; and after, for a document in an encoding the byte search does not see."""
+    if b"<!DOCTYPE" in data:
+        raise _problem(whole, f"a DOCTYPE is not allowed in a {name}: no DTDs, no entities")
+    try:
+        root = etree.fromstring(data, parser())
+    except etree.XMLSyntaxError as error:
+        raise _problem(whole, f"not well-formed XML: {error}") from None
+    if root.getroottree().docinfo.doctype:
+        raise _problem(whole, f"a DOCTYPE is not allowed in a {name}: no DTDs, no entities")
+    if root.tag != f"{{{namespace}}}Document":
+        raise _problem("Document", f"must be a {name} Document in namespace {namespace}")
+    return root
+
+
+def _problem(field: str, rule: str) -> MessageInvalid:
+    return MessageInvalid([FieldProblem(field, rule, StatusReason.FF01)])
 
 
 def sub_maker(namespace: str) -> Any:
