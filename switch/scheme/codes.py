@@ -83,6 +83,13 @@ class ParticipantStatus(enum.StrEnum):
     SUSPENDED = "suspended"
 
 
+class WireFormat(enum.StrEnum):
+    """How a participant's messages travel over HTTP: each is a codec of the same message objects."""
+
+    ISO20022_XML = "iso20022-xml"  # head.001 + the ISO 20022 Document, validated against ISO's schemas
+    JSON = "json"  # ISO 20022 element names in snake_case
+
+
 class AliasType(enum.StrEnum):
     CITIZEN_ID = "citizen_id"  # 12-digit CCCD
     MSISDN = "msisdn"  # Vietnamese mobile number
