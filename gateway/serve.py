@@ -38,6 +38,7 @@ from network.participants import (
     SAMPLE_OPENING_VND,
     SERVE_TREASURY,
     ParticipantSpec,
+    refusing_sample_customers,
     sample_customers,
     sample_population,
 )
@@ -130,7 +131,8 @@ async def serve_participants(settings: dict[str, Any]) -> None:
         servers = []
         for n, spec in enumerate(DEFAULT_PARTICIPANTS):
             node = nodes.build_participant(spec, storage)
-            _open_sample_accounts(node, sample_customers(spec, n, people), spec.prefund_vnd, wall_clock_ms())
+            customers = sample_customers(spec, n, people) + refusing_sample_customers(spec, n, people)
+            _open_sample_accounts(node, customers, spec.prefund_vnd, wall_clock_ms())
             key, secret = settings["credentials"][spec.bin]
             runtime = NodeRuntime(node)
             to_switch = _fixed_peer(Peer(switch_url, api_key=key))

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from banks.schemas import Behaviour, Customer, Limits
+from banks.schemas import AccountStatus, Behaviour, Customer, Limits
 from payer.registry import Person, PopulationRegistry, generate_population
 from switch.scheme.calendar import VIETNAM
 from switch.scheme.codes import ParticipantKind
@@ -56,6 +56,10 @@ SAMPLE_OPENING_VND = 50_000_000
 SAMPLE_HOLDERS = len(DEFAULT_PARTICIPANTS) * SAMPLE_ACCOUNTS_PER_PARTICIPANT  # the population's first people
 SAMPLE_POPULATION = 5_000
 SAMPLE_POPULATION_SEED = 84
+# Beside the sample accounts, every participant of `serve` has a closed and a blocked account at these
+# numbers, so an integrator's test (`switchyard certify`) sees AC04 and AC06 without setting them up.
+CLOSED_SAMPLE_NUMBER = 999_998
+BLOCKED_SAMPLE_NUMBER = 999_999
 
 
 def payroll_participants() -> tuple[ParticipantSpec, ...]:
@@ -85,6 +89,17 @@ def sample_customers(spec: ParticipantSpec, position: int, people: list[Person])
     return [
         Customer(sample_account(spec.bin, spec.kind, number), normalize_name(person.name), person.citizen_id)
         for number, person in enumerate(holders)
+    ]
+
+
+def refusing_sample_customers(spec: ParticipantSpec, position: int, people: list[Person]) -> list[Customer]:
+    """The participant's closed and blocked accounts (CLOSED_SAMPLE_NUMBER, BLOCKED_SAMPLE_NUMBER),
+    held by the holder of its first sample account."""
+    holder = sample_customers(spec, position, people)[0]
+    refusing = ((CLOSED_SAMPLE_NUMBER, AccountStatus.CLOSED), (BLOCKED_SAMPLE_NUMBER, AccountStatus.BLOCKED))
+    return [
+        dataclasses.replace(holder, account=sample_account(spec.bin, spec.kind, number), status=status)
+        for number, status in refusing
     ]
 
 
