@@ -18,10 +18,22 @@ from dataclasses import dataclass
 import aiohttp
 from pydantic import BaseModel
 
+from gateway import xml_wire
 from gateway.batches import ANSWERS, BATCH_PATH, MESSAGES_PER_BATCH_MAX, TYPE_OF, parse_answer_line, write_batch
 from gateway.signing import SIGNATURE_HEADER, sign
-from switch.scheme.messages import CreditTransfer, StatusReport, StatusRequest, VerificationRequest
+from switch.scheme.codes import TransactionStatus, WireFormat
+from switch.scheme.messages import (
+    TRANSACTIONS_PER_MESSAGE_MAX,
+    CreditTransfer,
+    StatusReport,
+    StatusRequest,
+    VerificationReport,
+    VerificationRequest,
+)
+from switch.scheme.pacs002 import ReadStatusReports
 from switch.scheme.transport import SWITCH_ADDRESS, Envelope, Undeliverable
+from switch.scheme.validation import MessageInvalid
+from switch.scheme.wire import XML_MEDIA_TYPE
 
 log = logging.getLogger("switchyard.dispatch")
 
@@ -40,6 +52,11 @@ class Peer:
     signing_secret: str | None = None  # the switch signs calls to participants
     api_key: str | None = None  # participants authenticate to the switch
     inbound_batches: bool = False  # it serves POST /v1/inbound/batches (gateway.batches)
+    wire: WireFormat = WireFormat.JSON  # ISO 20022 XML documents, or JSON with ISO names
+
+    @property
+    def xml(self) -> bool:
+        return self.wire == WireFormat.ISO20022_XML
 
 
 LANE_LENGTH_MAX = 50_000  # messages queued for one participant's batches; past it, a call each
@@ -82,41 +99,64 @@ class HttpDispatcher:
         if path is None or peer is None:
             log.info("no endpoint for %s to %s: dropped", type(message).__name__, envelope.receiver)
             return
-        if peer.inbound_batches and self.address == SWITCH_ADDRESS and type(message) in TYPE_OF:
-            lane = self.lanes.get(envelope.receiver)
-            if lane is None:
-                lane = self.lanes[envelope.receiver] = _Lane(self, envelope.receiver)
-            if lane.add(envelope, peer):
-                return
+        if self._lane_for(envelope, peer) is not None and self.lanes[envelope.receiver].add(envelope, peer):
+            return
         await self.send_one(envelope, peer, path)
+
+    def _lane_for(self, envelope: Envelope, peer: Peer) -> _Lane | None:
+        """The lane that gathers this message with others for the same receiver, if it travels so:
+        on the XML wire credits and statuses go many to a document; on JSON, batch calls to a
+        participant that serves them."""
+        kind = type(envelope.message)
+        if peer.xml:
+            gathered = kind in (CreditTransfer, StatusReport)
+        else:
+            gathered = peer.inbound_batches and self.address == SWITCH_ADDRESS and kind in TYPE_OF
+        if not gathered:
+            return None
+        lane = self.lanes.get(envelope.receiver)
+        if lane is None:
+            lane_class = _XmlLane if peer.xml else _Lane
+            lane = self.lanes[envelope.receiver] = lane_class(self, envelope.receiver)
+        return lane
 
     async def send_one(self, envelope: Envelope, peer: Peer, path: str | None = None) -> None:
         """The message in a call of its own, to the endpoint for its kind."""
         message = envelope.message
         assert isinstance(message, BaseModel)
         path = path or ENDPOINTS[(self.address == SWITCH_ADDRESS, type(message))]
-        body = message.model_dump_json().encode()
+        if peer.xml:
+            body = xml_wire.write(xml_wire.single(message), self.address, envelope.receiver)
+        else:
+            body = message.model_dump_json().encode()
         headers = _headers(peer, body)
         url = peer.base_url.rstrip("/") + path
         if isinstance(message, StatusReport) and self.address == SWITCH_ADDRESS:
             await self._callback(url, body, headers, envelope)
         else:
-            await self._exchange(url, body, headers, envelope)
+            await self._exchange(url, body, headers, [envelope], peer)
 
-    async def _exchange(self, url: str, body: bytes, headers: dict[str, str], envelope: Envelope) -> None:
+    async def _exchange(
+        self, url: str, body: bytes, headers: dict[str, str], envelopes: list[Envelope], peer: Peer
+    ) -> None:
+        """A call whose answer comes in the response: each answer goes into the sender's inbox."""
         response = await self._post_with_retries(url, body, headers)
+        receiver = envelopes[0].receiver
         if response is None:
-            notice = Undeliverable(envelope.receiver, envelope.message)
-            await self.deliver(Envelope(envelope.receiver, self.address, notice))
+            for envelope in envelopes:
+                await self.deliver(Envelope(receiver, self.address, Undeliverable(receiver, envelope.message)))
             return
         status, content = response
-        message = envelope.message
-        answer_type = ANSWERS.get(type(message)) if isinstance(message, BaseModel) else None
-        if status == 200 and answer_type is not None:
-            answer = answer_type.model_validate_json(content)
-            await self.deliver(Envelope(envelope.receiver, self.address, answer))
-        elif status >= 400:
+        if status >= 400:
             log.warning("%s answered %s: %s", url, status, content[:500].decode(errors="replace"))
+            return
+        try:
+            answers = answers_of(status, content, [e.message for e in envelopes], peer, receiver)  # type: ignore[misc]
+        except (MessageInvalid, ValueError) as error:
+            log.warning("%s answered what cannot be read: %s", url, error)
+            return
+        for answer in answers:
+            await self.deliver(Envelope(receiver, self.address, answer))
 
     async def _post_with_retries(self, url: str, body: bytes, headers: dict[str, str]) -> tuple[int, bytes] | None:
         """A refused or reset connection is tried again, quickly and a bounded number of times: the
@@ -156,7 +196,7 @@ class HttpDispatcher:
 def _headers(peer: Peer, body: bytes) -> dict[str, str]:
     """A call's headers: the body signed with the peer's secret (the switch's calls), or the key
     the peer gave us (a participant's calls to the switch)."""
-    headers = {"Content-Type": "application/json"}
+    headers = {"Content-Type": XML_MEDIA_TYPE if peer.xml else "application/json"}
     if peer.signing_secret:
         headers[SIGNATURE_HEADER] = sign(peer.signing_secret, body)
     if peer.api_key:
@@ -260,3 +300,80 @@ class _Lane:
             elif parsed.status >= 400:
                 kind = TYPE_OF[type(messages[parsed.index])]
                 log.warning("%s answered %s to a %s of a batch", self.receiver, parsed.status, kind)
+
+
+def answers_of(status: int, content: bytes, sent: list[BaseModel], peer: Peer, receiver: str) -> list[BaseModel]:
+    """What answers the messages sent to `receiver`: final statuses, a verification report. A
+    pending status (202, PDNG) is no answer: the final one follows by callback or status request."""
+    if status != 200 and not (peer.xml and status == 202):
+        return []
+    if not peer.xml:
+        answer_type = ANSWERS.get(type(sent[0]))
+        return [] if answer_type is None else [answer_type.model_validate_json(content)]
+    read = xml_wire.read(content)
+    if read.header.sender != xml_wire.member_id(receiver):
+        raise ValueError(f"AppHdr/Fr is {read.header.sender!r}, not {xml_wire.member_id(receiver)!r} who was called")
+    message = read.message
+    if isinstance(message, ReadStatusReports):
+        transfers = [m for m in sent if isinstance(m, CreditTransfer)]
+        reports = xml_wire.answers_to(transfers, message.reports) if transfers else list(message.reports)
+        return [r for r in reports if r.transaction_status != TransactionStatus.PDNG]
+    if isinstance(message, VerificationReport):
+        return [message]
+    raise ValueError(f"{read.header.message_definition} answers none of the messages sent")
+
+
+XML_PATHS: dict[tuple[bool, type[BaseModel]], str] = {
+    (True, CreditTransfer): "/v1/inbound/transfers",
+    (True, StatusReport): "/v1/inbound/status-reports",
+    (False, CreditTransfer): "/v1/transfers",
+}
+
+
+class _XmlLane(_Lane):
+    """The messages for a peer on the XML wire, gathered as a batch of the JSON lane is: what one
+    batch decided goes as one pacs.008 for the credits and one pacs.002 for the statuses, each
+    answered in kind (a pacs.002 for the credits, 204 for the statuses)."""
+
+    async def _call(self, batch: list[Envelope], idle: asyncio.Event) -> None:
+        peer = self.peer
+        assert peer is not None  # add() set it
+        try:
+            transfers = [e for e in batch if isinstance(e.message, CreditTransfer)]
+            reports = [e for e in batch if isinstance(e.message, StatusReport)]
+            calls = [self._transfers(part, peer) for part in self._credit_messages(transfers)]
+            calls += [self._reports(part, peer) for part in _parts(reports)]
+            await asyncio.gather(*calls)
+        finally:
+            idle.set()
+
+    def _credit_messages(self, transfers: list[Envelope]) -> list[list[Envelope]]:
+        """The switch puts credits from many debtors in one message of its own. A debtor agent
+        keeps each of its messages whole: the switch's duplicate check compares a transaction's
+        content, its message id included, so a retry must travel under the id it had."""
+        if self.dispatcher.address == SWITCH_ADDRESS:
+            return _parts(transfers)
+        by_message: dict[str, list[Envelope]] = {}
+        for envelope in transfers:
+            by_message.setdefault(envelope.message.message_id, []).append(envelope)  # type: ignore[union-attr]
+        return [part for group in by_message.values() for part in _parts(group)]
+
+    async def _transfers(self, envelopes: list[Envelope], peer: Peer) -> None:
+        dispatcher = self.dispatcher
+        sent = [e.message for e in envelopes]
+        message = xml_wire.transfers_message(sent)  # type: ignore[arg-type]  # _call let only credits in
+        body = xml_wire.write(message, dispatcher.address, self.receiver)
+        url = peer.base_url.rstrip("/") + XML_PATHS[(dispatcher.address == SWITCH_ADDRESS, CreditTransfer)]
+        await dispatcher._exchange(url, body, _headers(peer, body), envelopes, peer)
+
+    async def _reports(self, envelopes: list[Envelope], peer: Peer) -> None:
+        dispatcher = self.dispatcher
+        message = xml_wire.reports_message([e.message for e in envelopes])  # type: ignore[misc]
+        body = xml_wire.write(message, dispatcher.address, self.receiver)
+        url = peer.base_url.rstrip("/") + XML_PATHS[(True, StatusReport)]
+        await dispatcher._callback(url, body, _headers(peer, body), envelopes[0])
+
+
+def _parts(envelopes: list[Envelope]) -> list[list[Envelope]]:
+    size = TRANSACTIONS_PER_MESSAGE_MAX
+    return [envelopes[start : start + size] for start in range(0, len(envelopes), size)]

@@ -5,6 +5,8 @@ wants to be a participant): what the switch calls. Plus the customer channel of 
     POST /v1/inbound/verifications    acmt.023 in, acmt.024 out
     POST /v1/inbound/status-reports   the switch's final pacs.002 (the status callback); 204
     POST /v1/inbound/batches          many of the above in one call, answers streamed (gateway.batches)
+    Each of the three takes JSON or, with Content-Type application/xml, the ISO 20022 documents
+    under a head.001 header (gateway.xml_inbound), and answers in kind.
     POST /v1/payments                 a customer's payment order (simulated banks only); 202
     GET  /v1/payments/{order_id}      its state at the bank
 
@@ -25,13 +27,14 @@ from pydantic import BaseModel
 
 from banks.node import ParticipantNode
 from banks.schemas import PaymentOrder
-from gateway import problems
+from gateway import problems, xml_inbound
 from gateway.batches import BATCH_BYTES_MAX, BATCH_PATH, NDJSON_MEDIA_TYPE, BatchInvalid, Item, answer_line, parse_batch
 from gateway.runtime import Matcher, NodeRuntime, matcher_for
 from gateway.signing import SIGNATURE_HEADER, verify
 from switch.scheme.messages import CreditTransfer, StatusReport, VerificationReport, VerificationRequest
 from switch.scheme.transport import SWITCH_ADDRESS, Envelope
 from switch.scheme.validation import FieldProblem, parse_message
+from switch.scheme.wire import WIRE_BYTES_MAX
 
 BODY_BYTES_MAX = 64 * 1024
 ANSWER_WAIT_S = 120.0  # the node's own (simulated) latency decides when it answers
@@ -75,6 +78,9 @@ def _inbound_routes(app: FastAPI, api: NodeApi) -> None:
 
     @app.post("/v1/inbound/transfers", response_model=StatusReport, tags=["inbound"])
     async def inbound_transfer(request: Request) -> Any:
+        if xml_inbound.is_xml(request.headers.get("content-type")):
+            body = await signed_body(request, WIRE_BYTES_MAX)
+            return await xml_inbound.transfers(api.runtime, api.node.bin, body)
         transfer = parse_message(CreditTransfer, _json(await signed_body(request)))
         envelope = Envelope(SWITCH_ADDRESS, api.node.bin, transfer)
         found = await api.runtime.ask(envelope, _answer_to(transfer), ANSWER_WAIT_S)
@@ -84,6 +90,9 @@ def _inbound_routes(app: FastAPI, api: NodeApi) -> None:
 
     @app.post("/v1/inbound/verifications", response_model=VerificationReport, tags=["inbound"])
     async def inbound_verification(request: Request) -> Any:
+        if xml_inbound.is_xml(request.headers.get("content-type")):
+            body = await signed_body(request, WIRE_BYTES_MAX)
+            return await xml_inbound.verification(api.runtime, api.node.bin, body)
         verification = parse_message(VerificationRequest, _json(await signed_body(request)))
 
         envelope = Envelope(SWITCH_ADDRESS, api.node.bin, verification)
@@ -106,6 +115,9 @@ def _inbound_routes(app: FastAPI, api: NodeApi) -> None:
 
     @app.post("/v1/inbound/status-reports", status_code=204, tags=["inbound"])
     async def status_callback(request: Request) -> Response:
+        if xml_inbound.is_xml(request.headers.get("content-type")):
+            body = await signed_body(request, WIRE_BYTES_MAX)
+            return await xml_inbound.status_reports(api.runtime, api.node.bin, body)
         report = parse_message(StatusReport, _json(await signed_body(request)))
         await api.runtime.deliver(Envelope(SWITCH_ADDRESS, api.node.bin, report))
         return Response(status_code=204)

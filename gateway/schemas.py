@@ -6,7 +6,7 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from switch.scheme.codes import ParticipantKind, ParticipantStatus, StatusReason, TransactionStatus
+from switch.scheme.codes import ParticipantKind, ParticipantStatus, StatusReason, TransactionStatus, WireFormat
 from switch.scheme.messages import AMOUNT_VND_MAX, Alias, AmountVnd, Bin
 
 URL_LENGTH_MAX = 300
@@ -24,6 +24,8 @@ class ParticipantIn(Body):
     base_url: Annotated[str, Field(min_length=1, max_length=URL_LENGTH_MAX, pattern=r"^https?://")] | None = None
     # True when the participant serves POST {base_url}/v1/inbound/batches (see the inbound API)
     inbound_batches: Annotated[bool, Field(strict=True)] = False
+    # How its messages travel: ISO 20022 XML (head.001 + the Document) or JSON with ISO names
+    wire: WireFormat = WireFormat.JSON
 
 
 class ParticipantOut(BaseModel):
@@ -34,11 +36,16 @@ class ParticipantOut(BaseModel):
     net_debit_cap_vnd: int
     base_url: str | None
     inbound_batches: bool
+    wire: WireFormat
 
 
 class RegisteredParticipant(ParticipantOut):
     api_key: str  # shown once: the switch keeps only its SHA-256
     signing_secret: str  # the switch signs every call to the participant with it (HMAC-SHA256)
+
+
+class WireIn(Body):
+    wire: WireFormat
 
 
 class LimitsIn(Body):

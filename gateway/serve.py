@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import csv
+import dataclasses
 import json
 import logging
 import os
@@ -18,7 +19,7 @@ import secrets
 import subprocess
 import sys
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -45,6 +46,7 @@ from network.participants import (
 from network.storage import Storage
 from payer.registry import PopulationRegistry
 from switch.node import SwitchNode
+from switch.scheme.codes import WireFormat
 
 log = logging.getLogger("switchyard.serve")
 
@@ -58,6 +60,12 @@ class ServeConfig:
     admin_key: str | None = None
     workers: int = 1
     schema_prefix: str = "switchyard"  # PostgreSQL: each node's schema is <prefix>_<node>
+    # Each simulated node's wire (by BIN; the others JSON): ISO 20022 XML or JSON with ISO names.
+    wires: dict[str, WireFormat] = field(default_factory=dict)
+
+    def participants(self) -> tuple[ParticipantSpec, ...]:
+        """The default network with each node on the wire asked for."""
+        return tuple(dataclasses.replace(s, wire=self.wires.get(s.bin, s.wire)) for s in DEFAULT_PARTICIPANTS)
 
 
 async def serve(config: ServeConfig, ready: asyncio.Event | None = None) -> None:
@@ -71,7 +79,7 @@ async def serve(config: ServeConfig, ready: asyncio.Event | None = None) -> None
     citizen_key = secrets.token_urlsafe(24)
     urls = {spec.bin: f"http://{config.host}:{config.port + 1 + n}" for n, spec in enumerate(DEFAULT_PARTICIPANTS)}
     switch_url = f"http://{config.host}:{config.port}"
-    credentials = {spec.bin: _register(switch, spec, urls[spec.bin]) for spec in DEFAULT_PARTICIPANTS}
+    credentials = {spec.bin: _register(switch, spec, urls[spec.bin]) for spec in config.participants()}
     payer_key, _secret = _register(switch, SERVE_TREASURY, None)
     _write_population(config, registry)
 
@@ -135,7 +143,8 @@ async def serve_participants(settings: dict[str, Any]) -> None:
             _open_sample_accounts(node, customers, spec.prefund_vnd, wall_clock_ms())
             key, secret = settings["credentials"][spec.bin]
             runtime = NodeRuntime(node)
-            to_switch = _fixed_peer(Peer(switch_url, api_key=key))
+            wire = WireFormat(settings["wires"][spec.bin])
+            to_switch = _fixed_peer(Peer(switch_url, api_key=key, wire=wire))
             node_client = await clients.enter_async_context(_client())
             runtime.dispatcher = HttpDispatcher(spec.bin, to_switch, runtime.deliver, node_client)
             await runtime.start()
@@ -150,7 +159,7 @@ def _start_participants(
     settings = {
         "host": config.host, "port": config.port, "database": config.database, "out": str(config.out),
         "schema_prefix": config.schema_prefix, "switch_url": switch_url, "admin_key": admin_key,
-        "credentials": credentials,
+        "credentials": credentials, "wires": {s.bin: s.wire.value for s in config.participants()},
     }  # fmt: skip
     path = config.out / "participants.json"  # keys and secrets: written next to credentials.json
     path.write_text(json.dumps(settings), encoding="utf-8")
@@ -233,7 +242,8 @@ def _register(switch: SwitchNode, spec: ParticipantSpec, base_url: str | None) -
     """Admitted (once: a restart on the same database finds it there) and given new credentials.
     Every simulated node serves the inbound batch call (gateway.batches)."""
     now_ms = wall_clock_ms()
-    nodes.admit(switch, spec, now_ms, base_url, inbound_batches=base_url is not None)
+    if not nodes.admit(switch, spec, now_ms, base_url, inbound_batches=base_url is not None):
+        switch.set_wire(spec.bin, spec.wire)  # known from an earlier run: on the wire asked for now
     credentials = switch.issue_credentials(spec.bin, now_ms)
     return credentials.api_key, credentials.signing_secret
 

@@ -36,7 +36,9 @@ from gateway.schemas import (
     PositionOut,
     RegisteredParticipant,
     TransferStatusOut,
+    WireIn,
 )
+from gateway.switch_xml import SwitchXmlWire, takes_xml
 from switch.clearing.service import EXPIRE_STALE_TIMER
 from switch.errors import AliasNotFound
 from switch.node import SwitchNode
@@ -56,6 +58,7 @@ from switch.scheme.messages import (
 )
 from switch.scheme.transport import CITIZEN_APP_ADDRESS, SWITCH_ADDRESS, Envelope, TimerFired
 from switch.scheme.validation import parse_message
+from switch.scheme.wire import WIRE_BYTES_MAX
 
 BODY_BYTES_MAX = 64 * 1024
 TRANSFERS_PATH = "/v1/transfers"
@@ -115,7 +118,10 @@ def connect(api: SwitchApi, client: aiohttp.ClientSession) -> None:
         if participant is None or participant.base_url is None:
             return None
         secret = node.signing_secret(bin_code)
-        return Peer(participant.base_url, signing_secret=secret, inbound_batches=participant.inbound_batches)
+        return Peer(
+            participant.base_url, signing_secret=secret, inbound_batches=participant.inbound_batches,
+            wire=participant.wire,
+        )  # fmt: skip
 
     def peers(bin_code: str) -> Peer | None:
         return api.peers.get(bin_code, load)
@@ -133,6 +139,7 @@ def create_switch_app(api: SwitchApi) -> FastAPI:
     problems.install(app)
     app.state.api = api
     app.add_middleware(TransferFastPath, api=api)
+    app.add_middleware(SwitchXmlWire, api=api)
     app.add_middleware(BodyLimit)
     if api.metrics is not None:
         app.add_middleware(TimingMiddleware, metrics=api.metrics)
@@ -178,8 +185,13 @@ class BodyLimit:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http":
             length = dict(scope.get("headers") or []).get(b"content-length", b"0")
-            # A payroll file may be large; its endpoint counts what it reads against its own limit.
-            limit = FILE_BYTES_MAX if scope.get("path") == DISBURSEMENTS_PATH else BODY_BYTES_MAX
+            # A payroll file may be large; its endpoint counts what it reads against its own limit. An
+            # ISO 20022 document may carry a thousand transactions.
+            limit = BODY_BYTES_MAX
+            if scope.get("path") == DISBURSEMENTS_PATH:
+                limit = FILE_BYTES_MAX
+            elif takes_xml(scope):
+                limit = WIRE_BYTES_MAX
             if not length.isdigit() or int(length) > limit:
                 response = problems.problem(
                     413, "too-large", "Body too large", f"at most {limit} bytes", scope.get("path", ""),
@@ -306,6 +318,7 @@ def _participant_admin_routes(router: APIRouter, api: SwitchApi) -> None:
                 net_debit_cap_vnd=body.net_debit_cap_vnd,
                 base_url=body.base_url,
                 inbound_batches=body.inbound_batches,
+                wire=body.wire,
             ),
             now_ms,
         )
@@ -331,6 +344,13 @@ def _participant_admin_routes(router: APIRouter, api: SwitchApi) -> None:
     )
     def resume(bin_code: str) -> ParticipantOut:
         return _participant_out(api.node.set_status(bin_code, ParticipantStatus.ACTIVE))
+
+    @router.put(
+        "/participants/{bin_code}/wire", response_model=ParticipantOut, dependencies=[Depends(forget_participants)]
+    )
+    def wire(bin_code: str, body: WireIn) -> ParticipantOut:
+        """Its messages from now on as ISO 20022 XML or as JSON (the next call uses it)."""
+        return _participant_out(api.node.set_wire(bin_code, body.wire))
 
     @router.put(
         "/participants/{bin_code}/limits", response_model=ParticipantOut, dependencies=[Depends(forget_participants)]
@@ -477,7 +497,7 @@ def _citizen_router(api: SwitchApi) -> APIRouter:
 def _participant_out(p: Participant) -> ParticipantOut:
     return ParticipantOut(
         bin=p.bin, name=p.name, kind=p.kind, status=p.status, net_debit_cap_vnd=p.net_debit_cap_vnd,
-        base_url=p.base_url, inbound_batches=p.inbound_batches,
+        base_url=p.base_url, inbound_batches=p.inbound_batches, wire=p.wire,
     )  # fmt: skip
 
 

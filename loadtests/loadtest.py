@@ -30,6 +30,7 @@ from loadtests import THRESHOLD_VARIABLES
 from loadtests.launch import books_settled, running_app, running_serve
 from network.participants import SAMPLE_HOLDERS
 from network.storage import Storage
+from switch.scheme.codes import WireFormat
 
 PROFILES = {"p2p": "p2p.py", "skewed": "skewed.py", "bulk": "bulk.py", "aliases": "aliases.py"}
 BULK_FILE_ITEMS = 100
@@ -53,6 +54,7 @@ class LoadtestConfig:
     out: Path = Path("out/loadtest")
     ceiling: bool = True
     thresholds: Mapping[str, str] = field(default_factory=dict)  # SWITCHYARD_* overrides for the profile
+    wire: WireFormat = WireFormat.JSON  # the load banks' wire and every simulated node's
 
 
 def run_loadtest(config: LoadtestConfig) -> dict[str, Any]:
@@ -60,7 +62,7 @@ def run_loadtest(config: LoadtestConfig) -> dict[str, Any]:
         raise ValueError(f"profile: {config.profile!r} is not one of {sorted(PROFILES)}")
     config.out.mkdir(parents=True, exist_ok=True)
     shutil.rmtree(config.out / "serve", ignore_errors=True)  # every run starts from an empty sandbox
-    options = ["--admin-key", "loadtest"]
+    options = ["--admin-key", "loadtest", "--wire", config.wire.value]
     prefix = f"loadtest_{uuid.uuid4().hex[:10]}"  # its own schemas, dropped after the run
     if config.database is not None:
         options += ["--database", config.database, "--workers", str(config.workers), "--schema-prefix", prefix]
@@ -94,7 +96,7 @@ def _prepare(sandbox: dict[str, Any], config: LoadtestConfig) -> dict[str, Any]:
     admin = {"Authorization": f"Bearer {sandbox['admin_key']}"}
     payers = []
     for number, bin_code in enumerate(LOAD_PARTICIPANTS):
-        body = {"bin": bin_code, "name": f"Load Bank {number + 1}", "kind": "bank"}
+        body = {"bin": bin_code, "name": f"Load Bank {number + 1}", "kind": "bank", "wire": config.wire.value}
         registered = httpx.post(sandbox["switch"] + "/v1/admin/participants", json=body, headers=admin, timeout=30)
         registered.raise_for_status()
         funds = {"amount_vnd": LOAD_FUNDS_VND}
@@ -106,6 +108,7 @@ def _prepare(sandbox: dict[str, Any], config: LoadtestConfig) -> dict[str, Any]:
     beneficiaries = _beneficiaries(config.out / "serve" / sandbox["payer"]["population"])
     settings = {
         "switch": sandbox["switch"],
+        "wire": config.wire.value,
         "payers": payers,
         "creditors": creditors,
         "expected_rejects": ["AM04"],
@@ -241,6 +244,7 @@ def _result(
         failures.append(f"final state: {after['pending']} transfers still PDNG at the switch")
     return {
         "profile": config.profile,
+        "wire": config.wire.value,
         "duration_s": config.duration_s,
         "users": config.users,
         "database": "postgresql" if config.database else "sqlite",

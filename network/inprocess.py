@@ -12,7 +12,7 @@ from __future__ import annotations
 import heapq
 import random
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
 from switch.scheme.transport import Envelope, Node, TimerFired, Undeliverable
@@ -60,6 +60,8 @@ class InProcessNetwork:
         self._queue: list[tuple[int, int, Envelope]] = []
         self._timer_holds: dict[tuple[str, str], int] = {}
         self._sequence = 0
+        # Addresses whose messages cross a codec on the way, as on HTTP (network.xml_link).
+        self.codecs: dict[str, Callable[[Envelope], Envelope]] = {}
 
     def add(self, node: Node) -> None:
         if node.address in self.nodes:
@@ -132,6 +134,9 @@ class InProcessNetwork:
         if envelope.sender == envelope.receiver:  # a timer: exactly on time, never duplicated
             self._push(self.now_ms + envelope.delay_ms, envelope)
             return
+        codec = self.codecs.get(envelope.receiver) or self.codecs.get(envelope.sender)
+        if codec is not None:
+            envelope = codec(envelope)
         faults = self.faults
         if faults.drop_rate and self.random.random() < faults.drop_rate:
             self.stats.dropped += 1

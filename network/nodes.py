@@ -75,7 +75,7 @@ def admit(
     participant and its money are there)."""
     participant = Participant(
         spec.bin, spec.name, spec.kind, net_debit_cap_vnd=spec.net_debit_cap_vnd, base_url=base_url,
-        inbound_batches=inbound_batches,
+        inbound_batches=inbound_batches, wire=spec.wire,
     )  # fmt: skip
     try:
         switch.register_participant(participant, now_ms)

@@ -15,7 +15,7 @@ from typing import Any
 from banks.schemas import AccountStatus, Behaviour, Customer, Limits
 from payer.registry import Person, PopulationRegistry, generate_population
 from switch.scheme.calendar import VIETNAM
-from switch.scheme.codes import ParticipantKind
+from switch.scheme.codes import ParticipantKind, WireFormat
 from switch.scheme.names import normalize_name
 from wallets.node import wallet_limits
 
@@ -31,6 +31,7 @@ class ParticipantSpec:
     prefund_vnd: int = 0
     behaviour: Behaviour = field(default_factory=Behaviour)
     limits: Limits | None = None  # None: the node's own defaults (a wallet's caps, none at a bank)
+    wire: WireFormat = WireFormat.JSON  # how its messages travel over HTTP (serve, and its registration)
 
 
 # Real NAPAS BINs for the banks and the two wallet providers that have them; MobiFone Money's is a

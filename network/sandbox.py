@@ -18,9 +18,10 @@ from network import nodes
 from network.inprocess import InProcessNetwork, LinkFaults
 from network.participants import DEFAULT_PARTICIPANTS, DEFAULT_START, ParticipantSpec
 from network.storage import Storage
+from network.xml_link import through_iso20022
 from switch.clearing.schemas import CREDITOR_TIMEOUT_MS
 from switch.disbursements.schemas import DisbursementRecord
-from switch.scheme.codes import ParticipantKind
+from switch.scheme.codes import ParticipantKind, WireFormat
 from switch.scheme.disbursement import DisbursementFile
 from switch.scheme.identity import IdentityRegistry
 from switch.scheme.messages import AliasRegistration, AliasRegistrationReport
@@ -68,6 +69,8 @@ class Sandbox:
         node = nodes.build_participant(spec, storage, seed)
         self.nodes[spec.bin] = node
         self.network.add(node)
+        if spec.wire == WireFormat.ISO20022_XML:
+            self.network.codecs[spec.bin] = through_iso20022
         if not self.reopened and nodes.admit(self.switch, spec, self.now_ms) and spec.prefund_vnd:
             node.record_funding(spec.prefund_vnd, self.now_ms)  # the participant's mirror of its position
 

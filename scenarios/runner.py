@@ -164,7 +164,9 @@ def _participants(network: NetworkSpec) -> tuple[ParticipantSpec, ...]:
         limits = spec.limits
         if override.pilot_2021_cap is not None:
             limits = wallet_limits(pilot_2021=override.pilot_2021_cap)
-        position = {k: v for k in ("net_debit_cap_vnd", "prefund_vnd") if (v := getattr(override, k)) is not None}
+        position = {
+            k: v for k in ("net_debit_cap_vnd", "prefund_vnd", "wire") if (v := getattr(override, k)) is not None
+        }
         specs.append(dataclasses.replace(spec, behaviour=behaviour, limits=limits, **position))
     return tuple(specs)
 

@@ -7,7 +7,8 @@
     [network.participants.970405]   how one participant of the default network differs from it:
                                     latency_ms, timeout_rate, late_answer_ms, reject_rate,
                                     pilot_2021_cap (wallets: 10,000,000 VND a month),
-                                    net_debit_cap_vnd, prefund_vnd (its position at the switch)
+                                    net_debit_cap_vnd, prefund_vnd (its position at the switch),
+                                    wire (iso20022-xml or json: each message through that codec)
     [[timeline]]                    at_s (simulated seconds from the start), event, and its fields:
         submit_payroll              cycle, file_format (json, csv, pain.001)
         duplicate_submission        cycle, resend ("same-file": the same file again; "new-file": the
@@ -42,7 +43,7 @@ from network.participants import DEFAULT_PARTICIPANTS
 from network.payroll import PROVINCES
 from payer.registry import PROVINCE_NAMES
 from payer.rolls import PROGRAM_SHARES
-from switch.scheme.codes import Program
+from switch.scheme.codes import Program, WireFormat
 from switch.scheme.messages import AMOUNT_VND_MAX
 
 SCENARIO_BYTES_MAX = 256 * 1024
@@ -105,6 +106,7 @@ class ParticipantOverride(Strict):
     pilot_2021_cap: bool | None = None
     net_debit_cap_vnd: Annotated[int, Field(strict=True, ge=0, le=AMOUNT_VND_MAX)] | None = None
     prefund_vnd: Annotated[int, Field(strict=True, ge=0, le=AMOUNT_VND_MAX)] | None = None
+    wire: WireFormat | None = None  # "iso20022-xml" or "json": its registration, and its wire under serve
 
 
 class NetworkSpec(Strict):

@@ -33,7 +33,7 @@ from switch.participants import repository as participants_repository
 from switch.participants.schemas import Credentials, Participant, Position
 from switch.participants.service import ParticipantService
 from switch.scheme.calendar import local_time
-from switch.scheme.codes import ItemStatus, ParticipantStatus, StatusReason, TransactionStatus
+from switch.scheme.codes import ItemStatus, ParticipantStatus, StatusReason, TransactionStatus, WireFormat
 from switch.scheme.disbursement import DisbursementFile, RowError
 from switch.scheme.identity import IdentityRegistry
 from switch.scheme.messages import (
@@ -346,6 +346,10 @@ class SwitchNode:
     def set_status(self, bin_code: str, status: ParticipantStatus) -> Participant:
         self._participants_cache = None
         return self._in_transaction(lambda c: self.participants.set_status(c, bin_code, status))
+
+    def set_wire(self, bin_code: str, wire: WireFormat) -> Participant:
+        self._participants_cache = None
+        return self._in_transaction(lambda c: self.participants.set_wire(c, bin_code, wire))
 
     def set_cap(self, bin_code: str, cap_vnd: int, now_ms: int) -> Participant:
         self._participants_cache = None

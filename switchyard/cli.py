@@ -9,6 +9,7 @@ switchyard serve                the networked sandbox: the switch and every node
 switchyard loadtest             locust against the networked sandbox, with thresholds
 switchyard bench transfers      transfers per second in process, next to the bare-SQLite ceiling
 switchyard bench payroll        payroll items per second in process, next to the same ceiling
+switchyard certify              the conformance checks against an integrator's own participant
 
 Commands import their room when they run, so `switchyard demo` never loads the web stack.
 """
@@ -26,6 +27,7 @@ from typing import Any
 
 from rich.console import Console
 
+from switch.scheme.codes import WireFormat
 from switch.scheme.disbursement import FORMATS, ITEMS_PER_FILE_MAX
 from switchyard import printing
 
@@ -36,7 +38,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="switchyard", description="A sandbox national payment switch.")
     commands = parser.add_subparsers(dest="command", required=True)
     handlers: dict[str, Command] = {}
-    for add in (_add_demo, _add_payroll, _add_loadtest, _add_bench, _add_run, _add_fuzz, _add_serve):
+    for add in (_add_demo, _add_payroll, _add_loadtest, _add_bench, _add_run, _add_fuzz, _add_serve, _add_certify):
         name, handler = add(commands)
         handlers[name] = handler
     args = parser.parse_args(argv)
@@ -84,6 +86,10 @@ def _add_loadtest(commands: Any) -> tuple[str, Command]:
     load.add_argument("--processes", type=_positive, default=1, help="locust load-generating processes")
     load.add_argument("--out", type=Path, default=Path("out/loadtest"), help="folder for locust's CSV and logs")
     load.add_argument("--no-ceiling", action="store_true", help="skip the bare-FastAPI ceiling run")
+    load.add_argument(
+        "--wire", type=WireFormat, choices=list(WireFormat), default=WireFormat.JSON,
+        help="the load banks' and the simulated nodes' wire: iso20022-xml or json",
+    )  # fmt: skip
     load.add_argument("--json", action="store_true", help="print one JSON object")
     return "loadtest", _loadtest
 
@@ -133,7 +139,50 @@ def _add_serve(commands: Any) -> tuple[str, Command]:
     serve.add_argument("--workers", type=_positive, default=1, help="switch worker processes (PostgreSQL only)")
     serve.add_argument("--admin-key", default=None, help="the admin API key (default: a new random one)")
     serve.add_argument("--schema-prefix", default="switchyard", help="PostgreSQL: schemas are <prefix>_<node>")
+    serve.add_argument(
+        "--wire", type=WireFormat, choices=list(WireFormat), default=WireFormat.JSON,
+        help="every simulated bank's and wallet's wire: iso20022-xml (head.001 + the Document) or json",
+    )  # fmt: skip
+    serve.add_argument(
+        "--wire-for", type=_bin_wire, action="append", default=[], metavar="BIN=WIRE",
+        help="one node's wire, e.g. 970436=iso20022-xml (repeat for more); overrides --wire",
+    )  # fmt: skip
     return "serve", _serve
+
+
+def _bin_wire(text: str) -> tuple[str, WireFormat]:
+    bin_code, _, wire = text.partition("=")
+    try:
+        return bin_code.strip(), WireFormat(wire.strip())
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r}: must be BIN=iso20022-xml or BIN=json") from None
+
+
+def _add_certify(commands: Any) -> tuple[str, Command]:
+    from switch.scheme.codes import WireFormat
+
+    certify = commands.add_parser("certify", help="the conformance checks against your own participant's inbound API")
+    certify.add_argument("--base-url", type=_http_url, required=True, help="where your inbound API listens")
+    certify.add_argument("--bin", type=_bin, required=True, help="your participant's BIN")
+    certify.add_argument("--secret", required=True, help="your signing secret: the kit signs as the switch does")
+    certify.add_argument("--wire", choices=[w.value for w in WireFormat], default=WireFormat.JSON.value)
+    certify.add_argument(
+        "--accounts", type=Path, default=None, help="your test accounts, TOML or JSON (default: serve's for --bin)"
+    )
+    certify.add_argument("--out", type=Path, default=Path("out/certify"), help="folder for junit.xml and report.html")
+    return "certify", _certify
+
+
+def _http_url(text: str) -> str:
+    if not text.startswith(("http://", "https://")):
+        raise argparse.ArgumentTypeError(f"must be an http:// or https:// URL, got {text!r}")
+    return text
+
+
+def _bin(text: str) -> str:
+    if len(text) != 6 or not text.isascii() or not text.isdigit():
+        raise argparse.ArgumentTypeError(f"must be a 6-digit BIN, got {text!r}")
+    return text
 
 
 def _database_url(text: str) -> str:
@@ -247,6 +296,7 @@ def _serve(args: argparse.Namespace) -> int:
     import uvloop
 
     from gateway.serve import ServeConfig, serve
+    from network.participants import DEFAULT_PARTICIPANTS
 
     if args.workers > 1 and args.database is None:
         print("switchyard serve: --workers above 1 needs --database postgresql://...", file=sys.stderr)
@@ -254,7 +304,12 @@ def _serve(args: argparse.Namespace) -> int:
     config = ServeConfig(
         host=args.host, port=args.port, database=args.database, out=args.out, admin_key=args.admin_key,
         workers=args.workers, schema_prefix=args.schema_prefix,
+        wires={**{spec.bin: args.wire for spec in DEFAULT_PARTICIPANTS}, **dict(args.wire_for)},
     )  # fmt: skip
+    unknown = sorted(set(config.wires) - {spec.bin for spec in DEFAULT_PARTICIPANTS})
+    if unknown:
+        print(f"switchyard serve: --wire-for: {', '.join(unknown)} is no simulated node's BIN", file=sys.stderr)
+        return 2
     with contextlib.suppress(KeyboardInterrupt), asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
         runner.run(serve(config))
     return 0
@@ -271,7 +326,7 @@ def _loadtest(args: argparse.Namespace) -> int:
     config = LoadtestConfig(
         profile=args.profile, duration_s=args.duration, users=args.users, database=args.database,
         workers=args.workers, processes=args.processes, out=args.out, ceiling=not args.no_ceiling,
-        thresholds=thresholds,
+        thresholds=thresholds, wire=args.wire,
     )  # fmt: skip
     result = run_loadtest(config)
     if args.json:
@@ -297,6 +352,36 @@ def _bench(args: argparse.Namespace) -> int:
     else:
         printing.print_bench_transfers(Console(), args.count, figures)
     return 0
+
+
+def _certify(args: argparse.Namespace) -> int:
+    """Exit 0 when every check passes (or is skipped), 1 when one fails, 2 for accounts it cannot use."""
+    from datetime import UTC, datetime
+
+    from conformance.accounts import AccountsInvalid, load_accounts, simulated_accounts
+    from conformance.checks import run_checks
+    from conformance.client import ParticipantClient
+    from conformance.report import Certification, print_certification, write_reports
+    from switch.scheme.codes import WireFormat
+
+    try:
+        accounts = load_accounts(args.accounts) if args.accounts else simulated_accounts(args.bin)
+    except AccountsInvalid as error:
+        print(f"switchyard certify: {error}", file=sys.stderr)
+        return 2
+    wire = WireFormat(args.wire)
+    client = ParticipantClient(args.base_url, args.bin, args.secret, wire)
+    started = datetime.now(UTC)
+    try:
+        results = run_checks(client, accounts)
+    finally:
+        client.close()
+    certification = Certification(args.base_url, args.bin, wire, started, tuple(results))
+    console = Console()
+    print_certification(console, certification)
+    for path in write_reports(certification, args.out):
+        console.print(f"Wrote {path.resolve()}")
+    return 0 if certification.ok else 1
 
 
 if __name__ == "__main__":

@@ -8,7 +8,7 @@ from sqlalchemy import BigInteger, Boolean, Column, Connection, String, delete, 
 from sqlmodel import Field, SQLModel
 
 from switch.participants.schemas import Participant
-from switch.scheme.codes import ParticipantKind, ParticipantStatus
+from switch.scheme.codes import ParticipantKind, ParticipantStatus, WireFormat
 
 
 class ParticipantRow(SQLModel, table=True):
@@ -20,6 +20,7 @@ class ParticipantRow(SQLModel, table=True):
     net_debit_cap_vnd: int = Field(sa_column=Column(BigInteger, nullable=False))
     base_url: str | None = Field(sa_column=Column(String(300), nullable=True))
     inbound_batches: bool = Field(sa_column=Column(Boolean, nullable=False, server_default="0"))
+    wire: str = Field(sa_column=Column(String(16), nullable=False, server_default=WireFormat.JSON.value))
 
 
 class CredentialRow(SQLModel, table=True):
@@ -55,6 +56,7 @@ def insert(conn: Connection, participant: Participant) -> None:
             "net_debit_cap_vnd": participant.net_debit_cap_vnd,
             "base_url": participant.base_url,
             "inbound_batches": participant.inbound_batches,
+            "wire": participant.wire.value,
         },
     )
 
@@ -81,6 +83,10 @@ def set_status(conn: Connection, bin_code: str, status: ParticipantStatus) -> No
     conn.execute(update(PARTICIPANTS).where(PARTICIPANTS.c.bin == bin_code).values(status=status.value))
 
 
+def set_wire(conn: Connection, bin_code: str, wire: WireFormat) -> None:
+    conn.execute(update(PARTICIPANTS).where(PARTICIPANTS.c.bin == bin_code).values(wire=wire.value))
+
+
 def set_cap(conn: Connection, bin_code: str, cap_vnd: int) -> None:
     conn.execute(update(PARTICIPANTS).where(PARTICIPANTS.c.bin == bin_code).values(net_debit_cap_vnd=cap_vnd))
 
@@ -94,6 +100,7 @@ def _from_row(row: Any) -> Participant:
         net_debit_cap_vnd=row.net_debit_cap_vnd,
         base_url=row.base_url,
         inbound_batches=bool(row.inbound_batches),
+        wire=WireFormat(row.wire),
     )
 
 
@@ -103,3 +110,5 @@ def add_missing_columns(conn: Connection) -> None:
     present = set(conn.execute(text(f"SELECT * FROM {PARTICIPANTS.name} LIMIT 0")).keys())
     if "inbound_batches" not in present:
         conn.execute(text(f"ALTER TABLE {PARTICIPANTS.name} ADD COLUMN inbound_batches BOOLEAN NOT NULL DEFAULT FALSE"))
+    if "wire" not in present:
+        conn.execute(text(f"ALTER TABLE {PARTICIPANTS.name} ADD COLUMN wire VARCHAR(16) NOT NULL DEFAULT 'json'"))

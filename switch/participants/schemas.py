@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from switch.scheme.codes import ParticipantKind, ParticipantStatus
+from switch.scheme.codes import ParticipantKind, ParticipantStatus, WireFormat
 
 SWITCH_SETTLEMENT_ACCOUNT = "settlement:sbv"  # the switch's settlement account at the State Bank
 CREDIT_LINE_ACCOUNT = "credit_line"  # where net debit caps come from; no real money
@@ -23,6 +23,8 @@ class Participant:
     base_url: str | None = None
     # It serves POST {base_url}/v1/inbound/batches: the switch may send it many messages in one call.
     inbound_batches: bool = False
+    # What its messages look like on HTTP: ISO 20022 XML documents, or JSON with ISO names.
+    wire: WireFormat = WireFormat.JSON
 
     @property
     def active(self) -> bool:

@@ -29,7 +29,7 @@ from switch.participants.schemas import (
     Position,
     position_account,
 )
-from switch.scheme.codes import ParticipantStatus
+from switch.scheme.codes import ParticipantStatus, WireFormat
 from switch.scheme.identifiers import check_bin
 from switch.scheme.messages import AMOUNT_VND_MAX
 
@@ -122,6 +122,11 @@ class ParticipantService:
     def set_status(self, conn: Connection, bin_code: str, status: ParticipantStatus) -> Participant:
         self.get(conn, bin_code)
         repository.set_status(conn, bin_code, status)
+        return self.get(conn, bin_code)
+
+    def set_wire(self, conn: Connection, bin_code: str, wire: WireFormat) -> Participant:
+        self.get(conn, bin_code)
+        repository.set_wire(conn, bin_code, wire)
         return self.get(conn, bin_code)
 
     def set_cap(self, conn: Connection, bin_code: str, cap_vnd: int, now_ms: int) -> Participant:

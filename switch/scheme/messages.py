@@ -231,7 +231,7 @@ class VerificationReport(SchemeMessage):
     original_verification_id: Max35Text
     agent: Bin
     outcome: VerificationOutcome
-    holder_name_masked: str | None = None
+    holder_name_masked: Max140Text | None = None
     reason: StatusReason | None = None
 
 
