@@ -21,6 +21,7 @@ PACKAGES = (
     "scenarios",
     "gateway",
     "loadtests",
+    "conformance",
     "switchyard",
 )
 LINES_MAX = 70
