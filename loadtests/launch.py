@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import psutil
 
 SERVE_PORTS = 9  # the switch and the eight simulated participants
 START_TIMEOUT_S = 60
@@ -58,7 +59,7 @@ def running_serve(out: Path, *options: str) -> Iterator[dict[str, Any]]:
     with _started(command, log) as process:
         credentials = out / "credentials.json"
         _wait(lambda: credentials.exists() and healthy(f"http://127.0.0.1:{port}"), process, log)
-        yield json.loads(credentials.read_text())
+        yield {**json.loads(credentials.read_text()), "serve_pid": process.pid}
 
 
 @contextlib.contextmanager
@@ -87,6 +88,17 @@ def _started(command: Sequence[str], log: Path) -> Iterator[subprocess.Popen[str
             process.wait(timeout=STOP_TIMEOUT_S)
         except subprocess.TimeoutExpired:
             process.kill()
+
+
+def cpu_s(pid: int) -> float:
+    """CPU seconds (user and system) a process and every process under it have used so far."""
+    root = psutil.Process(pid)
+    total = 0.0
+    for process in (root, *root.children(recursive=True)):
+        with contextlib.suppress(psutil.NoSuchProcess):
+            times = process.cpu_times()
+            total += times.user + times.system
+    return total
 
 
 def _wait(ready: Any, process: subprocess.Popen[str], log: Path) -> None:

@@ -27,7 +27,7 @@ import httpx
 
 import loadtests
 from loadtests import THRESHOLD_VARIABLES
-from loadtests.launch import books_settled, running_app, running_serve
+from loadtests.launch import books_settled, cpu_s, running_app, running_serve
 from network.participants import SAMPLE_HOLDERS
 from network.storage import Storage
 from switch.scheme.codes import WireFormat
@@ -77,11 +77,13 @@ def _run(config: LoadtestConfig, options: list[str]) -> dict[str, Any]:
     with running_serve(config.out / "serve", *options) as sandbox:
         settings = _prepare(sandbox, config)
         before = _server_figures(sandbox)
+        cpu_before_s = cpu_s(sandbox["serve_pid"])
         locust = _run_locust(
             config, PROFILES[config.profile], str(sandbox["switch"]), "profile", config.duration_s, config.thresholds
         )
         problems = books_settled(sandbox, BOOKS_WAIT_S)
         after = _server_figures(sandbox)
+        after["cpu_s"] = cpu_s(sandbox["serve_pid"]) - cpu_before_s
     result = _result(config, settings, locust, before, after, problems)
     if config.ceiling:
         result["ceiling"] = _ceiling(config)
@@ -258,6 +260,8 @@ def _result(
                 if n - before["settled_by_debtor"].get(b, 0)
             },
             "checks_failed": failures,
+            # CPU of serve's processes (switch and participants, not locust) per settled transfer
+            "cpu_ms_per_transfer": round(after["cpu_s"] * 1000 / settled, 3) if settled else None,
         },
         "ok": locust["exit_code"] == 0 and not failures,
         "load_participants": [p["bin"] for p in settings["payers"]],

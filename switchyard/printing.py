@@ -112,12 +112,14 @@ def print_invariants(console: Console, report: InvariantReport) -> None:
 
 def print_loadtest(console: Console, result: dict[str, Any]) -> None:
     locust = result["locust"]
-    table = Table(title=f"Load test {result['profile']}: {result['users']} users, {result['duration_s']} s, "
-                  f"{result['database']}, {result['switch_workers']} switch worker(s)")  # fmt: skip
+    title = f"Load test {result['profile']}: {result['users']} users, {result['duration_s']} s, {result['database']}"
+    table = Table(title=f"{title}, {result['switch_workers']} switch worker(s), {result['wire']} wire")
     table.add_column("figure")
     table.add_column("value", justify="right")
     for key in ("requests", "failures", "requests_per_second", "p50_ms", "p95_ms", "p99_ms"):
         table.add_row(key.replace("_", " "), f"{locust[key]:,}" if locust[key] is not None else "-")
+    cpu_ms = result["server"].get("cpu_ms_per_transfer")
+    table.add_row("server CPU per settled transfer, ms", f"{cpu_ms}" if cpu_ms is not None else "-")
     if "ceiling" in result:
         table.add_row("bare FastAPI ceiling, requests/s", f"{result['ceiling']['requests_per_second']:,}")
         table.add_row("share of the ceiling", f"{result['share_of_ceiling']}")
