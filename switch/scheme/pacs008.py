@@ -31,18 +31,27 @@ How a transfer maps onto pacs.008 (the scheme's usage rules):
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from lxml import etree
 from pydantic import ValidationError
 
 from switch.scheme.codes import AliasType, StatusReason
 from switch.scheme.messages import TRANSACTIONS_PER_MESSAGE_MAX, CreditTransfer, CreditTransferMessage
 from switch.scheme.validation import FieldProblem, MessageInvalid, problems_of
-from switch.scheme.xml import checked, iso_schema, maker, read_root, sub_maker, without_namespaces
+from switch.scheme.xml import (
+    amount_value,
+    element_problems,
+    invalid,
+    iso_schema,
+    maker,
+    read_root,
+    schema_faults,
+    serialised,
+    sub_maker,
+    valid,
+)
 
 PACS008 = "urn:iso:std:iso:20022:tech:xsd:pacs.008.001.12"
 PACS008_NAME = "pacs.008.001.12"
@@ -74,8 +83,6 @@ ELEMENT_OF_FIELD = {  # a scheme rule's field, named as the element an integrato
     "remittance_information": "RmtInf/Ustrd",
 }
 _NS = {"p": PACS008}
-_WHOLE = re.compile(r"\+?[0-9]+(\.0*)?")
-_FRACTION = re.compile(r"\+?[0-9]*\.[0-9]*[1-9][0-9]*")
 
 
 @dataclass(slots=True, frozen=True)
@@ -112,6 +119,12 @@ class ReadCreditTransfers:
 
 def write_pacs008(message: CreditTransferMessage, created: datetime) -> bytes:
     """The message as a pacs.008.001.12 document, checked against ISO's schema."""
+    return serialised(pacs008_document(message, created))
+
+
+def pacs008_document(message: CreditTransferMessage, created: datetime) -> Any:
+    """The message as a pacs.008.001.12 Document element, valid by ISO's schema (an envelope
+    embeds it as it is)."""
     p = maker(PACS008)
     header = p(
         "GrpHdr",
@@ -123,7 +136,7 @@ def write_pacs008(message: CreditTransferMessage, created: datetime) -> bytes:
     body = p("FIToFICstmrCdtTrf", header)
     for transfer in message.transactions:
         _transaction(body, transfer)
-    return checked(p("Document", body), iso_schema(PACS008_NAME), PACS008_NAME)
+    return valid(p("Document", body), iso_schema(PACS008_NAME), PACS008_NAME)
 
 
 def _transaction(body: Any, transfer: CreditTransfer) -> None:
@@ -172,9 +185,18 @@ def _agent(agent: Any, member_id: str) -> None:
 
 def parse_pacs008(data: bytes) -> ReadCreditTransfers:
     """Read and validate a pacs.008: its transactions that can be taken and those refused."""
-    root = _document(data)
-    bad = _schema_faults(root)
+    if len(data) > MESSAGE_BYTES_MAX:
+        raise invalid("(message)", f"{len(data)} bytes is over the limit of {MESSAGE_BYTES_MAX} bytes")
+    return pacs008_from_document(read_root(data, PACS008, PACS008_NAME, "(message)"))
+
+
+def pacs008_from_document(root: Any) -> ReadCreditTransfers:
+    """The transactions a pacs.008 Document element carries (the root of a document, or the
+    Document of an envelope), read and validated."""
+    if root.tag != f"{{{PACS008}}}Document":
+        raise invalid("Document", f"must be a {PACS008_NAME} Document in namespace {PACS008}")
     transactions = root.findall("p:FIToFICstmrCdtTrf/p:CdtTrfTxInf", _NS)
+    bad = schema_faults(root, iso_schema(PACS008_NAME), transactions)
     header = root.find("p:FIToFICstmrCdtTrf/p:GrpHdr", _NS)
     _check_header(header, len(transactions))
     message_id = header.findtext("p:MsgId", namespaces=_NS) or ""
@@ -215,7 +237,7 @@ def _transaction_read(
     try:
         return CreditTransfer.model_validate(_fields(message_id, tx))
     except ValidationError as error:
-        return _refused(index, tx, _element_problems(index, problems_of(error)))
+        return _refused(index, tx, element_problems(f"CdtTrfTxInf[{index + 1}]", problems_of(error), ELEMENT_OF_FIELD))
 
 
 def _created(header: Any) -> datetime:
@@ -224,54 +246,6 @@ def _created(header: Any) -> datetime:
         return datetime.fromisoformat(text)
     except ValueError:  # the schema takes 24:00:00, Python does not
         raise _message_problem("GrpHdr/CreDtTm", f"{text!r} is not a date and time this scheme reads") from None
-
-
-def _document(data: bytes) -> Any:
-    if len(data) > MESSAGE_BYTES_MAX:
-        raise _message_problem("(message)", f"{len(data)} bytes is over the limit of {MESSAGE_BYTES_MAX} bytes")
-    return read_root(data, PACS008, PACS008_NAME, "(message)")
-
-
-def _schema_faults(root: Any) -> dict[int, list[FieldProblem]]:
-    """The transactions (0-based) that break ISO's schema, with the rules; a fault outside the
-    transactions refuses the whole message."""
-    schema = iso_schema(PACS008_NAME)
-    if schema.validate(root):
-        return {}
-    transactions = {tx: index for index, tx in enumerate(root.iterfind("p:FIToFICstmrCdtTrf/p:CdtTrfTxInf", _NS))}
-    bad: dict[int, list[FieldProblem]] = {}
-    for error in schema.error_log:
-        element = _element_at(root, error.path)
-        path = _readable_path(element, transactions)
-        index = next((transactions[e] for e in _ancestry(element) if e in transactions), None)
-        rule = without_namespaces(error.message)
-        if index is None:
-            raise _message_problem(path, rule)
-        bad.setdefault(index, []).append(FieldProblem(path, rule, StatusReason.FF01))
-    return bad
-
-
-def _element_at(root: Any, path: str | None) -> Any:
-    """lxml names a schema fault's element by a positional XPath (`/*/*[3]/*[1]`)."""
-    try:
-        found = root.getroottree().xpath(path) if path else []
-    except etree.XPathError:
-        found = []
-    return found[0] if found and isinstance(found[0], etree._Element) else None
-
-
-def _ancestry(element: Any) -> list[Any]:
-    return [] if element is None else [element, *element.iterancestors()]
-
-
-def _readable_path(element: Any, transactions: dict[Any, int]) -> str:
-    """`CdtTrfTxInf[2]/PmtId/EndToEndId`: the element's path below the Document, the transaction
-    counted from 1 as an integrator counts it."""
-    steps = []
-    for node in reversed(_ancestry(element)[:-1]):  # the Document itself left out
-        name = etree.QName(node).localname
-        steps.append(f"{name}[{transactions[node] + 1}]" if node in transactions else name)
-    return "/".join(steps[1:]) if len(steps) > 1 else (steps[0] if steps else "Document")
 
 
 def _fields(message_id: str, tx: Any) -> dict[str, Any]:
@@ -284,7 +258,7 @@ def _fields(message_id: str, tx: Any) -> dict[str, Any]:
         "message_id": message_id,
         "end_to_end_id": text("p:PmtId/p:EndToEndId"),
         "transaction_id": text("p:PmtId/p:TxId"),
-        "amount_vnd": _amount(amount.text),
+        "amount_vnd": amount_value(amount.text),
         "currency": amount.get("Ccy"),
         "debtor": _party_fields(tx.find("p:Dbtr", _NS)),
         "debtor_account": text("p:DbtrAcct/p:Id/p:Othr/p:Id"),
@@ -313,30 +287,6 @@ def _party_fields(party: Any) -> dict[str, Any]:
     return {key: value for key, value in values.items() if value is not None}
 
 
-def _amount(text: str | None) -> Any:
-    """A whole number of dong as an int; a fraction as a float, which the model refuses (CH20);
-    anything else as text, which it refuses as a wrong type (FF01)."""
-    value = (text or "").strip()
-    if _WHOLE.fullmatch(value):
-        return int(value.split(".")[0])
-    return float(value) if _FRACTION.fullmatch(value) else value
-
-
-def _element_problems(index: int, problems: list[FieldProblem]) -> list[FieldProblem]:
-    """The model's fields (`debtor.citizen_id`) named as the elements written (`Dbtr/Id/PrvtId/Othr/Id`)."""
-    prefix = f"CdtTrfTxInf[{index + 1}]"
-    named = []
-    for problem in problems:
-        head, _, rest = problem.field.partition(".")
-        if problem.field in ELEMENT_OF_FIELD:
-            element, rest = ELEMENT_OF_FIELD[problem.field], ""
-        else:
-            element = ELEMENT_OF_FIELD.get(head, head if head != "(message)" else "")
-        field = "/".join(part for part in (prefix, element, rest.replace(".", "/")) if part)
-        named.append(FieldProblem(field, problem.rule, problem.reason))
-    return named
-
-
 def _refused(index: int, tx: Any, problems: list[FieldProblem]) -> RefusedTransaction:
     return RefusedTransaction(
         index,
@@ -348,4 +298,4 @@ def _refused(index: int, tx: Any, problems: list[FieldProblem]) -> RefusedTransa
 
 
 def _message_problem(field: str, rule: str) -> MessageInvalid:
-    return MessageInvalid([FieldProblem(field, rule, StatusReason.FF01)])
+    return invalid(field, rule)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 import threading
+from collections.abc import Callable, Mapping, Sequence
 from importlib import resources
 from typing import Any
 
@@ -19,7 +20,9 @@ from switch.scheme.codes import StatusReason
 from switch.scheme.validation import FieldProblem, MessageInvalid
 
 SCHEMA_ERRORS_LISTED_MAX = 20
-_NAMESPACED = re.compile(r"\{[^}]*\}")
+_NAMESPACED = re.compile(r"\{(?:urn|https?):[^}]*\}")  # `{urn:...}Name`, not an enumeration's `{'A', 'B'}`
+_WHOLE = re.compile(r"\+?[0-9]+(\.0*)?")
+_FRACTION = re.compile(r"\+?[0-9]*\.[0-9]*[1-9][0-9]*")
 
 
 def parser() -> etree.XMLParser:
@@ -57,26 +60,34 @@ def schema_problems(schema: etree.XMLSchema, document: Any) -> list[str]:
     return [f"line {e.line}: {e.message}" for e in list(schema.error_log)[:SCHEMA_ERRORS_LISTED_MAX]]
 
 
-def read_root(data: bytes, namespace: str, name: str, whole: str) -> Any:
-    """The root of an ISO 20022 document, once it is safe to look at, or MessageInvalid naming
-    `whole` (the file or the message) or `Document`, and the rule.
+def parse_safely(data: bytes, name: str, whole: str) -> Any:
+    """The root element of an XML message, once it is safe to look at, or MessageInvalid naming
+    `whole` (the file or the message) and the rule.
 
     A DOCTYPE is refused before parsing, so an entity bomb is told as what it is rather than in
     libxml2's words; and after, for a document in an encoding the byte search does not see."""
     if b"<!DOCTYPE" in data:
-        raise _problem(whole, f"a DOCTYPE is not allowed in a {name}: no DTDs, no entities")
+        raise invalid(whole, f"a DOCTYPE is not allowed in a {name}: no DTDs, no entities")
     try:
         root = etree.fromstring(data, parser())
     except etree.XMLSyntaxError as error:
-        raise _problem(whole, f"not well-formed XML: {error}") from None
+        raise invalid(whole, f"not well-formed XML: {error}") from None
     if root.getroottree().docinfo.doctype:
-        raise _problem(whole, f"a DOCTYPE is not allowed in a {name}: no DTDs, no entities")
-    if root.tag != f"{{{namespace}}}Document":
-        raise _problem("Document", f"must be a {name} Document in namespace {namespace}")
+        raise invalid(whole, f"a DOCTYPE is not allowed in a {name}: no DTDs, no entities")
     return root
 
 
-def _problem(field: str, rule: str) -> MessageInvalid:
+def read_root(data: bytes, namespace: str, name: str, whole: str) -> Any:
+    """The root of an ISO 20022 document, once it is safe to look at (`parse_safely`), or
+    MessageInvalid naming `whole` or `Document`, and the rule."""
+    root = parse_safely(data, name, whole)
+    if root.tag != f"{{{namespace}}}Document":
+        raise invalid("Document", f"must be a {name} Document in namespace {namespace}")
+    return root
+
+
+def invalid(field: str, rule: str) -> MessageInvalid:
+    """A message refused whole: the element it is about, and the rule (FF01)."""
     return MessageInvalid([FieldProblem(field, rule, StatusReason.FF01)])
 
 
@@ -108,10 +119,122 @@ def maker(namespace: str) -> Any:
     return make
 
 
-def checked(document: Any, schema: etree.XMLSchema, name: str) -> bytes:
-    """The document as bytes, once it is valid: our own writer breaking the standard is a bug,
-    never the caller's fault."""
+def valid(document: Any, schema: etree.XMLSchema, name: str) -> Any:
+    """The element, once it is valid: our own writer breaking the standard is a bug, never the
+    caller's fault."""
     problems = schema_problems(schema, document)
     if problems:
         raise AssertionError(f"{name} written is not valid: {problems}")
+    return document
+
+
+def serialised(document: Any) -> bytes:
     return bytes(etree.tostring(document, xml_declaration=True, encoding="UTF-8", pretty_print=True))
+
+
+def checked(document: Any, schema: etree.XMLSchema, name: str) -> bytes:
+    """The document as bytes, once it is valid (`valid`)."""
+    return serialised(valid(document, schema, name))
+
+
+# --- reading: where a schema fault is, named as an integrator names it -------------------------------
+
+
+def document_path(element: Any, document: Any, items: Mapping[Any, int]) -> str:
+    """`CdtTrfTxInf[2]/PmtId/EndToEndId`: the element's path below the message element (the
+    Document's one child), each item counted from 1 as an integrator counts it. The Document may
+    be a tree's root or sit in an envelope."""
+    steps = _steps(element, document, items)
+    if not steps:
+        return "Document"
+    return "/".join(steps[1:]) if len(steps) > 1 else steps[0]
+
+
+def header_path(element: Any, header: Any, items: Mapping[Any, int]) -> str:
+    """`AppHdr/Fr/FIId/FinInstnId`: the element's path from the header itself."""
+    return "/".join([etree.QName(header).localname, *_steps(element, header, items)])
+
+
+def _steps(element: Any, top: Any, items: Mapping[Any, int]) -> list[str]:
+    steps: list[str] = []
+    node = element
+    while node is not None and node is not top:
+        name = etree.QName(node).localname
+        steps.append(f"{name}[{items[node] + 1}]" if node in items else name)
+        node = node.getparent()
+    return list(reversed(steps)) if node is top else []
+
+
+def schema_faults(
+    top: Any,
+    schema: etree.XMLSchema,
+    items: Sequence[Any] = (),
+    path: Callable[[Any, Any, Mapping[Any, int]], str] = document_path,
+) -> dict[int, list[FieldProblem]]:
+    """The items (0-based, as `items` lists them) that break the schema, with the rules, named by
+    `path`. A fault outside every item refuses the whole message: MessageInvalid with each such
+    fault (at most SCHEMA_ERRORS_LISTED_MAX)."""
+    try:
+        if schema.validate(top):
+            return {}
+    except etree.XMLSchemaValidateError as unchecked:  # an unresolved entity reference, say
+        raise invalid(path(top, top, {}), f"cannot be checked against the schema: {unchecked}") from None
+    index_of = {item: index for index, item in enumerate(items)}
+    bad: dict[int, list[FieldProblem]] = {}
+    whole: list[FieldProblem] = []
+    for error in schema.error_log:
+        element = _element_at(top, error.path)
+        problem = FieldProblem(path(element, top, index_of), without_namespaces(error.message), StatusReason.FF01)
+        index = next((index_of[e] for e in _ancestry(element) if e in index_of), None)
+        if index is None:
+            whole.append(problem)
+        else:
+            bad.setdefault(index, []).append(problem)
+    if whole:
+        raise MessageInvalid(whole[:SCHEMA_ERRORS_LISTED_MAX])
+    return bad
+
+
+def _element_at(top: Any, path: str | None) -> Any:
+    """libxml2 names a schema fault's element by a positional XPath (`/*/*[3]/*[1]`) from the
+    element validated, which lxml makes the root of a document of its own: the first step is
+    `top` itself, whether it is the root of its tree or sits in an envelope."""
+    steps = (path or "").split("/")[2:]
+    if not steps:
+        return top
+    prefixes = {prefix: uri for prefix, uri in top.nsmap.items() if prefix}
+    try:
+        found = top.xpath("/".join(steps), namespaces=prefixes)
+    except etree.XPathError:
+        found = []
+    return found[0] if found and isinstance(found[0], etree._Element) else top
+
+
+def _ancestry(element: Any) -> list[Any]:
+    return [] if element is None else [element, *element.iterancestors()]
+
+
+def element_problems(
+    prefix: str, problems: Sequence[FieldProblem], element_of_field: Mapping[str, str]
+) -> list[FieldProblem]:
+    """The model's fields (`debtor.citizen_id`) named as the elements written
+    (`CdtTrfTxInf[2]/Dbtr/Id/PrvtId/Othr/Id`), below `prefix` (the item, or nothing)."""
+    named = []
+    for problem in problems:
+        head, _, rest = problem.field.partition(".")
+        if problem.field in element_of_field:
+            element, rest = element_of_field[problem.field], ""
+        else:
+            element = element_of_field.get(head, head if head != "(message)" else "")
+        field = "/".join(part for part in (prefix, element, rest.replace(".", "/")) if part)
+        named.append(FieldProblem(field or "Document", problem.rule, problem.reason))
+    return named
+
+
+def amount_value(text: str | None) -> Any:
+    """A whole number of dong as an int; a fraction as a float, which the model refuses (CH20);
+    anything else as text, which it refuses as a wrong type (FF01)."""
+    value = (text or "").strip()
+    if _WHOLE.fullmatch(value):
+        return int(value.split(".")[0])
+    return float(value) if _FRACTION.fullmatch(value) else value

@@ -1,0 +1,285 @@
+"""pacs.002.001.12 (FI to FI payment status report) on the wire: parse, validate, write.
+
+One message answers 1 to TRANSACTIONS_PER_MESSAGE_MAX transactions (`StatusReportMessage`), each
+report naming its own original message, so one pacs.002 can answer transactions of several
+pacs.008s. Every document written validates against ISO's schema (`switch.scheme.xsd`); a writer
+that breaks it raises AssertionError. Every document read is validated before it is trusted, by a
+parser that refuses DTDs, entities and network access.
+
+A fault of the message itself (not XML, another namespace, a group header that breaks the schema,
+no report or more than the limit, a group status in OrgnlGrpInfAndSts) refuses it whole with
+`MessageInvalid`, naming the element and the rule. A report that breaks the schema or a scheme rule
+is refused on its own (`RefusedTransaction`, its path like `TxInfAndSts[3]/TxSts`); the others are
+read. ISO's pacs.002.001.12 has no count of its reports (no NbOfTxs) for a message to get wrong.
+
+How a status report maps onto pacs.002 (TxInfAndSts, one per report):
+
+    (message_id)             GrpHdr/MsgId; GrpHdr/CreDtTm when the message was made
+    original_message_id      OrgnlGrpInf/OrgnlMsgId, with OrgnlMsgNmId "pacs.008.001.12": the
+                             scheme reports on credit transfers, and a report on another message
+                             is refused
+    original_end_to_end_id   OrgnlEndToEndId
+    original_transaction_id  OrgnlTxId
+    transaction_status       TxSts (ACTC, ACSP, ACSC, RJCT, PDNG)
+    status_reason            StsRsnInf/Rsn/Cd (at most one StsRsnInf, a code and not Prtry)
+    additional_information   StsRsnInf/AddtlInf: ISO's Max105Text, so the text is cut into pieces
+                             of at most 105 characters, and the pieces are joined again when read
+                             (an empty text is written as none)
+    settled_at_ms            FctvIntrBkSttlmDt/DtTm ("date and time at which a transaction is
+                             completed and cleared"), in UTC with milliseconds; a time read without
+                             an offset is taken as UTC, a date without a time is refused
+    amount_vnd               OrgnlTxRef/IntrBkSttlmAmt, Ccy="VND", a whole number of dong
+    debtor_agent             OrgnlTxRef/DbtrAgt/FinInstnId/ClrSysMmbId/MmbId (the BIN)
+    creditor_agent           OrgnlTxRef/CdtrAgt/FinInstnId/ClrSysMmbId/MmbId, when known
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from pydantic import ValidationError
+
+from switch.scheme.codes import StatusReason
+from switch.scheme.messages import TRANSACTIONS_PER_MESSAGE_MAX, StatusReport, StatusReportMessage
+from switch.scheme.pacs008 import PACS008_NAME, SWITCH_MEMBER_ID, RefusedTransaction
+from switch.scheme.validation import FieldProblem, problems_of
+from switch.scheme.xml import (
+    amount_value,
+    element_problems,
+    invalid,
+    iso_schema,
+    maker,
+    read_root,
+    schema_faults,
+    serialised,
+    sub_maker,
+    valid,
+)
+
+PACS002 = "urn:iso:std:iso:20022:tech:xsd:pacs.002.001.12"
+PACS002_NAME = "pacs.002.001.12"
+# 1,000 reports with reasons and five pieces of additional information come to about 2.5 MB.
+MESSAGE_BYTES_MAX = 4 * 1024 * 1024
+ADDITIONAL_INFORMATION_PIECE_CHARS_MAX = 105  # ISO's Max105Text
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+ONE_MS = timedelta(milliseconds=1)
+AGENT_PATH = "FinInstnId/ClrSysMmbId/MmbId"
+ELEMENT_OF_FIELD = {  # a scheme rule's field, named as the element an integrator wrote
+    "original_message_id": "OrgnlGrpInf/OrgnlMsgId",
+    "original_end_to_end_id": "OrgnlEndToEndId",
+    "original_transaction_id": "OrgnlTxId",
+    "transaction_status": "TxSts",
+    "status_reason": "StsRsnInf/Rsn/Cd",
+    "additional_information": "StsRsnInf/AddtlInf",
+    "settled_at_ms": "FctvIntrBkSttlmDt/DtTm",
+    "amount_vnd": "OrgnlTxRef/IntrBkSttlmAmt",
+    "debtor_agent": f"OrgnlTxRef/DbtrAgt/{AGENT_PATH}",
+    "creditor_agent": f"OrgnlTxRef/CdtrAgt/{AGENT_PATH}",
+}
+_NS = {"s": PACS002}
+
+
+@dataclass(slots=True, frozen=True)
+class ReadStatusReports:
+    """A pacs.002 as read: the reports that can be taken, in order, and those refused."""
+
+    message_id: str
+    created: datetime
+    reports: tuple[StatusReport, ...]
+    refused: tuple[RefusedTransaction, ...]
+
+    @property
+    def count(self) -> int:
+        return len(self.reports) + len(self.refused)
+
+
+# --- write ---------------------------------------------------------------------------------------
+
+
+def write_pacs002(message: StatusReportMessage, created: datetime) -> bytes:
+    """The message as a pacs.002.001.12 document, checked against ISO's schema."""
+    return serialised(pacs002_document(message, created))
+
+
+def pacs002_document(message: StatusReportMessage, created: datetime) -> Any:
+    """The message as a pacs.002.001.12 Document element, valid by ISO's schema."""
+    s = maker(PACS002)
+    header = s("GrpHdr", s("MsgId", message.message_id), s("CreDtTm", created.isoformat(timespec="milliseconds")))
+    body = s("FIToFIPmtStsRpt", header)
+    for report in message.reports:
+        _report(body, report)
+    return valid(s("Document", body), iso_schema(PACS002_NAME), PACS002_NAME)
+
+
+def _report(body: Any, report: StatusReport) -> None:
+    sub = sub_maker(PACS002)
+    tx = sub(body, "TxInfAndSts")
+    group = sub(tx, "OrgnlGrpInf")
+    sub(group, "OrgnlMsgId", report.original_message_id)
+    sub(group, "OrgnlMsgNmId", PACS008_NAME)
+    sub(tx, "OrgnlEndToEndId", report.original_end_to_end_id)
+    sub(tx, "OrgnlTxId", report.original_transaction_id)
+    sub(tx, "TxSts", report.transaction_status.value)
+    pieces = additional_information_pieces(report.additional_information)
+    if report.status_reason is not None or pieces:
+        reason = sub(tx, "StsRsnInf")
+        if report.status_reason is not None:
+            sub(sub(reason, "Rsn"), "Cd", report.status_reason.value)
+        for piece in pieces:
+            sub(reason, "AddtlInf", piece)
+    if report.settled_at_ms is not None:
+        sub(sub(tx, "FctvIntrBkSttlmDt"), "DtTm", settlement_time(report.settled_at_ms))
+    reference = sub(tx, "OrgnlTxRef")
+    if report.amount_vnd is not None:
+        sub(reference, "IntrBkSttlmAmt", str(report.amount_vnd)).set("Ccy", "VND")
+    _agent(sub(reference, "DbtrAgt"), report.debtor_agent)
+    if report.creditor_agent is not None:
+        _agent(sub(reference, "CdtrAgt"), report.creditor_agent)
+
+
+def _agent(agent: Any, member_id: str) -> None:
+    sub = sub_maker(PACS002)
+    sub(sub(sub(agent, "FinInstnId"), "ClrSysMmbId"), "MmbId", member_id)
+
+
+def additional_information_pieces(text: str | None) -> list[str]:
+    """The text in pieces of at most 105 characters, in order: joined, they are the text."""
+    if not text:
+        return []
+    size = ADDITIONAL_INFORMATION_PIECE_CHARS_MAX
+    return [text[start : start + size] for start in range(0, len(text), size)]
+
+
+def settlement_time(settled_at_ms: int) -> str:
+    """Milliseconds since the epoch as an ISO date and time in UTC, to the millisecond."""
+    return (EPOCH + settled_at_ms * ONE_MS).isoformat(timespec="milliseconds")
+
+
+# --- read ----------------------------------------------------------------------------------------
+
+
+def parse_pacs002(data: bytes) -> ReadStatusReports:
+    """Read and validate a pacs.002: its reports that can be taken and those refused."""
+    if len(data) > MESSAGE_BYTES_MAX:
+        raise invalid("(message)", f"{len(data)} bytes is over the limit of {MESSAGE_BYTES_MAX} bytes")
+    return pacs002_from_document(read_root(data, PACS002, PACS002_NAME, "(message)"))
+
+
+def pacs002_from_document(root: Any) -> ReadStatusReports:
+    """The reports a pacs.002 Document element carries (the root of a document, or the Document
+    of an envelope), read and validated."""
+    if root.tag != f"{{{PACS002}}}Document":
+        raise invalid("Document", f"must be a {PACS002_NAME} Document in namespace {PACS002}")
+    reports = root.findall("s:FIToFIPmtStsRpt/s:TxInfAndSts", _NS)
+    bad = schema_faults(root, iso_schema(PACS002_NAME), reports)
+    _check_message(root, len(reports))
+    header = root.find("s:FIToFIPmtStsRpt/s:GrpHdr", _NS)
+    taken: list[StatusReport] = []
+    refused: list[RefusedTransaction] = []
+    for index, tx in enumerate(reports):
+        read = _report_read(index, tx, bad.get(index))
+        if isinstance(read, StatusReport):
+            taken.append(read)
+        else:
+            refused.append(read)
+    message_id = header.findtext("s:MsgId", namespaces=_NS) or ""
+    return ReadStatusReports(message_id, _created(header), tuple(taken), tuple(refused))
+
+
+def _check_message(root: Any, count: int) -> None:
+    if root.find("s:FIToFIPmtStsRpt/s:OrgnlGrpInfAndSts", _NS) is not None:
+        rule = "a group status is not read: the scheme reports each transaction in its own TxInfAndSts"
+        raise invalid("OrgnlGrpInfAndSts", rule)
+    if count == 0:
+        raise invalid("TxInfAndSts", "at least one is required: the scheme reports each transaction")
+    if count > TRANSACTIONS_PER_MESSAGE_MAX:
+        raise invalid("TxInfAndSts", f"{count} reports is over the limit of {TRANSACTIONS_PER_MESSAGE_MAX}")
+
+
+def _created(header: Any) -> datetime:
+    text = header.findtext("s:CreDtTm", namespaces=_NS) or ""
+    try:
+        return datetime.fromisoformat(text)
+    except ValueError:  # the schema takes 24:00:00, Python does not
+        raise invalid("GrpHdr/CreDtTm", f"{text!r} is not a date and time this scheme reads") from None
+
+
+def _report_read(index: int, tx: Any, broken: list[FieldProblem] | None) -> StatusReport | RefusedTransaction:
+    """The report, or its refusal: ISO's schema first (`broken`), then the scheme's rules."""
+    if broken:
+        return _refused(index, tx, broken)
+    prefix = f"TxInfAndSts[{index + 1}]"
+    faults = [FieldProblem(f"{prefix}/{element}", rule, StatusReason.FF01) for element, rule in _usage_faults(tx)]
+    if faults:
+        return _refused(index, tx, faults)
+    try:
+        return StatusReport.model_validate(_fields(tx))
+    except ValidationError as error:
+        return _refused(index, tx, element_problems(prefix, problems_of(error), ELEMENT_OF_FIELD))
+
+
+def _usage_faults(tx: Any) -> list[tuple[str, str]]:
+    """What ISO's schema allows and the scheme's usage does not: (element, rule) pairs."""
+    faults = []
+    name = tx.findtext("s:OrgnlGrpInf/s:OrgnlMsgNmId", namespaces=_NS)
+    if name is not None and name != PACS008_NAME:
+        rule = f"must be {PACS008_NAME}, the credit transfer reported on, not {name!r}"
+        faults.append(("OrgnlGrpInf/OrgnlMsgNmId", rule))
+    reasons = tx.findall("s:StsRsnInf", _NS)
+    if len(reasons) > 1:
+        faults.append(("StsRsnInf", f"at most one: the scheme gives one reason per transaction, not {len(reasons)}"))
+    if tx.find("s:StsRsnInf/s:Rsn/s:Prtry", _NS) is not None:
+        faults.append(("StsRsnInf/Rsn/Prtry", "not read: the reason must be an ISO code in Rsn/Cd"))
+    if tx.find("s:FctvIntrBkSttlmDt/s:Dt", _NS) is not None:
+        faults.append(("FctvIntrBkSttlmDt/Dt", "must be DtTm: the time of settlement, not only its date"))
+    amount = tx.find("s:OrgnlTxRef/s:IntrBkSttlmAmt", _NS)
+    if amount is not None and amount.get("Ccy") != "VND":
+        faults.append(("OrgnlTxRef/IntrBkSttlmAmt/@Ccy", f"must be 'VND', not {amount.get('Ccy')!r}"))
+    return faults
+
+
+def _fields(tx: Any) -> dict[str, Any]:
+    def text(path: str) -> str | None:
+        return tx.findtext(path, namespaces=_NS)
+
+    information = [piece.text or "" for piece in tx.iterfind("s:StsRsnInf/s:AddtlInf", _NS)]
+    creditor_agent = text("s:OrgnlTxRef/s:CdtrAgt/s:FinInstnId/s:ClrSysMmbId/s:MmbId")
+    amount = text("s:OrgnlTxRef/s:IntrBkSttlmAmt")
+    settled = text("s:FctvIntrBkSttlmDt/s:DtTm")
+    fields: dict[str, Any] = {
+        "original_message_id": text("s:OrgnlGrpInf/s:OrgnlMsgId"),
+        "original_end_to_end_id": text("s:OrgnlEndToEndId"),
+        "original_transaction_id": text("s:OrgnlTxId"),
+        "debtor_agent": text("s:OrgnlTxRef/s:DbtrAgt/s:FinInstnId/s:ClrSysMmbId/s:MmbId"),
+        "transaction_status": text("s:TxSts"),
+        "status_reason": text("s:StsRsnInf/s:Rsn/s:Cd"),
+        "creditor_agent": None if creditor_agent == SWITCH_MEMBER_ID else creditor_agent,
+        "amount_vnd": None if amount is None else amount_value(amount),
+        "settled_at_ms": None if settled is None else _milliseconds(settled),
+        "additional_information": "".join(information) if information else None,
+    }
+    return {key: value for key, value in fields.items() if value is not None}
+
+
+def _milliseconds(text: str) -> Any:
+    """Milliseconds since the epoch; a time without an offset is UTC's. What Python cannot read
+    goes to the model as text, which refuses it naming FctvIntrBkSttlmDt/DtTm."""
+    try:
+        moment = datetime.fromisoformat(text.strip())
+    except ValueError:
+        return text
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return (moment - EPOCH) // ONE_MS
+
+
+def _refused(index: int, tx: Any, problems: list[FieldProblem]) -> RefusedTransaction:
+    return RefusedTransaction(
+        index,
+        tx.findtext("s:OrgnlEndToEndId", namespaces=_NS),
+        tx.findtext("s:OrgnlTxId", namespaces=_NS),
+        tx.findtext("s:OrgnlTxRef/s:DbtrAgt/s:FinInstnId/s:ClrSysMmbId/s:MmbId", namespaces=_NS),
+        tuple(problems),
+    )
