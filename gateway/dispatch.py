@@ -115,8 +115,8 @@ class HttpDispatcher:
         if not gathered:
             return None
         lane = self.lanes.get(envelope.receiver)
-        if lane is None:
-            lane_class = _XmlLane if peer.xml else _Lane
+        lane_class = _XmlLane if peer.xml else _Lane
+        if type(lane) is not lane_class:  # none yet, or the admin changed its wire: calls under way finish as they were
             lane = self.lanes[envelope.receiver] = lane_class(self, envelope.receiver)
         return lane
 

@@ -134,7 +134,11 @@ def create_switch_app(api: SwitchApi) -> FastAPI:
     app = FastAPI(
         title="Switchyard switch",
         version="1",
-        description="A sandbox national payment switch modelled on NAPAS. JSON with ISO 20022 names.",
+        description=(
+            "A sandbox national payment switch modelled on NAPAS. JSON with ISO 20022 names, or, with "
+            "Content-Type application/xml, ISO 20022 documents under a head.001 header (pacs.008, pacs.028 "
+            "and acmt.023 to /v1/transfers, /v1/status-requests and /v1/verifications, answered in kind)."
+        ),
     )
     problems.install(app)
     app.state.api = api

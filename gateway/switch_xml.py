@@ -26,7 +26,7 @@ from switch.scheme.messages import StatusReport, StatusRequest, VerificationRepo
 from switch.scheme.pacs008 import ReadCreditTransfers
 from switch.scheme.transport import SWITCH_ADDRESS, Envelope
 from switch.scheme.validation import MessageInvalid
-from switch.scheme.wire import XML_MEDIA_TYPE, ReadWire
+from switch.scheme.wire import WIRE_BYTES_MAX, XML_MEDIA_TYPE, ReadWire
 
 XML_PATHS = {"/v1/transfers": "pacs.008", "/v1/status-requests": "pacs.028", "/v1/verifications": "acmt.023"}
 STATUS_WAIT_S = 5.0
@@ -52,9 +52,8 @@ class SwitchXmlWire:
             await self.app(scope, receive, send)
             return
         scope["route"] = scope["path"]  # for the latency metric's route label
-        body = await _read_body(receive)
         try:
-            response = await self._answer(scope, body)
+            response = await self._answer(scope, await _read_body(receive))
         except problems.ApiProblem as error:
             response = problems.problem(
                 error.status, error.slug, error.title, error.detail, scope["path"], error.errors
@@ -160,9 +159,17 @@ def _no_answer(wait_s: float) -> problems.ApiProblem:
 
 
 async def _read_body(receive: Receive) -> bytes:
-    chunks = []
+    """The whole body, or 413 once it passes WIRE_BYTES_MAX: BodyLimit refuses a declared length over
+    it, but a chunked body declares none."""
+    chunks, size = [], 0
     while True:
         message = await receive()
         chunks.append(message.get("body", b""))
+        size += len(chunks[-1])
+        if size > WIRE_BYTES_MAX:
+            raise problems.ApiProblem(
+                413, "too-large", "Body too large", f"at most {WIRE_BYTES_MAX} bytes", "(body)",
+                f"at most {WIRE_BYTES_MAX} bytes",
+            )  # fmt: skip
         if not message.get("more_body", False):
             return b"".join(chunks)
