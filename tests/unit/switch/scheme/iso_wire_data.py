@@ -11,6 +11,7 @@ writes the samples again (tests/data/iso20022/README.md says what each holds).
 from __future__ import annotations
 
 import string
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta, timezone
 from decimal import Decimal
 from pathlib import Path
@@ -260,7 +261,7 @@ def with_doctype(prologue: bytes, data: bytes, replace: bytes, entity: bytes) ->
     return prologue + body.replace(replace, entity, 1)
 
 
-SAMPLE_FILES = {
+SAMPLE_FILES: dict[str, Callable[[], bytes]] = {
     "pacs.002.001.12-pyiso20022.xml": lambda: rendered(
         pyiso_pacs002(SAMPLE_STATUS_MESSAGE, SAMPLE_STATUS_CREATED), "  "
     ),

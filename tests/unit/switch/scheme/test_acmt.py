@@ -15,7 +15,7 @@ import unicodedata
 from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta, timezone
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import pytest
 import xmlschema
@@ -232,7 +232,9 @@ def test_every_written_report_is_valid_for_an_independent_validator(
 
 
 @pytest.mark.parametrize("form", ["NFC", "NFD"])
-def test_names_keep_their_diacritics_exactly_in_the_document_and_when_read_back(form: str) -> None:
+def test_names_keep_their_diacritics_exactly_in_the_document_and_when_read_back(
+    form: Literal["NFC", "NFD"],
+) -> None:
     name = unicodedata.normalize(form, "Hoàng Thị Ánh Tuyết")
     request = REQUEST.model_copy(update={"name": name})
     data = write_acmt023(request, CREATED)
