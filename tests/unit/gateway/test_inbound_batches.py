@@ -7,7 +7,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-import socket
 import time
 from collections import Counter
 from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Sequence
@@ -18,12 +17,27 @@ from typing import Any, cast
 import aiohttp
 import httpx
 import pytest
-import uvicorn
 from aiohttp import web
+from live import (
+    AN,
+    BIDV,
+    BINH,
+    HONG,
+    NOW,
+    SECRET,
+    UNKNOWN_ACCOUNT,
+    VIETCOMBANK,
+    WAIT_S,
+    Outbox,
+    acsp,
+    aiohttp_serving,
+    bidv_serving,
+    eventually,
+    free_socket,
+    url_of,
+)
 from pydantic import BaseModel
 
-from banks.node import ParticipantNode
-from banks.schemas import AccountStatus, Customer
 from gateway.batches import (
     BATCH_BYTES_MAX,
     BATCH_PATH,
@@ -35,22 +49,11 @@ from gateway.batches import (
     write_batch,
 )
 from gateway.dispatch import HttpDispatcher, Peer
-from gateway.node_app import NodeApi, create_node_app
 from gateway.runtime import NodeRuntime, matcher_for
 from gateway.signing import SIGNATURE_HEADER, sign, verify
-from ledger.storage import open_engine
 from switch.scheme.codes import Purpose, StatusReason, TransactionStatus, VerificationOutcome
 from switch.scheme.messages import CreditTransfer, Party, StatusReport, VerificationReport, VerificationRequest
 from switch.scheme.transport import SWITCH_ADDRESS, Envelope, Undeliverable
-
-BIDV, VIETCOMBANK = "970418", "970436"
-SECRET = "a1" * 32  # the signing secret the switch gave BIDV at registration
-NOW = 1_796_083_200_000  # 1 December 2026
-AN = Customer("12010000123456", "LE VAN AN", "048070012345")
-HONG = Customer("12010000234567", "NGUYEN THI HONG", "079185012345")
-BINH = Customer("12010000345678", "TRAN VAN BINH", "001090012345", status=AccountStatus.CLOSED)
-UNKNOWN_ACCOUNT = "12019999999999"
-WAIT_S = 5.0  # the most any test waits for something that normally takes milliseconds
 
 
 def credit_transfer(tx: str, account: str = AN.account, amount_vnd: int = 500_000) -> CreditTransfer:
@@ -74,106 +77,11 @@ def verification(verification_id: str, account: str = AN.account, name: str = "L
     return VerificationRequest(verification_id=verification_id, agent=BIDV, account=account, name=name)
 
 
-def acsp(transfer: CreditTransfer) -> StatusReport:
-    return StatusReport(
-        original_message_id=transfer.message_id, original_end_to_end_id=transfer.end_to_end_id,
-        original_transaction_id=transfer.transaction_id, debtor_agent=transfer.debtor_agent,
-        transaction_status=TransactionStatus.ACSP, creditor_agent=BIDV,
-    )  # fmt: skip
-
-
 def signed(body: bytes, secret: str = SECRET) -> dict[str, str]:
     return {"Content-Type": "application/json", SIGNATURE_HEADER: sign(secret, body)}
 
 
-def free_socket() -> socket.socket:
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind(("127.0.0.1", 0))
-    return sock
-
-
-def url_of(sock: socket.socket) -> str:
-    host, port = sock.getsockname()
-    return f"http://{host}:{port}"
-
-
-async def eventually(check: Callable[[], bool], timeout_s: float = WAIT_S) -> None:
-    deadline = time.monotonic() + timeout_s
-    while not check():
-        assert time.monotonic() < deadline, "waited too long"
-        await asyncio.sleep(0.01)
-
-
-@contextlib.asynccontextmanager
-async def uvicorn_serving(app: Any) -> AsyncIterator[str]:
-    """The app on a free port of 127.0.0.1, in this event loop; its base URL."""
-    sock = free_socket()
-    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="off"))
-    task = asyncio.create_task(server.serve(sockets=[sock]))
-    try:
-        await eventually(lambda: server.started or task.done())
-        assert server.started, "uvicorn did not start"
-        yield url_of(sock)
-    finally:
-        server.should_exit = True
-        await task
-        sock.close()
-
-
-@contextlib.asynccontextmanager
-async def aiohttp_serving(app: web.Application) -> AsyncIterator[str]:
-    sock = free_socket()
-    runner = web.AppRunner(app, handle_signals=False)
-    await runner.setup()
-    await web.SockSite(runner, sock).start()
-    try:
-        yield url_of(sock)
-    finally:
-        await runner.cleanup()
-        sock.close()
-
-
 # --- the bank node serving batches ----------------------------------------------------------------
-
-
-class Outbox:
-    """The bank's dispatcher: what it sends that no waiting request took (late answers, its pacs.028)."""
-
-    def __init__(self) -> None:
-        self.sent: list[Envelope] = []
-
-    async def send(self, envelope: Envelope) -> None:
-        self.sent.append(envelope)
-
-
-@dataclass
-class Bank:
-    node: ParticipantNode
-    runtime: NodeRuntime
-    outbox: Outbox
-    url: str
-
-    def state(self) -> tuple[Any, ...]:
-        balances = {account: a.balance_vnd for account, a in self.node.balances().items()}
-        return self.node.inbound_counts(), balances, self.node.books()
-
-
-@contextlib.asynccontextmanager
-async def bidv_serving(tmp_path: Path) -> AsyncIterator[Bank]:
-    """BIDV as `switchyard serve` runs it: its own database, open accounts, a runtime, the node app."""
-    node = ParticipantNode(BIDV, "BIDV", open_engine(f"sqlite:///{tmp_path / 'bidv.db'}"))
-    node.setup()
-    node.open_accounts([(AN, 0), (HONG, 2_000_000), (BINH, 0)], NOW)
-    outbox = Outbox()
-    runtime = NodeRuntime(node, outbox)
-    await runtime.start()
-    try:
-        async with uvicorn_serving(create_node_app(NodeApi(node, runtime, SECRET))) as url:
-            yield Bank(node, runtime, outbox, url)
-    finally:
-        await runtime.stop()
-        node.engine.dispose()
 
 
 async def post_batch(url: str, body: bytes, headers: dict[str, str]) -> tuple[httpx.Response, list[bytes]]:

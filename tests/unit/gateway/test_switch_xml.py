@@ -8,24 +8,34 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import socket
-import time
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import aiohttp
 import httpx
 import pytest
-import uvicorn
 from aiohttp import web
+from live import (
+    AN,
+    BIDV,
+    CREATED,
+    HONG,
+    NAPAS,
+    UNKNOWN_ACCOUNT,
+    VIETCOMBANK,
+    VIETINBANK,
+    WAIT_S,
+    Calls,
+    aiohttp_serving,
+    bidv_node,
+    eventually,
+    uvicorn_serving,
+)
 from lxml import etree
-from starlette.types import ASGIApp, Receive, Scope, Send
 
 from banks.node import ParticipantNode
-from banks.schemas import AccountStatus, Customer
 from gateway.node_app import NodeApi, create_node_app
 from gateway.runtime import NodeRuntime
 from gateway.signing import SIGNATURE_HEADER, verify
@@ -43,22 +53,13 @@ from switch.scheme.messages import (
     VerificationRequest,
 )
 from switch.scheme.pacs002 import ReadStatusReports
-from switch.scheme.pacs008 import PACS008, SWITCH_MEMBER_ID
+from switch.scheme.pacs008 import PACS008
 from switch.scheme.transport import Envelope
 from switch.scheme.wire import WIRE_BYTES_MAX, XML_MEDIA_TYPE, read_wire, write_wire
 
-BIDV, VIETCOMBANK, VIETINBANK = "970418", "970436", "970415"
-NAPAS = SWITCH_MEMBER_ID
 ADMIN_KEY = "admin-key-for-tests"
 ADMIN = {"Authorization": f"Bearer {ADMIN_KEY}"}
-NOW = 1_796_083_200_000  # 1 December 2026
-CREATED = datetime(2026, 12, 1, 9, 30, tzinfo=UTC)
-AN = Customer("12010000123456", "LE VAN AN", "048070012345")
-HONG = Customer("12010000234567", "NGUYEN THI HONG", "079185012345")
-BINH = Customer("12010000345678", "TRAN VAN BINH", "001090012345", status=AccountStatus.CLOSED)
-UNKNOWN_ACCOUNT = "12019999999999"
 CAP_VND = 10_000_000_000
-WAIT_S = 5.0  # the most any test waits for something that normally takes milliseconds
 
 
 def credit_transfer(
@@ -101,69 +102,7 @@ def xml(key: str | None = None) -> dict[str, str]:
     return headers
 
 
-def free_socket() -> socket.socket:
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind(("127.0.0.1", 0))
-    return sock
-
-
-def url_of(sock: socket.socket) -> str:
-    host, port = sock.getsockname()
-    return f"http://{host}:{port}"
-
-
-async def eventually(check: Callable[[], bool], timeout_s: float = WAIT_S) -> None:
-    deadline = time.monotonic() + timeout_s
-    while not check():
-        assert time.monotonic() < deadline, "waited too long"
-        await asyncio.sleep(0.01)
-
-
-@contextlib.asynccontextmanager
-async def uvicorn_serving(app: Any) -> AsyncIterator[str]:
-    """The app on a free port of 127.0.0.1, in this event loop; its base URL."""
-    sock = free_socket()
-    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="off"))
-    task = asyncio.create_task(server.serve(sockets=[sock]))
-    try:
-        await eventually(lambda: server.started or task.done())
-        assert server.started, "uvicorn did not start"
-        yield url_of(sock)
-    finally:
-        server.should_exit = True
-        await task
-        sock.close()
-
-
-@contextlib.asynccontextmanager
-async def aiohttp_serving(app: web.Application) -> AsyncIterator[str]:
-    sock = free_socket()
-    runner = web.AppRunner(app, handle_signals=False)
-    await runner.setup()
-    await web.SockSite(runner, sock).start()
-    try:
-        yield url_of(sock)
-    finally:
-        await runner.cleanup()
-        sock.close()
-
-
 # --- the network -----------------------------------------------------------------------------------
-
-
-class Calls:
-    """An ASGI app's calls as they come in: (path, content type), to see what the switch sent."""
-
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-        self.seen: list[tuple[str, str]] = []
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http":
-            content_type = dict(scope["headers"]).get(b"content-type", b"").decode()
-            self.seen.append((scope["path"], content_type))
-        await self.app(scope, receive, send)
 
 
 @dataclass
@@ -216,9 +155,7 @@ async def register(http: httpx.AsyncClient, bin_code: str, name: str, base_url: 
 @contextlib.asynccontextmanager
 async def bidv_serving(tmp_path: Path) -> AsyncIterator[tuple[ParticipantNode, NodeApi, Calls, str]]:
     """BIDV as `switchyard serve` runs it; its signing secret is set once the switch gave it one."""
-    node = ParticipantNode(BIDV, "BIDV", open_engine(f"sqlite:///{tmp_path / 'bidv.db'}"))
-    node.setup()
-    node.open_accounts([(AN, 0), (HONG, 2_000_000), (BINH, 0)], NOW)
+    node = bidv_node(tmp_path)
     runtime = NodeRuntime(node, None)
     api = NodeApi(node, runtime, signing_secret="")
     runtime.dispatcher = _Nowhere()

@@ -10,29 +10,40 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
-import socket
 import time
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import aiohttp
 import httpx
 import pytest
-import uvicorn
 from aiohttp import web
+from live import (
+    AN,
+    BIDV,
+    BINH,
+    CREATED,
+    HONG,
+    NAPAS,
+    NOW,
+    SECRET,
+    UNKNOWN_ACCOUNT,
+    VIETCOMBANK,
+    VIETINBANK,
+    WAIT_S,
+    acsp,
+    aiohttp_serving,
+    bidv_serving,
+    eventually,
+    free_socket,
+    url_of,
+)
 from pydantic import BaseModel
-from starlette.types import ASGIApp, Receive, Scope, Send
 
-from banks.node import ParticipantNode
-from banks.schemas import AccountStatus, Customer
 from gateway.dispatch import HttpDispatcher, Peer
-from gateway.node_app import NodeApi, create_node_app
-from gateway.runtime import NodeRuntime
 from gateway.signing import SIGNATURE_HEADER, sign, verify
-from ledger.storage import open_engine
 from switch.scheme.codes import Purpose, StatusReason, TransactionStatus, VerificationOutcome, WireFormat
 from switch.scheme.messages import (
     CreditTransfer,
@@ -44,21 +55,11 @@ from switch.scheme.messages import (
     VerificationRequest,
 )
 from switch.scheme.pacs002 import ReadStatusReports
-from switch.scheme.pacs008 import SWITCH_MEMBER_ID, ReadCreditTransfers
+from switch.scheme.pacs008 import ReadCreditTransfers
 from switch.scheme.transport import SWITCH_ADDRESS, Envelope, Undeliverable
 from switch.scheme.wire import XML_MEDIA_TYPE, read_wire, write_wire
 
-BIDV, VIETCOMBANK, VIETINBANK = "970418", "970436", "970415"
-NAPAS = SWITCH_MEMBER_ID
-SECRET = "a1" * 32  # the signing secret the switch gave BIDV at registration
-NOW = 1_796_083_200_000  # 1 December 2026
-CREATED = datetime(2026, 12, 1, 9, 30, tzinfo=UTC)
 MESSAGE_ID = "NAPAS20261201093000000001"
-AN = Customer("12010000123456", "LE VAN AN", "048070012345")
-HONG = Customer("12010000234567", "NGUYEN THI HONG", "079185012345")
-BINH = Customer("12010000345678", "TRAN VAN BINH", "001090012345", status=AccountStatus.CLOSED)
-UNKNOWN_ACCOUNT = "12019999999999"
-WAIT_S = 5.0  # the most any test waits for something that normally takes milliseconds
 
 
 def credit_transfer(
@@ -81,14 +82,6 @@ def final_report(transfer: CreditTransfer, status: TransactionStatus = Transacti
     )  # fmt: skip
 
 
-def acsp(transfer: CreditTransfer) -> StatusReport:
-    return StatusReport(
-        original_message_id=transfer.message_id, original_end_to_end_id=transfer.end_to_end_id,
-        original_transaction_id=transfer.transaction_id, debtor_agent=transfer.debtor_agent,
-        transaction_status=TransactionStatus.ACSP, creditor_agent=BIDV,
-    )  # fmt: skip
-
-
 def pacs008(transfers: Sequence[CreditTransfer], sender: str = NAPAS, receiver: str = BIDV) -> bytes:
     message = CreditTransferMessage(message_id=transfers[0].message_id, transactions=tuple(transfers))
     return write_wire(message, sender, receiver, CREATED)
@@ -108,113 +101,7 @@ def signed_xml(body: bytes, secret: str = SECRET) -> dict[str, str]:
     return {"Content-Type": XML_MEDIA_TYPE, SIGNATURE_HEADER: sign(secret, body)}
 
 
-def free_socket() -> socket.socket:
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind(("127.0.0.1", 0))
-    return sock
-
-
-def url_of(sock: socket.socket) -> str:
-    host, port = sock.getsockname()
-    return f"http://{host}:{port}"
-
-
-async def eventually(check: Callable[[], bool], timeout_s: float = WAIT_S) -> None:
-    deadline = time.monotonic() + timeout_s
-    while not check():
-        assert time.monotonic() < deadline, "waited too long"
-        await asyncio.sleep(0.01)
-
-
-@contextlib.asynccontextmanager
-async def uvicorn_serving(app: Any) -> AsyncIterator[str]:
-    """The app on a free port of 127.0.0.1, in this event loop; its base URL."""
-    sock = free_socket()
-    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="off"))
-    task = asyncio.create_task(server.serve(sockets=[sock]))
-    try:
-        await eventually(lambda: server.started or task.done())
-        assert server.started, "uvicorn did not start"
-        yield url_of(sock)
-    finally:
-        server.should_exit = True
-        await task
-        sock.close()
-
-
-@contextlib.asynccontextmanager
-async def aiohttp_serving(app: web.Application) -> AsyncIterator[str]:
-    sock = free_socket()
-    runner = web.AppRunner(app, handle_signals=False)
-    await runner.setup()
-    await web.SockSite(runner, sock).start()
-    try:
-        yield url_of(sock)
-    finally:
-        await runner.cleanup()
-        sock.close()
-
-
 # --- a simulated bank on the XML wire --------------------------------------------------------------
-
-
-class Outbox:
-    """The bank's dispatcher: what it sends that no waiting request took."""
-
-    def __init__(self) -> None:
-        self.sent: list[Envelope] = []
-
-    async def send(self, envelope: Envelope) -> None:
-        self.sent.append(envelope)
-
-
-class Calls:
-    """An ASGI app's calls as they come in: (path, content type), to see what the switch sent."""
-
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-        self.seen: list[tuple[str, str]] = []
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http":
-            content_type = dict(scope["headers"]).get(b"content-type", b"").decode()
-            self.seen.append((scope["path"], content_type))
-        await self.app(scope, receive, send)
-
-
-@dataclass
-class Bank:
-    node: ParticipantNode
-    runtime: NodeRuntime
-    outbox: Outbox
-    url: str
-    calls: Calls
-
-    def state(self) -> tuple[Any, ...]:
-        balances = {account: a.balance_vnd for account, a in self.node.balances().items()}
-        return self.node.inbound_counts(), balances, self.node.books()
-
-    def balance_vnd(self, customer: Customer) -> int:
-        return self.node.balances()[f"c:{customer.account}"].balance_vnd
-
-
-@contextlib.asynccontextmanager
-async def bidv_serving(tmp_path: Path) -> AsyncIterator[Bank]:
-    """BIDV as `switchyard serve` runs it: its own database, open accounts, a runtime, the node app."""
-    node = ParticipantNode(BIDV, "BIDV", open_engine(f"sqlite:///{tmp_path / 'bidv.db'}"))
-    node.setup()
-    node.open_accounts([(AN, 0), (HONG, 2_000_000), (BINH, 0)], NOW)
-    outbox = Outbox()
-    runtime = NodeRuntime(node, outbox)
-    await runtime.start()
-    calls = Calls(create_node_app(NodeApi(node, runtime, SECRET)))
-    try:
-        async with uvicorn_serving(calls) as url:
-            yield Bank(node, runtime, outbox, url, calls)
-    finally:
-        await runtime.stop()
-        node.engine.dispose()
 
 
 async def post(url: str, body: bytes, headers: dict[str, str]) -> httpx.Response:

@@ -1,7 +1,8 @@
-"""What the tests of the XML wire share (`test_pacs002`, `test_pacs028`, `test_head`, `test_wire`):
-strategies for valid messages, the fixed messages the samples under tests/data/iso20022 hold, the
-same messages built by `pyiso20022` (someone else's model of ISO, its dataclasses generated from
-ISO's XSDs, written by `xsdata`), and hostile input.
+"""What the tests of the XML wire share (`test_pacs002`, `test_pacs028`, `test_head`, `test_wire`,
+and in part `test_pacs008` and `test_acmt`): strategies for valid messages, the fixed messages the
+samples under tests/data/iso20022 hold, the same messages built by `pyiso20022` (someone else's
+model of ISO, its dataclasses generated from ISO's XSDs, written by `xsdata`), a document changed
+with lxml, and hostile input.
 
     .venv/bin/python tests/unit/switch/scheme/iso_wire_data.py
 
@@ -12,12 +13,13 @@ from __future__ import annotations
 
 import string
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta, timezone
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 from hypothesis import strategies as st
+from lxml import etree
 from pyiso20022.head.head_001_001_02 import head_001_001_02 as bah
 from pyiso20022.pacs.pacs_002_001_12 import pacs_002_001_12 as p002
 from pyiso20022.pacs.pacs_028_001_05 import pacs_028_001_05 as p028
@@ -26,16 +28,19 @@ from xsdata.formats.dataclass.serializers.config import SerializerConfig
 from xsdata.models.datatype import XmlDateTime
 
 from switch.scheme.codes import StatusReason, TransactionStatus
+from switch.scheme.identifiers import PROVINCE_NAMES, check_citizen_id
 from switch.scheme.messages import StatusReport, StatusReportMessage, StatusRequest
 
 ROOT = Path(__file__).resolve().parents[4]
 XSD_DIR = ROOT / "switch" / "scheme" / "xsd"
 SAMPLES = ROOT / "tests" / "data" / "iso20022"
-VIETCOMBANK, BIDV, VIETINBANK, AGRIBANK, VIETTEL_MONEY = "970436", "970418", "970415", "970405", "971005"
-BINS = (VIETCOMBANK, BIDV, VIETINBANK, AGRIBANK, VIETTEL_MONEY, "970422", "971011")
+VIETCOMBANK, BIDV, VIETINBANK, AGRIBANK, VBSP = "970436", "970418", "970415", "970405", "999888"
+VIETTEL_MONEY, VNPT_MONEY = "971005", "971011"
+BINS = (VIETCOMBANK, BIDV, VIETINBANK, AGRIBANK, VIETTEL_MONEY, "970422", VNPT_MONEY)
 NAPAS = "NAPAS"
 ICT = timezone(timedelta(hours=7))
 CREATED = datetime(2026, 12, 1, 8, 30, tzinfo=ICT)
+TODAY = date(2026, 12, 1)
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 # --- strategies ------------------------------------------------------------------------------------
@@ -48,6 +53,16 @@ VIETNAMESE_LETTERS = (
 # What a rule broken reads like: letters with diacritics, XML's special characters, spaces and new
 # lines (a piece of AddtlInf may start or end with either), element paths.
 INFORMATION_ALPHABET = string.ascii_letters + string.digits + VIETNAMESE_LETTERS + " \n&<>'\"/-.,:()%[]"
+# Names as people write them, with their diacritics (a test adds the names of its own population).
+PERSON_NAMES = (
+    "Nguyễn Văn Đức",
+    "Trần Thị Hồng",
+    "Lê Hoàng Yến",
+    "Phạm Minh Tuấn",
+    "Hoàng Thị Ánh Tuyết",
+    "Đặng Thị Thu Hà",
+    "Bùi Xuân Trường",
+)
 
 ids = st.text(ID_ALPHABET, min_size=1, max_size=35)
 bins = st.sampled_from(BINS)
@@ -64,6 +79,17 @@ settlement_times_ms = st.integers(
 # An empty text is written as none (ISO's Max105Text has at least one character): the model's
 # empty string is the one value that does not come back as it went.
 additional_information = st.text(INFORMATION_ALPHABET, min_size=1, max_size=500)
+
+
+@st.composite
+def built_citizen_ids(draw: st.DrawFn) -> str:
+    """Province, century-and-gender digit, birth-year digits, serial: a CCCD born by TODAY."""
+    province = draw(st.sampled_from(sorted(PROVINCE_NAMES)))
+    century = draw(st.integers(min_value=0, max_value=3))  # born 1900-2099
+    year = draw(st.integers(min_value=0, max_value=99 if century < 2 else TODAY.year % 100))
+    citizen_id = f"{province}{century}{year:02d}{draw(st.integers(0, 999_999)):06d}"
+    assert check_citizen_id(citizen_id, TODAY.year) is None
+    return citizen_id
 
 
 @st.composite
@@ -226,17 +252,31 @@ def enveloped(header: bytes, document: bytes) -> bytes:
     """Two documents written by someone else put in an Envelope, as their declarations allow."""
     return (
         b'<?xml version="1.0" encoding="UTF-8"?>\n<Envelope>\n'
-        + header.split(b"?>", 1)[1].strip()
+        + without_declaration(header).strip()
         + b"\n"
-        + document.split(b"?>", 1)[1].strip()
+        + without_declaration(document).strip()
         + b"\n</Envelope>\n"
     )
 
 
-# --- hostile input --------------------------------------------------------------------------------------
+# --- documents changed, and hostile input -----------------------------------------------------------
 
-BILLION_LAUGHS = b"""<?xml version="1.0" encoding="UTF-8"?>
-<!DOCTYPE Envelope [
+
+def element(data: bytes) -> Any:
+    return etree.fromstring(data)
+
+
+def changed(data: bytes, change: Callable[[Any], None]) -> bytes:
+    """The document with `change` applied to its root (lxml), serialized again."""
+    root = element(data)
+    change(root)
+    return bytes(etree.tostring(root, xml_declaration=True, encoding="UTF-8"))
+
+
+def billion_laughs(root: str) -> bytes:
+    """A declaration and a DOCTYPE for `root` whose `&lol9;` would expand to 10⁹ "lol"s."""
+    return f"""<?xml version="1.0" encoding="UTF-8"?>
+<!DOCTYPE {root} [
   <!ENTITY lol "lol">
   <!ENTITY lol1 "&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;">
   <!ENTITY lol2 "&lol1;&lol1;&lol1;&lol1;&lol1;&lol1;&lol1;&lol1;&lol1;&lol1;">
@@ -248,15 +288,23 @@ BILLION_LAUGHS = b"""<?xml version="1.0" encoding="UTF-8"?>
   <!ENTITY lol8 "&lol7;&lol7;&lol7;&lol7;&lol7;&lol7;&lol7;&lol7;&lol7;&lol7;">
   <!ENTITY lol9 "&lol8;&lol8;&lol8;&lol8;&lol8;&lol8;&lol8;&lol8;&lol8;&lol8;">
 ]>
-"""
+""".encode()
+
+
+BILLION_LAUGHS = billion_laughs("Envelope")
 EXTERNAL_ENTITY = b"""<?xml version="1.0" encoding="UTF-8"?>
 <!DOCTYPE Document [<!ENTITY secret SYSTEM "file:///etc/passwd">]>
 """
 
 
+def without_declaration(data: bytes) -> bytes:
+    """The document without its XML declaration."""
+    return data.split(b"?>", 1)[1]
+
+
 def with_doctype(prologue: bytes, data: bytes, replace: bytes, entity: bytes) -> bytes:
     """`data` without its declaration, after `prologue`, its first `replace` now `entity`."""
-    body = data.split(b"?>", 1)[1]
+    body = without_declaration(data)
     assert replace in body
     return prologue + body.replace(replace, entity, 1)
 

@@ -13,14 +13,36 @@ import string
 import time
 import unicodedata
 from collections.abc import Callable
-from datetime import UTC, date, datetime, timedelta, timezone
-from pathlib import Path
+from datetime import UTC, datetime
 from typing import Any, Literal
 
 import pytest
 import xmlschema
 from hypothesis import given
 from hypothesis import strategies as st
+from iso_wire_data import (
+    AGRIBANK,
+    BIDV,
+    CREATED,
+    EXTERNAL_ENTITY,
+    ICT,
+    PERSON_NAMES,
+    SAMPLES,
+    TODAY,
+    VBSP,
+    VIETCOMBANK,
+    VIETINBANK,
+    VIETNAMESE_LETTERS,
+    VIETTEL_MONEY,
+    VNPT_MONEY,
+    XSD_DIR,
+    billion_laughs,
+    built_citizen_ids,
+    changed,
+    element,
+    ids,
+    without_declaration,
+)
 from lxml import etree
 
 from banks.core import decide_verification
@@ -42,54 +64,23 @@ from switch.scheme.acmt import (
     write_acmt024,
 )
 from switch.scheme.codes import StatusReason, VerificationOutcome
-from switch.scheme.identifiers import PROVINCE_NAMES, check_citizen_id
 from switch.scheme.messages import VerificationReport, VerificationRequest
 from switch.scheme.names import mask_name
 from switch.scheme.validation import FieldProblem, MessageInvalid
 
-ROOT = Path(__file__).resolve().parents[4]
-XSD_DIR = ROOT / "switch" / "scheme" / "xsd"
-DATA = ROOT / "tests" / "data" / "iso20022"
 XSD_023 = xmlschema.XMLSchema(str(XSD_DIR / f"{ACMT023_NAME}.xsd"))  # the independent validators
 XSD_024 = xmlschema.XMLSchema(str(XSD_DIR / f"{ACMT024_NAME}.xsd"))
 NS = {"q": ACMT023, "r": ACMT024}
 MTCH, CMTC, NMTC = VerificationOutcome.MTCH, VerificationOutcome.CMTC, VerificationOutcome.NMTC
-VIETCOMBANK, BIDV, VIETINBANK, AGRIBANK, VBSP, VIETTEL_MONEY, VNPT_MONEY = (
-    "970436",
-    "970418",
-    "970415",
-    "970405",
-    "999888",
-    "971005",
-    "971011",
-)
 BINS = (VIETCOMBANK, BIDV, VIETINBANK, AGRIBANK, VBSP, VIETTEL_MONEY, VNPT_MONEY)
-ICT = timezone(timedelta(hours=7))
-CREATED = datetime(2026, 12, 1, 8, 30, tzinfo=ICT)
-TODAY = date(2026, 12, 1)
 POPULATION = generate_population(12, seed=20261202, today=TODAY)
 
 
 # --- valid requests and reports, by strategy -------------------------------------------------------
 
-ID_ALPHABET = string.ascii_letters + string.digits + "-_./:"
-VIETNAMESE_LETTERS = (
-    "ĂÂĐÊÔƠƯăâđêôơưàáảãạằắẳẵặầấẩẫậèéẻẽẹềếểễệìíỉĩịòóỏõọồốổỗộờớởỡợùúủũụừứửữựỳýỷỹỵ"
-    "ÀÁẢÃẠẰẮẲẴẶẦẤẨẪẬÈÉẺẼẸỀẾỂỄỆÌÍỈĨỊÒÓỎÕỌỒỐỔỖỘỜỚỞỠỢÙÚỦŨỤỪỨỬỮỰỲÝỶỸỴ"
-)
 NAME_ALPHABET = string.ascii_letters + VIETNAMESE_LETTERS + " -.'&<>\""
-NAMES = (
-    "Nguyễn Văn Đức",
-    "Trần Thị Hồng",
-    "Lê Hoàng Yến",
-    "Phạm Minh Tuấn",
-    "Hoàng Thị Ánh Tuyết",
-    "Đặng Thị Thu Hà",
-    "Bùi Xuân Trường",
-    *(person.name for person in POPULATION),
-)
+NAMES = (*PERSON_NAMES, *(person.name for person in POPULATION))
 
-ids = st.text(ID_ALPHABET, min_size=1, max_size=35)
 bins = st.sampled_from(BINS)
 accounts = st.text(string.ascii_letters + string.digits, min_size=6, max_size=19)
 written_names = st.sampled_from(NAMES) | st.text(NAME_ALPHABET, min_size=1, max_size=140)
@@ -101,17 +92,6 @@ creation_times = st.datetimes(
     max_value=datetime(2035, 12, 31),
     timezones=st.none() | st.sampled_from([ICT, UTC]),
 )
-
-
-@st.composite
-def built_citizen_ids(draw: st.DrawFn) -> str:
-    """Province, century-and-gender digit, birth-year digits, serial: a CCCD born by TODAY."""
-    province = draw(st.sampled_from(sorted(PROVINCE_NAMES)))
-    century = draw(st.integers(min_value=0, max_value=3))
-    year = draw(st.integers(min_value=0, max_value=99 if century < 2 else TODAY.year % 100))
-    citizen_id = f"{province}{century}{year:02d}{draw(st.integers(0, 999_999)):06d}"
-    assert check_citizen_id(citizen_id, TODAY.year) is None
-    return citizen_id
 
 
 citizen_ids = st.sampled_from([person.citizen_id for person in POPULATION]) | built_citizen_ids()
@@ -150,17 +130,6 @@ REPORT = VerificationReport(
     holder_name_masked="N***** DUC",
 )
 GOOD_024 = write_acmt024(REPORT, CREATED)
-
-
-def element(data: bytes) -> Any:
-    return etree.fromstring(data)
-
-
-def changed(data: bytes, change: Callable[[Any], None]) -> bytes:
-    """The document with `change` applied to its root (lxml), serialized again."""
-    root = element(data)
-    change(root)
-    return bytes(etree.tostring(root, xml_declaration=True, encoding="UTF-8"))
 
 
 def removed(path: str) -> Callable[[Any], None]:
@@ -382,7 +351,7 @@ SAMPLES_024 = {
 
 
 def test_the_hand_written_acmt023_sample_is_valid_by_iso_and_reads_field_by_field() -> None:
-    data = (DATA / "acmt.023-sample.xml").read_bytes()
+    data = (SAMPLES / "acmt.023-sample.xml").read_bytes()
     XSD_023.validate(io.BytesIO(data))
     assert b"<acmt:Document" in data and b"<!--" in data  # a prefix, comments: not our writer's shape
     assert parse_acmt023(data) == VerificationRequest(
@@ -396,13 +365,13 @@ def test_the_hand_written_acmt023_sample_is_valid_by_iso_and_reads_field_by_fiel
 
 @pytest.mark.parametrize("file_name", sorted(SAMPLES_024))
 def test_each_hand_written_acmt024_sample_is_valid_by_iso_and_reads_as_its_report(file_name: str) -> None:
-    data = (DATA / file_name).read_bytes()
+    data = (SAMPLES / file_name).read_bytes()
     XSD_024.validate(io.BytesIO(data))
     assert parse_acmt024(data) == SAMPLES_024[file_name]
 
 
 def test_the_close_match_sample_read_back_through_our_writer_is_the_same_report() -> None:
-    read = parse_acmt024((DATA / "acmt.024-sample.xml").read_bytes())
+    read = parse_acmt024((SAMPLES / "acmt.024-sample.xml").read_bytes())
     assert parse_acmt024(write_acmt024(read, CREATED)) == read
 
 
@@ -441,29 +410,8 @@ def test_a_document_inside_an_envelope_is_read_and_its_faults_are_named_below_th
 
 # --- bad messages ------------------------------------------------------------------------------------
 
-BILLION_LAUGHS = b"""<?xml version="1.0" encoding="UTF-8"?>
-<!DOCTYPE Document [
-  <!ENTITY lol "lol">
-  <!ENTITY lol1 "&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;">
-  <!ENTITY lol2 "&lol1;&lol1;&lol1;&lol1;&lol1;&lol1;&lol1;&lol1;&lol1;&lol1;">
-  <!ENTITY lol3 "&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;">
-  <!ENTITY lol4 "&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;">
-  <!ENTITY lol5 "&lol4;&lol4;&lol4;&lol4;&lol4;&lol4;&lol4;&lol4;&lol4;&lol4;">
-  <!ENTITY lol6 "&lol5;&lol5;&lol5;&lol5;&lol5;&lol5;&lol5;&lol5;&lol5;&lol5;">
-  <!ENTITY lol7 "&lol6;&lol6;&lol6;&lol6;&lol6;&lol6;&lol6;&lol6;&lol6;&lol6;">
-  <!ENTITY lol8 "&lol7;&lol7;&lol7;&lol7;&lol7;&lol7;&lol7;&lol7;&lol7;&lol7;">
-  <!ENTITY lol9 "&lol8;&lol8;&lol8;&lol8;&lol8;&lol8;&lol8;&lol8;&lol8;&lol8;">
-]>
-"""
-EXTERNAL_ENTITY = b"""<?xml version="1.0" encoding="UTF-8"?>
-<!DOCTYPE Document [<!ENTITY secret SYSTEM "file:///etc/passwd">]>
-"""
+BILLION_LAUGHS = billion_laughs("Document")
 NAME_023 = "Nguyễn Văn Đức".encode()
-
-
-def _body(data: bytes) -> bytes:
-    """The document without its XML declaration."""
-    return data.split(b"?>", 1)[1]
 
 
 @pytest.mark.parametrize(
@@ -502,7 +450,7 @@ def test_a_message_with_a_doctype_is_refused_as_doctype_not_allowed(
 ) -> None:
     good = GOOD_023 if parse is parse_acmt023 else GOOD_024
     entity = b"&lol9;" if doctype is BILLION_LAUGHS else b"&secret;"
-    data = doctype + _body(good).replace(b"VRF-20261201-0001", entity, 1)
+    data = doctype + without_declaration(good).replace(b"VRF-20261201-0001", entity, 1)
     (problem,) = refused(parse, data)
     assert problem.field == "(message)"
     assert "DOCTYPE is not allowed" in problem.rule
@@ -510,7 +458,7 @@ def test_a_message_with_a_doctype_is_refused_as_doctype_not_allowed(
 
 def test_an_entity_bomb_is_refused_at_once_and_nothing_is_expanded() -> None:
     started = time.monotonic()
-    (problem,) = refused(parse_acmt023, BILLION_LAUGHS + _body(GOOD_023).replace(NAME_023, b"&lol9;"))
+    (problem,) = refused(parse_acmt023, BILLION_LAUGHS + without_declaration(GOOD_023).replace(NAME_023, b"&lol9;"))
     assert time.monotonic() - started < 2.0
     assert "lollol" not in problem.rule
 

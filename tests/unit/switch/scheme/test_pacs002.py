@@ -32,7 +32,9 @@ from iso_wire_data import (
     VIETCOMBANK,
     VIETINBANK,
     XSD_DIR,
+    changed,
     creation_times,
+    element,
     pyiso_pacs002,
     rendered,
     status_report_messages,
@@ -83,16 +85,6 @@ GOOD_MESSAGE = StatusReportMessage(
     ),
 )
 GOOD = write_pacs002(GOOD_MESSAGE, CREATED)
-
-
-def element(data: bytes) -> Any:
-    return etree.fromstring(data)
-
-
-def changed(data: bytes, change: Callable[[Any], None]) -> bytes:
-    root = element(data)
-    change(root)
-    return bytes(etree.tostring(root, xml_declaration=True, encoding="UTF-8"))
 
 
 def with_report_changed(position: int, change: Callable[[Any], None]) -> bytes:

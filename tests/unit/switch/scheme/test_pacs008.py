@@ -15,15 +15,40 @@ import string
 import threading
 import time
 from collections.abc import Callable, Sequence
-from datetime import UTC, date, datetime, timedelta, timezone
+from datetime import datetime
 from decimal import Decimal
-from pathlib import Path
 from typing import Any
 
 import pytest
 import xmlschema
 from hypothesis import given
 from hypothesis import strategies as st
+from iso_wire_data import (
+    AGRIBANK,
+    BIDV,
+    CREATED,
+    EXTERNAL_ENTITY,
+    ICT,
+    PERSON_NAMES,
+    ROOT,
+    SAMPLES,
+    TODAY,
+    VBSP,
+    VIETCOMBANK,
+    VIETINBANK,
+    VIETNAMESE_LETTERS,
+    VIETTEL_MONEY,
+    VNPT_MONEY,
+    XSD_DIR,
+    billion_laughs,
+    built_citizen_ids,
+    changed,
+    creation_times,
+    element,
+    ids,
+    with_doctype,
+    without_declaration,
+)
 from lxml import etree
 from pydantic import ValidationError
 from pyiso20022.pacs.pacs_008_001_12 import pacs_008_001_12 as iso
@@ -33,7 +58,7 @@ from xsdata.models.datatype import XmlDateTime
 
 from payer.registry import generate_population
 from switch.scheme.codes import AliasType, Purpose, StatusReason
-from switch.scheme.identifiers import MOBILE_PREFIXES, PROVINCE_NAMES, check_citizen_id, check_msisdn
+from switch.scheme.identifiers import MOBILE_PREFIXES, check_msisdn
 from switch.scheme.messages import TRANSACTIONS_PER_MESSAGE_MAX, Alias, CreditTransfer, CreditTransferMessage, Party
 from switch.scheme.pacs008 import (
     MESSAGE_BYTES_MAX,
@@ -45,70 +70,26 @@ from switch.scheme.pacs008 import (
 )
 from switch.scheme.validation import FieldProblem, MessageInvalid
 
-ROOT = Path(__file__).resolve().parents[4]
-XSD_PATH = ROOT / "switch" / "scheme" / "xsd" / "pacs.008.001.12.xsd"
-SAMPLE = ROOT / "tests" / "data" / "iso20022" / "pacs.008.001.12-pyiso20022.xml"
+XSD_PATH = XSD_DIR / "pacs.008.001.12.xsd"
+SAMPLE = SAMPLES / "pacs.008.001.12-pyiso20022.xml"
 XSD = xmlschema.XMLSchema(str(XSD_PATH))  # the independent validator
 LXML_XSD = etree.XMLSchema(etree.parse(str(XSD_PATH)))  # only to check a hand-made fixture is schema-valid
 NS = {"p": PACS008}
 FF01, CH20 = StatusReason.FF01, StatusReason.CH20
-VIETCOMBANK, BIDV, VIETINBANK, AGRIBANK, VBSP, VIETTEL_MONEY, VNPT_MONEY = (
-    "970436",
-    "970418",
-    "970415",
-    "970405",
-    "999888",
-    "971005",
-    "971011",
-)
 BINS = (VIETCOMBANK, BIDV, VIETINBANK, AGRIBANK, VBSP, VIETTEL_MONEY, VNPT_MONEY)
-ICT = timezone(timedelta(hours=7))
-CREATED = datetime(2026, 12, 1, 8, 30, tzinfo=ICT)
-TODAY = date(2026, 12, 1)
 POPULATION = generate_population(12, seed=20261201, today=TODAY)
 
 
 # --- valid transfers, by strategy ------------------------------------------------------------------
 
-ID_ALPHABET = string.ascii_letters + string.digits + "-_./:"
-VIETNAMESE_LETTERS = (
-    "ĂÂĐÊÔƠƯăâđêôơưàáảãạằắẳẵặầấẩẫậèéẻẽẹềếểễệìíỉĩịòóỏõọồốổỗộờớởỡợùúủũụừứửữựỳýỷỹỵ"
-    "ÀÁẢÃẠẰẮẲẴẶẦẤẨẪẬÈÉẺẼẸỀẾỂỄỆÌÍỈĨỊÒÓỎÕỌỒỐỔỖỘỜỚỞỠỢÙÚỦŨỤỪỨỬỮỰỲÝỶỸỴ"
-)
 REMITTANCE_ALPHABET = string.ascii_letters + string.digits + VIETNAMESE_LETTERS + " &<>'\"/-.,:()%"
-NAMES = (
-    "Nguyễn Văn Đức",
-    "Trần Thị Hồng",
-    "Lê Hoàng Yến",
-    "Phạm Minh Tuấn",
-    "Hoàng Thị Ánh Tuyết",
-    "Đặng Thị Thu Hà",
-    "Bùi Xuân Trường",
-    *(person.name for person in POPULATION),
-)
+NAMES = (*PERSON_NAMES, *(person.name for person in POPULATION))
 
-ids = st.text(ID_ALPHABET, min_size=1, max_size=35)
 amounts = st.integers(min_value=1, max_value=10**12)
 names = st.sampled_from(NAMES)
 accounts = st.text(string.digits, min_size=6, max_size=19)
 bins = st.sampled_from(BINS)
 remittances = st.text(REMITTANCE_ALPHABET, min_size=1, max_size=140)
-creation_times = st.datetimes(
-    min_value=datetime(2020, 1, 1),
-    max_value=datetime(2035, 12, 31),
-    timezones=st.none() | st.sampled_from([ICT, UTC]),
-).map(lambda moment: moment.replace(microsecond=moment.microsecond // 1000 * 1000))  # CreDtTm has ms
-
-
-@st.composite
-def built_citizen_ids(draw: st.DrawFn) -> str:
-    """Province, century-and-gender digit, birth-year digits, serial: a CCCD born by TODAY."""
-    province = draw(st.sampled_from(sorted(PROVINCE_NAMES)))
-    century = draw(st.integers(min_value=0, max_value=3))  # born 1900-2099
-    year = draw(st.integers(min_value=0, max_value=99 if century < 2 else TODAY.year % 100))
-    citizen_id = f"{province}{century}{year:02d}{draw(st.integers(0, 999_999)):06d}"
-    assert check_citizen_id(citizen_id, TODAY.year) is None
-    return citizen_id
 
 
 citizen_ids = st.sampled_from([person.citizen_id for person in POPULATION]) | built_citizen_ids()
@@ -186,20 +167,9 @@ GOOD_MESSAGE = CreditTransferMessage(
 GOOD = write_pacs008(GOOD_MESSAGE, CREATED)
 
 
-def element(data: bytes) -> Any:
-    return etree.fromstring(data)
-
-
 def text_of(document: Any, path: str) -> str | None:
     found = document.findtext(path, namespaces=NS)
     return None if found is None else str(found)
-
-
-def changed(data: bytes, change: Callable[[Any], None]) -> bytes:
-    """The document with `change` applied to its root (lxml), serialized again."""
-    root = element(data)
-    change(root)
-    return bytes(etree.tostring(root, xml_declaration=True, encoding="UTF-8"))
 
 
 def with_transaction_changed(position: int, change: Callable[[Any], None]) -> bytes:
@@ -456,28 +426,7 @@ def test_the_saved_pyiso20022_sample_reads_as_the_one_pyiso20022_builds_now() ->
 
 # --- bad messages, refused whole ------------------------------------------------------------------------
 
-BILLION_LAUGHS = b"""<?xml version="1.0" encoding="UTF-8"?>
-<!DOCTYPE Document [
-  <!ENTITY lol "lol">
-  <!ENTITY lol1 "&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;">
-  <!ENTITY lol2 "&lol1;&lol1;&lol1;&lol1;&lol1;&lol1;&lol1;&lol1;&lol1;&lol1;">
-  <!ENTITY lol3 "&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;">
-  <!ENTITY lol4 "&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;">
-  <!ENTITY lol5 "&lol4;&lol4;&lol4;&lol4;&lol4;&lol4;&lol4;&lol4;&lol4;&lol4;">
-  <!ENTITY lol6 "&lol5;&lol5;&lol5;&lol5;&lol5;&lol5;&lol5;&lol5;&lol5;&lol5;">
-  <!ENTITY lol7 "&lol6;&lol6;&lol6;&lol6;&lol6;&lol6;&lol6;&lol6;&lol6;&lol6;">
-  <!ENTITY lol8 "&lol7;&lol7;&lol7;&lol7;&lol7;&lol7;&lol7;&lol7;&lol7;&lol7;">
-  <!ENTITY lol9 "&lol8;&lol8;&lol8;&lol8;&lol8;&lol8;&lol8;&lol8;&lol8;&lol8;">
-]>
-"""
-EXTERNAL_ENTITY = b"""<?xml version="1.0" encoding="UTF-8"?>
-<!DOCTYPE Document [<!ENTITY secret SYSTEM "file:///etc/passwd">]>
-"""
-
-
-def _body(data: bytes) -> bytes:
-    """The document without its XML declaration."""
-    return data.split(b"?>", 1)[1]
+BILLION_LAUGHS = billion_laughs("Document")
 
 
 @pytest.mark.parametrize(
@@ -497,15 +446,15 @@ def test_a_message_that_is_not_well_formed_xml_is_refused_whole(data: bytes) -> 
     assert problem.rule.startswith("not well-formed XML")
 
 
-BILLION_LAUGHS_DOCUMENT = BILLION_LAUGHS + _body(GOOD).replace("Lương".encode(), b"&lol9;", 1)
+BILLION_LAUGHS_DOCUMENT = with_doctype(BILLION_LAUGHS, GOOD, "Lương".encode(), b"&lol9;")
 
 
 @pytest.mark.parametrize(
     "data",
     [
-        pytest.param(BILLION_LAUGHS + _body(GOOD), id="billion laughs declared"),
-        pytest.param(EXTERNAL_ENTITY + _body(GOOD).replace("Lương".encode(), b"&secret;", 1), id="external entity"),
-        pytest.param(b"<?xml version='1.0'?>\n<!DOCTYPE Document>" + _body(GOOD), id="a bare DOCTYPE"),
+        pytest.param(BILLION_LAUGHS + without_declaration(GOOD), id="billion laughs declared"),
+        pytest.param(with_doctype(EXTERNAL_ENTITY, GOOD, "Lương".encode(), b"&secret;"), id="external entity"),
+        pytest.param(b"<?xml version='1.0'?>\n<!DOCTYPE Document>" + without_declaration(GOOD), id="a bare DOCTYPE"),
     ],
 )
 def test_a_message_with_a_doctype_is_refused_whole_as_doctype_not_allowed(data: bytes) -> None:
