@@ -35,10 +35,21 @@ TYPE_BASE = "https://switchyard.dev/problems/"
 class ApiProblem(Exception):
     """A problem raised by the HTTP layer itself (authentication, limits)."""
 
-    def __init__(self, status: int, slug: str, title: str, detail: str, field: str = "", rule: str = "") -> None:
+    def __init__(
+        self,
+        status: int,
+        slug: str,
+        title: str,
+        detail: str,
+        field: str = "",
+        rule: str = "",
+        reason: StatusReason | None = None,
+    ) -> None:
         super().__init__(detail)
         self.status, self.slug, self.title, self.detail = status, slug, title, detail
         self.errors = [{"field": field, "rule": rule}] if field else []
+        if field and reason is not None:  # a fault of the message itself, as an ISO reason code
+            self.errors[0]["reason"] = reason.value
 
 
 def bearer(authorization: str | None) -> str:

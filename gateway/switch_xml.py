@@ -26,9 +26,13 @@ from switch.scheme.messages import StatusReport, StatusRequest, VerificationRepo
 from switch.scheme.pacs008 import ReadCreditTransfers
 from switch.scheme.transport import SWITCH_ADDRESS, Envelope
 from switch.scheme.validation import MessageInvalid
-from switch.scheme.wire import WIRE_BYTES_MAX, XML_MEDIA_TYPE, ReadWire
+from switch.scheme.wire import WIRE_BYTES_MAX, XML_MEDIA_TYPE
 
-XML_PATHS = {"/v1/transfers": "pacs.008", "/v1/status-requests": "pacs.028", "/v1/verifications": "acmt.023"}
+XML_PATHS: dict[str, tuple[type[Any], str]] = {  # what each path takes
+    "/v1/transfers": (ReadCreditTransfers, "pacs.008"),
+    "/v1/status-requests": (StatusRequest, "pacs.028"),
+    "/v1/verifications": (VerificationRequest, "acmt.023"),
+}
 STATUS_WAIT_S = 5.0
 VERIFICATION_WAIT_S = 12.0  # longer than the switch waits for the account holder's bank (10 s)
 
@@ -70,9 +74,10 @@ class SwitchXmlWire:
         caller: str = self.api.caller(authorization.decode("latin-1") if authorization else None)
         if self.api.runtime is None:
             raise problems.ApiProblem(503, "not-running", "Not running", "this switch takes no messages right now")
-        read = _from_caller(xml_wire.read(body), caller)
+        switch = xml_wire.member_id(SWITCH_ADDRESS)
+        read = xml_wire.addressed(xml_wire.read(body), caller, switch, "the BIN of the key's participant")
         path = scope["path"]
-        message = _of_kind(read, XML_PATHS[path])
+        message = xml_wire.of_kind(read, *XML_PATHS[path])
         if path == "/v1/transfers":
             return await self._transfers(self.api.runtime, caller, message)
         if path == "/v1/status-requests":
@@ -126,31 +131,6 @@ async def _verification(runtime: NodeRuntime, caller: str, request: Verification
         raise _no_answer(VERIFICATION_WAIT_S)
     content = xml_wire.write(found.message, SWITCH_ADDRESS, caller)
     return Response(content, media_type=XML_MEDIA_TYPE)
-
-
-def _from_caller(read: ReadWire, caller: str) -> ReadWire:
-    if read.header.sender != caller:
-        raise problems.ApiProblem(
-            403, "forbidden", "Not the caller", f"AppHdr/Fr is {read.header.sender!r}, the key is {caller}'s",
-            "AppHdr/Fr", f"must be {caller}, the BIN of the key's participant",
-        )  # fmt: skip
-    switch = xml_wire.member_id(SWITCH_ADDRESS)
-    if read.header.receiver != switch:
-        raise problems.ApiProblem(
-            400, "message-invalid", "Not for the switch", f"AppHdr/To is {read.header.receiver!r}", "AppHdr/To",
-            f"must be {switch}",
-        )  # fmt: skip
-    return read
-
-
-def _of_kind(read: ReadWire, expected: str) -> Any:
-    kinds = {"pacs.008": ReadCreditTransfers, "pacs.028": StatusRequest, "acmt.023": VerificationRequest}
-    if not isinstance(read.message, kinds[expected]):
-        raise problems.ApiProblem(
-            400, "message-invalid", "Wrong message for this path", f"this path takes a {expected}",
-            "AppHdr/MsgDefIdr", f"must be a {expected}, not {read.header.message_definition}",
-        )  # fmt: skip
-    return read.message
 
 
 def _no_answer(wait_s: float) -> problems.ApiProblem:

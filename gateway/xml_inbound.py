@@ -32,33 +32,12 @@ def is_xml(content_type: str | None) -> bool:
 
 def read_from_switch(body: bytes, own_bin: str) -> ReadWire:
     """The document, once its header says it is from the switch to us."""
-    read = xml_wire.read(body)
-    expected = xml_wire.member_id(SWITCH_ADDRESS)
-    if read.header.sender != expected:
-        raise problems.ApiProblem(
-            403, "forbidden", "Not from the switch", f"AppHdr/Fr is {read.header.sender!r}", "AppHdr/Fr",
-            f"must be {expected}",
-        )  # fmt: skip
-    if read.header.receiver != own_bin:
-        raise problems.ApiProblem(
-            400, "message-invalid", "Not for us", f"AppHdr/To is {read.header.receiver!r}", "AppHdr/To",
-            f"must be {own_bin}",
-        )  # fmt: skip
-    return read
-
-
-def _wrong_kind(read: ReadWire, expected: str) -> problems.ApiProblem:
-    return problems.ApiProblem(
-        400, "message-invalid", "Wrong message for this path", f"this path takes a {expected}",
-        "AppHdr/MsgDefIdr", f"must be {expected}, not {read.header.message_definition}",
-    )  # fmt: skip
+    return xml_wire.addressed(xml_wire.read(body), xml_wire.member_id(SWITCH_ADDRESS), own_bin, "the switch")
 
 
 async def transfers(runtime: NodeRuntime, own_bin: str, body: bytes) -> Response:
     read = read_from_switch(body, own_bin)
-    message = read.message
-    if not isinstance(message, ReadCreditTransfers):
-        raise _wrong_kind(read, "pacs.008")
+    message = xml_wire.of_kind(read, ReadCreditTransfers, "pacs.008")
     reports = [xml_wire.refusal_report(r, message.message_id, r.debtor_agent or own_bin) for r in message.refused]
     questions = [(Envelope(SWITCH_ADDRESS, own_bin, t), _answer_to(t)) for t in message.transactions]
     async for _position, found in runtime.ask_many(questions, XML_ANSWER_WAIT_S):
@@ -72,9 +51,7 @@ async def transfers(runtime: NodeRuntime, own_bin: str, body: bytes) -> Response
 
 async def status_reports(runtime: NodeRuntime, own_bin: str, body: bytes) -> Response:
     read = read_from_switch(body, own_bin)
-    message = read.message
-    if not isinstance(message, ReadStatusReports):
-        raise _wrong_kind(read, "pacs.002")
+    message = xml_wire.of_kind(read, ReadStatusReports, "pacs.002")
     for report in message.reports:
         await runtime.deliver(Envelope(SWITCH_ADDRESS, own_bin, report))
     if message.refused:  # the good ones are taken; the switch is told which were not
@@ -84,9 +61,7 @@ async def status_reports(runtime: NodeRuntime, own_bin: str, body: bytes) -> Res
 
 async def verification(runtime: NodeRuntime, own_bin: str, body: bytes) -> Response:
     read = read_from_switch(body, own_bin)
-    request = read.message
-    if not isinstance(request, VerificationRequest):
-        raise _wrong_kind(read, "acmt.023")
+    request = xml_wire.of_kind(read, VerificationRequest, "acmt.023")
     matches = matcher_for(VerificationReport, original_verification_id=request.verification_id)
     found = await runtime.ask(Envelope(SWITCH_ADDRESS, own_bin, request), matches, XML_ANSWER_WAIT_S)
     if found is None or not isinstance(found.message, VerificationReport):

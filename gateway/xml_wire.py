@@ -17,9 +17,11 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 from datetime import UTC, datetime
+from typing import Any
 
 from pydantic import BaseModel
 
+from gateway import problems
 from switch.scheme.codes import StatusReason, TransactionStatus
 from switch.scheme.messages import (
     TRANSACTIONS_PER_MESSAGE_MAX,
@@ -135,3 +137,29 @@ def not_theirs_report(transfer: CreditTransfer, caller: str) -> StatusReport:
 
 def read(data: bytes) -> ReadWire:
     return read_wire(data)
+
+
+def addressed(read: ReadWire, sender: str, receiver: str, who: str) -> ReadWire:
+    """The document, once its header says it is from `sender` (`who`, in words) to `receiver`:
+    403 naming AppHdr/Fr when another speaks, 400 naming AppHdr/To when it is for someone else."""
+    if read.header.sender != sender:
+        raise problems.ApiProblem(
+            403, "forbidden", "Not the sender", f"AppHdr/Fr is {read.header.sender!r}", "AppHdr/Fr",
+            f"must be {sender}, {who}", StatusReason.FF01,
+        )  # fmt: skip
+    if read.header.receiver != receiver:
+        raise problems.ApiProblem(
+            400, "message-invalid", "Not for this receiver", f"AppHdr/To is {read.header.receiver!r}", "AppHdr/To",
+            f"must be {receiver}", StatusReason.FF01,
+        )  # fmt: skip
+    return read
+
+
+def of_kind(read: ReadWire, kind: type[Any], name: str) -> Any:
+    """The message, when it is the kind this path takes; else 400 naming AppHdr/MsgDefIdr."""
+    if not isinstance(read.message, kind):
+        raise problems.ApiProblem(
+            400, "message-invalid", "Wrong message for this path", f"this path takes a {name}",
+            "AppHdr/MsgDefIdr", f"must be a {name}, not {read.header.message_definition}", StatusReason.FF01,
+        )  # fmt: skip
+    return read.message
