@@ -9,6 +9,7 @@ switchyard serve                the networked sandbox: the switch and every node
 switchyard loadtest             locust against the networked sandbox, with thresholds
 switchyard bench transfers      transfers per second in process, next to the bare-SQLite ceiling
 switchyard bench payroll        payroll items per second in process, next to the same ceiling
+switchyard bench wire           CPU per message of the ISO 20022 XML codecs, next to JSON's
 switchyard certify              the conformance checks against an integrator's own participant
 
 Commands import their room when they run, so `switchyard demo` never loads the web stack.
@@ -96,10 +97,13 @@ def _add_loadtest(commands: Any) -> tuple[str, Command]:
 
 def _add_bench(commands: Any) -> tuple[str, Command]:
     bench = commands.add_parser("bench", help="measure throughput in process")
-    bench.add_argument("what", choices=["transfers", "payroll"])
+    bench.add_argument("what", choices=["transfers", "payroll", "wire"])
     bench.add_argument("--count", type=_positive, default=20_000, help="transfers per mode")
     bench.add_argument("--beneficiaries", type=_positive, default=100_000, help="payroll: people on the rolls")
     bench.add_argument("--format", choices=FORMATS, default="json", help="payroll: file format")
+    bench.add_argument(
+        "--transactions", type=_sizes, default=(1, 100), help="wire: transactions per pacs.008/pacs.002, as 1,100"
+    )
     bench.add_argument("--json", action="store_true", help="print one JSON object")
     bench.add_argument(
         "--database", type=_database_url, default=None, help="postgresql://... (default: SQLite files in a temp folder)"
@@ -199,6 +203,16 @@ def _positive(text: str) -> int:
     if value <= 0:
         raise argparse.ArgumentTypeError(f"must be a positive integer, got {text}")
     return value
+
+
+def _sizes(text: str) -> tuple[int, ...]:
+    """`1,100`: transactions per message, each from 1 to the scheme's limit."""
+    from switch.scheme.messages import TRANSACTIONS_PER_MESSAGE_MAX
+
+    sizes = tuple(_positive(part.strip()) for part in text.split(","))
+    if any(size > TRANSACTIONS_PER_MESSAGE_MAX for size in sizes):
+        raise argparse.ArgumentTypeError(f"each must be at most {TRANSACTIONS_PER_MESSAGE_MAX}, got {text}")
+    return sizes
 
 
 # --- the commands ------------------------------------------------------------------------------
@@ -341,6 +355,10 @@ def _bench(args: argparse.Namespace) -> int:
         from loadtests.bench_payroll import bench_payroll
 
         figures = bench_payroll(args.beneficiaries, args.format, args.database)
+    elif args.what == "wire":
+        from loadtests.bench_wire import bench_wire
+
+        figures = bench_wire(args.transactions)
     else:
         from loadtests.bench import bench_transfers
 
@@ -349,6 +367,8 @@ def _bench(args: argparse.Namespace) -> int:
         print(json.dumps(figures, sort_keys=True))
     elif args.what == "payroll":
         printing.print_bench_payroll(Console(), figures)
+    elif args.what == "wire":
+        printing.print_bench_wire(Console(), figures)
     else:
         printing.print_bench_transfers(Console(), args.count, figures)
     return 0
