@@ -67,6 +67,9 @@ from switch.scheme.pacs008 import SWITCH_MEMBER_ID
 from switch.scheme.validation import FieldProblem, MessageInvalid, problems_of
 from switch.scheme.xml import (
     SCHEMA_ERRORS_LISTED_MAX,
+    fields_of,
+    first_text,
+    gather,
     iso_schema,
     maker,
     read_root,
@@ -102,7 +105,25 @@ REPORT_ELEMENT_OF_FIELD = {
     "holder_name_masked": "Rpt/UpdtdPtyAndAcctId/Pty/Nm",
     "reason": "Rpt/Rsn/Cd",
 }
-_NS = {"q": ACMT023, "r": ACMT024}
+_PARTY_ID = "Vrfctn/PtyAndAcctId/Pty/Id"
+_REQUEST_FIELDS = fields_of(  # below the Document, through IdVrfctnReq
+    ACMT023,
+    {
+        "verification": "IdVrfctnReq/Vrfctn",
+        "party_identification": f"IdVrfctnReq/{_PARTY_ID}",
+        "other_identification": f"IdVrfctnReq/{_PARTY_ID}/PrvtId/Othr",
+        "other_scheme": f"IdVrfctnReq/{_PARTY_ID}/PrvtId/Othr/SchmeNm/Cd",
+        **{field: f"IdVrfctnReq/{path}" for field, path in REQUEST_ELEMENT_OF_FIELD.items()},
+    },
+)
+_REPORT_FIELDS = fields_of(  # below the Document, through IdVrfctnRpt
+    ACMT024,
+    {
+        "report": "IdVrfctnRpt/Rpt",
+        "proprietary_reason": "IdVrfctnRpt/Rpt/Rsn/Prtry",
+        **{field: f"IdVrfctnRpt/{path}" for field, path in REPORT_ELEMENT_OF_FIELD.items()},
+    },
+)
 _PROPRIETARY = re.compile(r"(MTCH|CMTC|NMTC)(?:/([A-Za-z0-9]{1,4}))?")
 
 
@@ -231,52 +252,44 @@ def parse_acmt024(data: bytes) -> VerificationReport:
 def acmt023_from_document(root: Any) -> VerificationRequest:
     """The request an acmt.023 Document element carries: ISO's schema first, then the scheme's."""
     _check_document(root, ACMT023, ACMT023_NAME)
-    verification = _the_one(root.findall("q:IdVrfctnReq/q:Vrfctn", _NS), "Vrfctn")
-    identification = verification.find("q:PtyAndAcctId", _NS)
-
-    def text(path: str) -> str | None:
-        return identification.findtext(path, namespaces=_NS)
-
-    fields = {
-        "verification_id": verification.findtext("q:Id", namespaces=_NS),
-        "agent": text("q:Agt/q:FinInstnId/q:ClrSysMmbId/q:MmbId"),
-        "account": text("q:Acct/q:Id/q:Othr/q:Id"),
-        "name": text("q:Pty/q:Nm"),
-        "citizen_id": _citizen_id(identification.find("q:Pty/q:Id", _NS)),
-    }
+    found = gather(root, _REQUEST_FIELDS)
+    _the_one(found["verification"], "Vrfctn")  # ISO's schema requires at least one
+    fields = {field: first_text(found, field) for field in REQUEST_ELEMENT_OF_FIELD if field != "citizen_id"}
+    fields["citizen_id"] = _citizen_id(found)
     return _validated(VerificationRequest, fields, REQUEST_ELEMENT_OF_FIELD)
 
 
 def acmt024_from_document(root: Any) -> VerificationReport:
     """The report an acmt.024 Document element carries: ISO's schema first, then the scheme's."""
     _check_document(root, ACMT024, ACMT024_NAME)
-    answer = _the_one(root.findall("r:IdVrfctnRpt/r:Rpt", _NS), "Rpt")
-    matched = (answer.findtext("r:Vrfctn", namespaces=_NS) or "").strip() in ("true", "1")
-    outcome, reason, reason_element = _outcome(answer, matched)
+    found = gather(root, _REPORT_FIELDS)
+    _the_one(found["report"], "Rpt")  # ISO's schema requires at least one
+    matched = (first_text(found, "outcome") or "").strip() in ("true", "1")
+    outcome, reason, reason_element = _outcome(found, matched)
     fields = {
-        "original_verification_id": answer.findtext("r:OrgnlId", namespaces=_NS),
-        "agent": answer.findtext("r:UpdtdPtyAndAcctId/r:Agt/r:FinInstnId/r:ClrSysMmbId/r:MmbId", namespaces=_NS),
+        "original_verification_id": first_text(found, "original_verification_id"),
+        "agent": first_text(found, "agent"),
         "outcome": outcome,
-        "holder_name_masked": answer.findtext("r:UpdtdPtyAndAcctId/r:Pty/r:Nm", namespaces=_NS),
+        "holder_name_masked": first_text(found, "holder_name_masked"),
         "reason": reason,
     }
     elements = {**REPORT_ELEMENT_OF_FIELD, "reason": reason_element}
     return _validated(VerificationReport, fields, elements)
 
 
-def _outcome(answer: Any, matched: bool) -> tuple[str, str | None, str]:
+def _outcome(found: dict[str, list[Any]], matched: bool) -> tuple[str, str | None, str]:
     """(outcome, reason code, the element the reason came from): the docstring's table, read."""
-    proprietary = answer.findtext("r:Rsn/r:Prtry", namespaces=_NS)
+    proprietary = first_text(found, "proprietary_reason")
     if proprietary is not None:
-        found = _PROPRIETARY.fullmatch(proprietary.strip())
-        if found is None or (found[1] == VerificationOutcome.MTCH) != matched:
+        match = _PROPRIETARY.fullmatch(proprietary.strip())
+        if match is None or (match[1] == VerificationOutcome.MTCH) != matched:
             rule = (
                 "must be a Verification of Payee outcome (MTCH, CMTC or NMTC), with /reason or without, "
                 f"and MTCH exactly when Vrfctn is true (it is {str(matched).lower()}), not {proprietary!r}"
             )
             raise _problem("Rpt/Rsn/Prtry", rule)
-        return found[1], found[2], "Rpt/Rsn/Prtry"
-    code = answer.findtext("r:Rsn/r:Cd", namespaces=_NS)
+        return match[1], match[2], "Rpt/Rsn/Prtry"
+    code = first_text(found, "reason")
     if code in (CLOSE_MATCH_CODE, *ISO_MISMATCH_REASONS) and matched:
         rule = f"{code} says the account is not this person's, or not exactly: Vrfctn must be false"
         raise _problem("Rpt/Rsn/Cd", rule)
@@ -286,20 +299,19 @@ def _outcome(answer: Any, matched: bool) -> tuple[str, str | None, str]:
     return outcome, ISO_MISMATCH_REASONS.get(code or "", code), "Rpt/Rsn/Cd"
 
 
-def _citizen_id(identification: Any) -> str | None:
+def _citizen_id(found: dict[str, list[Any]]) -> str | None:
     """Pty/Id's citizen id: one PrvtId/Othr with SchmeNm/Cd NIDN, or nothing; anything else there
     is refused rather than left unchecked."""
-    if identification is None:
+    if "party_identification" not in found:
         return None
-    others = identification.findall("q:PrvtId/q:Othr", _NS)
-    if len(others) != 1 or others[0].findtext("q:SchmeNm/q:Cd", namespaces=_NS) != CITIZEN_ID_SCHEME:
+    others = found.get("other_identification", ())
+    if len(others) != 1 or first_text(found, "other_scheme") != CITIZEN_ID_SCHEME:
         rule = (
             "the scheme identifies a person by one citizen id: PrvtId/Othr/Id with SchmeNm/Cd "
             f"{CITIZEN_ID_SCHEME} (12 digits), and no other identification"
         )
         raise _problem("Vrfctn/PtyAndAcctId/Pty/Id", rule)
-    value = others[0].findtext("q:Id", namespaces=_NS)
-    return None if value is None else str(value)
+    return first_text(found, "citizen_id")
 
 
 def _the_one(found: list[Any], name: str) -> Any:

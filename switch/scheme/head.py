@@ -24,12 +24,32 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from switch.scheme.xml import header_path, invalid, iso_schema, maker, schema_faults, valid
+from switch.scheme.xml import (
+    fields_of,
+    first_text,
+    gather,
+    header_path,
+    invalid,
+    iso_schema,
+    maker,
+    schema_faults,
+    valid,
+)
 
 HEAD = "urn:iso:std:iso:20022:tech:xsd:head.001.001.02"
 HEAD_NAME = "head.001.001.02"
 MEMBER_ID_PATH = "FIId/FinInstnId/ClrSysMmbId/MmbId"
-_NS = {"h": HEAD}
+_APP_HDR = f"{{{HEAD}}}AppHdr"
+_FIELDS = fields_of(
+    HEAD,
+    {
+        "Fr": f"Fr/{MEMBER_ID_PATH}",
+        "To": f"To/{MEMBER_ID_PATH}",
+        "BizMsgIdr": "BizMsgIdr",
+        "MsgDefIdr": "MsgDefIdr",
+        "CreDt": "CreDt",
+    },
+)
 
 
 @dataclass(slots=True, frozen=True)
@@ -64,28 +84,29 @@ def _member(h: Any, member_id: str) -> Any:
 def header_from_element(element: Any) -> BusinessHeader:
     """The header an AppHdr element carries, once it is valid by ISO's schema and names both
     parties by member id; else MessageInvalid naming the element and the rule."""
-    if element is None or element.tag != f"{{{HEAD}}}AppHdr":
+    if element is None or element.tag != _APP_HDR:
         raise invalid("AppHdr", f"must be a {HEAD_NAME} AppHdr in namespace {HEAD}")
     schema_faults(element, iso_schema(HEAD_NAME), path=header_path)  # raises for any fault
+    found = gather(element, _FIELDS)
     return BusinessHeader(
-        sender=_member_id(element, "Fr"),
-        receiver=_member_id(element, "To"),
-        business_message_id=element.findtext("h:BizMsgIdr", namespaces=_NS) or "",
-        message_definition=element.findtext("h:MsgDefIdr", namespaces=_NS) or "",
-        created=_created(element),
+        sender=_member_id(found, "Fr"),
+        receiver=_member_id(found, "To"),
+        business_message_id=first_text(found, "BizMsgIdr") or "",
+        message_definition=first_text(found, "MsgDefIdr") or "",
+        created=_created(found),
     )
 
 
-def _member_id(element: Any, party: str) -> str:
-    member_id = element.findtext(f"h:{party}/h:FIId/h:FinInstnId/h:ClrSysMmbId/h:MmbId", namespaces=_NS)
+def _member_id(found: dict[str, list[Any]], party: str) -> str:
+    member_id = first_text(found, party)
     if member_id is None:
         rule = "required: the scheme names a participant by its member id (the BIN), or NAPAS for the switch"
         raise invalid(f"AppHdr/{party}/{MEMBER_ID_PATH}", rule)
     return member_id
 
 
-def _created(element: Any) -> datetime:
-    text = element.findtext("h:CreDt", namespaces=_NS) or ""
+def _created(found: dict[str, list[Any]]) -> datetime:
+    text = first_text(found, "CreDt") or ""
     try:
         return datetime.fromisoformat(text)
     except ValueError:  # the schema takes 24:00:00, Python does not

@@ -47,7 +47,11 @@ from switch.scheme.pacs008 import PACS008_NAME, SWITCH_MEMBER_ID, RefusedTransac
 from switch.scheme.validation import FieldProblem, problems_of
 from switch.scheme.xml import (
     amount_value,
+    children_named,
     element_problems,
+    fields_of,
+    first_text,
+    gather,
     invalid,
     iso_schema,
     maker,
@@ -78,7 +82,22 @@ ELEMENT_OF_FIELD = {  # a scheme rule's field, named as the element an integrato
     "debtor_agent": f"OrgnlTxRef/DbtrAgt/{AGENT_PATH}",
     "creditor_agent": f"OrgnlTxRef/CdtrAgt/{AGENT_PATH}",
 }
-_NS = {"s": PACS002}
+_S = f"{{{PACS002}}}"  # an element's Clark tag is this and its name
+_DOCUMENT, _BODY, _HEADER, _REPORT, _GROUP_STATUS = (
+    f"{_S}{name}" for name in ("Document", "FIToFIPmtStsRpt", "GrpHdr", "TxInfAndSts", "OrgnlGrpInfAndSts")
+)
+_HEADER_FIELDS = fields_of(PACS002, {"message_id": "MsgId", "created": "CreDtTm"})
+_REPORT_FIELDS = fields_of(
+    PACS002,
+    {
+        **ELEMENT_OF_FIELD,
+        "original_message_name": "OrgnlGrpInf/OrgnlMsgNmId",
+        "reason_information": "StsRsnInf",
+        "proprietary_reason": "StsRsnInf/Rsn/Prtry",
+        "settlement_date": "FctvIntrBkSttlmDt/Dt",
+    },
+)
+Found = dict[str, list[Any]]
 
 
 @dataclass(slots=True, frozen=True)
@@ -170,26 +189,27 @@ def parse_pacs002(data: bytes) -> ReadStatusReports:
 def pacs002_from_document(root: Any) -> ReadStatusReports:
     """The reports a pacs.002 Document element carries (the root of a document, or the Document
     of an envelope), read and validated."""
-    if root.tag != f"{{{PACS002}}}Document":
+    if root.tag != _DOCUMENT:
         raise invalid("Document", f"must be a {PACS002_NAME} Document in namespace {PACS002}")
-    reports = root.findall("s:FIToFIPmtStsRpt/s:TxInfAndSts", _NS)
+    bodies = children_named(root, _BODY)
+    reports = [tx for body in bodies for tx in children_named(body, _REPORT)]
     bad = schema_faults(root, iso_schema(PACS002_NAME), reports)
-    _check_message(root, len(reports))
-    header = root.find("s:FIToFIPmtStsRpt/s:GrpHdr", _NS)
+    _check_message(bodies, len(reports))
+    header = gather(children_named(bodies[0], _HEADER)[0], _HEADER_FIELDS)  # the schema requires both
     taken: list[StatusReport] = []
     refused: list[RefusedTransaction] = []
     for index, tx in enumerate(reports):
-        read = _report_read(index, tx, bad.get(index))
+        read = _report_read(index, gather(tx, _REPORT_FIELDS), bad.get(index))
         if isinstance(read, StatusReport):
             taken.append(read)
         else:
             refused.append(read)
-    message_id = header.findtext("s:MsgId", namespaces=_NS) or ""
+    message_id = first_text(header, "message_id") or ""
     return ReadStatusReports(message_id, _created(header), tuple(taken), tuple(refused))
 
 
-def _check_message(root: Any, count: int) -> None:
-    if root.find("s:FIToFIPmtStsRpt/s:OrgnlGrpInfAndSts", _NS) is not None:
+def _check_message(bodies: list[Any], count: int) -> None:
+    if any(children_named(body, _GROUP_STATUS) for body in bodies):
         rule = "a group status is not read: the scheme reports each transaction in its own TxInfAndSts"
         raise invalid("OrgnlGrpInfAndSts", rule)
     if count == 0:
@@ -198,63 +218,63 @@ def _check_message(root: Any, count: int) -> None:
         raise invalid("TxInfAndSts", f"{count} reports is over the limit of {TRANSACTIONS_PER_MESSAGE_MAX}")
 
 
-def _created(header: Any) -> datetime:
-    text = header.findtext("s:CreDtTm", namespaces=_NS) or ""
+def _created(header: Found) -> datetime:
+    text = first_text(header, "created") or ""
     try:
         return datetime.fromisoformat(text)
     except ValueError:  # the schema takes 24:00:00, Python does not
         raise invalid("GrpHdr/CreDtTm", f"{text!r} is not a date and time this scheme reads") from None
 
 
-def _report_read(index: int, tx: Any, broken: list[FieldProblem] | None) -> StatusReport | RefusedTransaction:
-    """The report, or its refusal: ISO's schema first (`broken`), then the scheme's rules."""
+def _report_read(index: int, found: Found, broken: list[FieldProblem] | None) -> StatusReport | RefusedTransaction:
+    """The report (its elements, `gather`'s), or its refusal: ISO's schema first (`broken`), then
+    the scheme's rules."""
     if broken:
-        return _refused(index, tx, broken)
+        return _refused(index, found, broken)
     prefix = f"TxInfAndSts[{index + 1}]"
-    faults = [FieldProblem(f"{prefix}/{element}", rule, StatusReason.FF01) for element, rule in _usage_faults(tx)]
+    faults = [FieldProblem(f"{prefix}/{element}", rule, StatusReason.FF01) for element, rule in _usage_faults(found)]
     if faults:
-        return _refused(index, tx, faults)
+        return _refused(index, found, faults)
     try:
-        return StatusReport.model_validate(_fields(tx))
+        return StatusReport.model_validate(_fields(found))
     except ValidationError as error:
-        return _refused(index, tx, element_problems(prefix, problems_of(error), ELEMENT_OF_FIELD))
+        return _refused(index, found, element_problems(prefix, problems_of(error), ELEMENT_OF_FIELD))
 
 
-def _usage_faults(tx: Any) -> list[tuple[str, str]]:
+def _usage_faults(found: Found) -> list[tuple[str, str]]:
     """What ISO's schema allows and the scheme's usage does not: (element, rule) pairs."""
     faults = []
-    name = tx.findtext("s:OrgnlGrpInf/s:OrgnlMsgNmId", namespaces=_NS)
+    name = first_text(found, "original_message_name")
     if name is not None and name != PACS008_NAME:
         rule = f"must be {PACS008_NAME}, the credit transfer reported on, not {name!r}"
         faults.append(("OrgnlGrpInf/OrgnlMsgNmId", rule))
-    reasons = tx.findall("s:StsRsnInf", _NS)
+    reasons = found.get("reason_information", ())
     if len(reasons) > 1:
         faults.append(("StsRsnInf", f"at most one: the scheme gives one reason per transaction, not {len(reasons)}"))
-    if tx.find("s:StsRsnInf/s:Rsn/s:Prtry", _NS) is not None:
+    if "proprietary_reason" in found:
         faults.append(("StsRsnInf/Rsn/Prtry", "not read: the reason must be an ISO code in Rsn/Cd"))
-    if tx.find("s:FctvIntrBkSttlmDt/s:Dt", _NS) is not None:
+    if "settlement_date" in found:
         faults.append(("FctvIntrBkSttlmDt/Dt", "must be DtTm: the time of settlement, not only its date"))
-    amount = tx.find("s:OrgnlTxRef/s:IntrBkSttlmAmt", _NS)
-    if amount is not None and amount.get("Ccy") != "VND":
-        faults.append(("OrgnlTxRef/IntrBkSttlmAmt/@Ccy", f"must be 'VND', not {amount.get('Ccy')!r}"))
+    amounts = found.get("amount_vnd")
+    if amounts is not None and amounts[0].get("Ccy") != "VND":
+        faults.append(("OrgnlTxRef/IntrBkSttlmAmt/@Ccy", f"must be 'VND', not {amounts[0].get('Ccy')!r}"))
     return faults
 
 
-def _fields(tx: Any) -> dict[str, Any]:
-    def text(path: str) -> str | None:
-        return tx.findtext(path, namespaces=_NS)
-
-    information = [piece.text or "" for piece in tx.iterfind("s:StsRsnInf/s:AddtlInf", _NS)]
-    creditor_agent = text("s:OrgnlTxRef/s:CdtrAgt/s:FinInstnId/s:ClrSysMmbId/s:MmbId")
-    amount = text("s:OrgnlTxRef/s:IntrBkSttlmAmt")
-    settled = text("s:FctvIntrBkSttlmDt/s:DtTm")
+def _fields(found: Found) -> dict[str, Any]:
+    """The model's fields from the report's elements, as the model reads them: an element that
+    is not there is a field not given."""
+    information = [piece.text or "" for piece in found.get("additional_information", ())]
+    creditor_agent = first_text(found, "creditor_agent")
+    amount = first_text(found, "amount_vnd")
+    settled = first_text(found, "settled_at_ms")
     fields: dict[str, Any] = {
-        "original_message_id": text("s:OrgnlGrpInf/s:OrgnlMsgId"),
-        "original_end_to_end_id": text("s:OrgnlEndToEndId"),
-        "original_transaction_id": text("s:OrgnlTxId"),
-        "debtor_agent": text("s:OrgnlTxRef/s:DbtrAgt/s:FinInstnId/s:ClrSysMmbId/s:MmbId"),
-        "transaction_status": text("s:TxSts"),
-        "status_reason": text("s:StsRsnInf/s:Rsn/s:Cd"),
+        "original_message_id": first_text(found, "original_message_id"),
+        "original_end_to_end_id": first_text(found, "original_end_to_end_id"),
+        "original_transaction_id": first_text(found, "original_transaction_id"),
+        "debtor_agent": first_text(found, "debtor_agent"),
+        "transaction_status": first_text(found, "transaction_status"),
+        "status_reason": first_text(found, "status_reason"),
         "creditor_agent": None if creditor_agent == SWITCH_MEMBER_ID else creditor_agent,
         "amount_vnd": None if amount is None else amount_value(amount),
         "settled_at_ms": None if settled is None else _milliseconds(settled),
@@ -275,11 +295,11 @@ def _milliseconds(text: str) -> Any:
     return (moment - EPOCH) // ONE_MS
 
 
-def _refused(index: int, tx: Any, problems: list[FieldProblem]) -> RefusedTransaction:
+def _refused(index: int, found: Found, problems: list[FieldProblem]) -> RefusedTransaction:
     return RefusedTransaction(
         index,
-        tx.findtext("s:OrgnlEndToEndId", namespaces=_NS),
-        tx.findtext("s:OrgnlTxId", namespaces=_NS),
-        tx.findtext("s:OrgnlTxRef/s:DbtrAgt/s:FinInstnId/s:ClrSysMmbId/s:MmbId", namespaces=_NS),
+        first_text(found, "original_end_to_end_id"),
+        first_text(found, "original_transaction_id"),
+        first_text(found, "debtor_agent"),
         tuple(problems),
     )

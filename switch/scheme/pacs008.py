@@ -42,7 +42,11 @@ from switch.scheme.messages import TRANSACTIONS_PER_MESSAGE_MAX, CreditTransfer,
 from switch.scheme.validation import FieldProblem, MessageInvalid, problems_of
 from switch.scheme.xml import (
     amount_value,
+    children_named,
     element_problems,
+    fields_of,
+    first_text,
+    gather,
     invalid,
     iso_schema,
     maker,
@@ -82,7 +86,25 @@ ELEMENT_OF_FIELD = {  # a scheme rule's field, named as the element an integrato
     "purpose": "Purp/Cd",
     "remittance_information": "RmtInf/Ustrd",
 }
-_NS = {"p": PACS008}
+# ELEMENT_OF_FIELD's fields that are read otherwise: the message's id from the header, the amount
+# and its currency from one element, each party from its name and citizen id.
+_NOT_READ_AS = {"message_id", "amount_vnd", "currency", "debtor", "creditor"}
+_P = f"{{{PACS008}}}"  # an element's Clark tag is this and its name
+_DOCUMENT, _BODY, _HEADER, _TRANSACTION = (
+    f"{_P}{name}" for name in ("Document", "FIToFICstmrCdtTrf", "GrpHdr", "CdtTrfTxInf")
+)
+_HEADER_FIELDS = fields_of(
+    PACS008,
+    {"message_id": "MsgId", "created": "CreDtTm", "count": "NbOfTxs", "settlement_method": "SttlmInf/SttlmMtd"},
+)
+_TRANSACTION_FIELDS = fields_of(
+    PACS008,
+    {
+        **{field: path for field, path in ELEMENT_OF_FIELD.items() if field not in _NOT_READ_AS},
+        "amount": "IntrBkSttlmAmt",
+        "charges": "ChrgBr",
+    },
+)
 
 
 @dataclass(slots=True, frozen=True)
@@ -193,13 +215,14 @@ def parse_pacs008(data: bytes) -> ReadCreditTransfers:
 def pacs008_from_document(root: Any) -> ReadCreditTransfers:
     """The transactions a pacs.008 Document element carries (the root of a document, or the
     Document of an envelope), read and validated."""
-    if root.tag != f"{{{PACS008}}}Document":
+    if root.tag != _DOCUMENT:
         raise invalid("Document", f"must be a {PACS008_NAME} Document in namespace {PACS008}")
-    transactions = root.findall("p:FIToFICstmrCdtTrf/p:CdtTrfTxInf", _NS)
+    bodies = children_named(root, _BODY)
+    transactions = [tx for body in bodies for tx in children_named(body, _TRANSACTION)]
     bad = schema_faults(root, iso_schema(PACS008_NAME), transactions)
-    header = root.find("p:FIToFICstmrCdtTrf/p:GrpHdr", _NS)
+    header = gather(children_named(bodies[0], _HEADER)[0], _HEADER_FIELDS)  # the schema requires both
     _check_header(header, len(transactions))
-    message_id = header.findtext("p:MsgId", namespaces=_NS) or ""
+    message_id = first_text(header, "message_id") or ""
     taken: list[CreditTransfer] = []
     refused: list[RefusedTransaction] = []
     for index, tx in enumerate(transactions):
@@ -211,11 +234,11 @@ def pacs008_from_document(root: Any) -> ReadCreditTransfers:
     return ReadCreditTransfers(message_id, _created(header), tuple(taken), tuple(refused))
 
 
-def _check_header(header: Any, count: int) -> None:
-    declared = int(header.findtext("p:NbOfTxs", namespaces=_NS) or "0")
+def _check_header(header: dict[str, list[Any]], count: int) -> None:
+    declared = int(first_text(header, "count") or "0")
     if declared != count:
         raise _message_problem("GrpHdr/NbOfTxs", f"says {declared} transactions, the message holds {count}")
-    method = header.findtext("p:SttlmInf/p:SttlmMtd", namespaces=_NS)
+    method = first_text(header, "settlement_method")
     if method != "CLRG":
         raise _message_problem("GrpHdr/SttlmInf/SttlmMtd", f"must be CLRG (settled through the switch), not {method!r}")
     if count > TRANSACTIONS_PER_MESSAGE_MAX:
@@ -228,71 +251,66 @@ def _transaction_read(
     index: int, tx: Any, message_id: str, schema_faults: list[FieldProblem] | None
 ) -> CreditTransfer | RefusedTransaction:
     """The transaction, or its refusal: ISO's schema first, then the scheme's rules."""
+    found = gather(tx, _TRANSACTION_FIELDS)
     if schema_faults:
-        return _refused(index, tx, schema_faults)
-    charges = tx.findtext("p:ChrgBr", namespaces=_NS)
+        return _refused(index, found, schema_faults)
+    charges = first_text(found, "charges")
     if charges != "SLEV":
         rule = f"must be SLEV (each side bears its own charges, as the scheme's rule), not {charges!r}"
-        return _refused(index, tx, [FieldProblem(f"CdtTrfTxInf[{index + 1}]/ChrgBr", rule, StatusReason.FF01)])
+        return _refused(index, found, [FieldProblem(f"CdtTrfTxInf[{index + 1}]/ChrgBr", rule, StatusReason.FF01)])
     try:
-        return CreditTransfer.model_validate(_fields(message_id, tx))
+        return CreditTransfer.model_validate(_fields(message_id, found))
     except ValidationError as error:
-        return _refused(index, tx, element_problems(f"CdtTrfTxInf[{index + 1}]", problems_of(error), ELEMENT_OF_FIELD))
+        problems = element_problems(f"CdtTrfTxInf[{index + 1}]", problems_of(error), ELEMENT_OF_FIELD)
+        return _refused(index, found, problems)
 
 
-def _created(header: Any) -> datetime:
-    text = header.findtext("p:CreDtTm", namespaces=_NS) or ""
+def _created(header: dict[str, list[Any]]) -> datetime:
+    text = first_text(header, "created") or ""
     try:
         return datetime.fromisoformat(text)
     except ValueError:  # the schema takes 24:00:00, Python does not
         raise _message_problem("GrpHdr/CreDtTm", f"{text!r} is not a date and time this scheme reads") from None
 
 
-def _fields(message_id: str, tx: Any) -> dict[str, Any]:
-    def text(path: str) -> str | None:
-        return tx.findtext(path, namespaces=_NS)
-
-    amount = tx.find("p:IntrBkSttlmAmt", _NS)
-    creditor_agent = text("p:CdtrAgt/p:FinInstnId/p:ClrSysMmbId/p:MmbId")
+def _fields(message_id: str, found: dict[str, list[Any]]) -> dict[str, Any]:
+    """The model's fields from the transaction's elements (`gather`'s), as the model reads them:
+    an element that is not there is a field not given."""
+    amount = found["amount"][0]  # the schema requires IntrBkSttlmAmt
+    creditor_agent = first_text(found, "creditor_agent")
     fields: dict[str, Any] = {
         "message_id": message_id,
-        "end_to_end_id": text("p:PmtId/p:EndToEndId"),
-        "transaction_id": text("p:PmtId/p:TxId"),
+        "end_to_end_id": first_text(found, "end_to_end_id"),
+        "transaction_id": first_text(found, "transaction_id"),
         "amount_vnd": amount_value(amount.text),
         "currency": amount.get("Ccy"),
-        "debtor": _party_fields(tx.find("p:Dbtr", _NS)),
-        "debtor_account": text("p:DbtrAcct/p:Id/p:Othr/p:Id"),
-        "debtor_agent": text("p:DbtrAgt/p:FinInstnId/p:ClrSysMmbId/p:MmbId"),
-        "creditor": _party_fields(tx.find("p:Cdtr", _NS)),
-        "creditor_account": text("p:CdtrAcct/p:Id/p:Othr/p:Id"),
+        "debtor": _party_fields(found, "debtor"),
+        "debtor_account": first_text(found, "debtor_account"),
+        "debtor_agent": first_text(found, "debtor_agent"),
+        "creditor": _party_fields(found, "creditor"),
+        "creditor_account": first_text(found, "creditor_account"),
         "creditor_agent": None if creditor_agent == SWITCH_MEMBER_ID else creditor_agent,
-        "purpose": text("p:Purp/p:Cd"),
-        "remittance_information": text("p:RmtInf/p:Ustrd"),
+        "purpose": first_text(found, "purpose"),
+        "remittance_information": first_text(found, "remittance_information"),
     }
-    proxy = tx.find("p:CdtrAcct/p:Prxy", _NS)
-    if proxy is not None:
-        code = proxy.findtext("p:Tp/p:Cd", namespaces=_NS)
+    if "creditor_alias" in found:
+        code = first_text(found, "creditor_alias.type")
         alias_type = ALIAS_TYPES.get(code or "", code)
-        fields["creditor_alias"] = {"type": alias_type, "value": proxy.findtext("p:Id", namespaces=_NS)}
+        fields["creditor_alias"] = {"type": alias_type, "value": first_text(found, "creditor_alias.value")}
     return {key: value for key, value in fields.items() if value is not None}
 
 
-def _party_fields(party: Any) -> dict[str, Any]:
-    if party is None:
-        return {}
-    values = {
-        "name": party.findtext("p:Nm", namespaces=_NS),
-        "citizen_id": party.findtext("p:Id/p:PrvtId/p:Othr/p:Id", namespaces=_NS),
-    }
+def _party_fields(found: dict[str, list[Any]], party: str) -> dict[str, Any]:
+    values = {"name": first_text(found, f"{party}.name"), "citizen_id": first_text(found, f"{party}.citizen_id")}
     return {key: value for key, value in values.items() if value is not None}
 
 
-def _refused(index: int, tx: Any, problems: list[FieldProblem]) -> RefusedTransaction:
+def _refused(index: int, found: dict[str, list[Any]], problems: list[FieldProblem]) -> RefusedTransaction:
     return RefusedTransaction(
         index,
-        tx.findtext("p:PmtId/p:EndToEndId", namespaces=_NS),
-        tx.findtext("p:PmtId/p:TxId", namespaces=_NS),
-        tx.findtext("p:DbtrAgt/p:FinInstnId/p:ClrSysMmbId/p:MmbId", namespaces=_NS),
+        first_text(found, "end_to_end_id"),
+        first_text(found, "transaction_id"),
+        first_text(found, "debtor_agent"),
         tuple(problems),
     )
 

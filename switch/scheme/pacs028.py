@@ -27,6 +27,9 @@ from switch.scheme.messages import StatusRequest
 from switch.scheme.validation import MessageInvalid, problems_of
 from switch.scheme.xml import (
     element_problems,
+    fields_of,
+    first_text,
+    gather,
     invalid,
     iso_schema,
     maker,
@@ -45,7 +48,15 @@ ELEMENT_OF_FIELD = {
     "original_transaction_id": "TxInf/OrgnlTxId",
     "debtor_agent": DEBTOR_AGENT_PATH,
 }
-_NS = {"q": PACS028}
+_DOCUMENT = f"{{{PACS028}}}Document"
+_FIELDS = fields_of(  # below the Document, through FIToFIPmtStsReq
+    PACS028,
+    {
+        "group": "FIToFIPmtStsReq/OrgnlGrpInf",
+        "transaction": "FIToFIPmtStsReq/TxInf",
+        **{field: f"FIToFIPmtStsReq/{path}" for field, path in ELEMENT_OF_FIELD.items()},
+    },
+)
 
 
 def write_pacs028(request: StatusRequest, created: datetime) -> bytes:
@@ -73,21 +84,16 @@ def parse_pacs028(data: bytes) -> StatusRequest:
 def pacs028_from_document(root: Any) -> StatusRequest:
     """The request a pacs.028 Document element carries (the root of a document, or the Document
     of an envelope): ISO's schema first, then the scheme's rules."""
-    if root.tag != f"{{{PACS028}}}Document":
+    if root.tag != _DOCUMENT:
         raise invalid("Document", f"must be a {PACS028_NAME} Document in namespace {PACS028}")
     schema_faults(root, iso_schema(PACS028_NAME))  # raises for any fault
-    if root.find("q:FIToFIPmtStsReq/q:OrgnlGrpInf", _NS) is not None:
+    found = gather(root, _FIELDS)
+    if "group" in found:
         raise invalid("OrgnlGrpInf", "not read: the scheme asks after one transaction, in TxInf")
-    transactions = root.findall("q:FIToFIPmtStsReq/q:TxInf", _NS)
+    transactions = found.get("transaction", ())
     if len(transactions) != 1:
         raise invalid("TxInf", f"exactly one: a status request asks after one transaction, not {len(transactions)}")
-    (transaction,) = transactions
-    agent = "q:OrgnlTxRef/q:DbtrAgt/q:FinInstnId/q:ClrSysMmbId/q:MmbId"
-    fields = {
-        "message_id": root.findtext("q:FIToFIPmtStsReq/q:GrpHdr/q:MsgId", namespaces=_NS),
-        "original_transaction_id": transaction.findtext("q:OrgnlTxId", namespaces=_NS),
-        "debtor_agent": transaction.findtext(agent, namespaces=_NS),
-    }
+    fields = {field: first_text(found, field) for field in ELEMENT_OF_FIELD}
     try:
         return StatusRequest.model_validate({key: value for key, value in fields.items() if value is not None})
     except ValidationError as error:

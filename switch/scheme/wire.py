@@ -66,6 +66,7 @@ XML_MEDIA_TYPE = "application/xml"
 # A full pacs.008 (1,000 transactions) is about 2.5 MB; the header adds under a kilobyte.
 WIRE_BYTES_MAX = 4 * 1024 * 1024
 ENVELOPE = "Envelope"
+_SHAPE = f"must be an {ENVELOPE} (no namespace) holding an AppHdr ({HEAD_NAME}) then a Document"
 
 WireMessage = CreditTransferMessage | StatusReportMessage | StatusRequest | VerificationRequest | VerificationReport
 ReadMessage = ReadCreditTransfers | ReadStatusReports | StatusRequest | VerificationRequest | VerificationReport
@@ -146,11 +147,11 @@ def read_wire(data: bytes) -> ReadWire:
 
 def _parts(envelope: Any) -> tuple[Any, Any]:
     """The envelope's AppHdr and Document, or MessageInvalid saying what the envelope must hold."""
-    shape = f"must be an {ENVELOPE} (no namespace) holding an AppHdr ({HEAD_NAME}) then a Document"
     if envelope.tag != ENVELOPE:
-        raise invalid(ENVELOPE, f"{shape}, not {etree.QName(envelope).localname}")
-    children = [child for child in envelope if isinstance(child.tag, str)]  # comments aside
-    names = [etree.QName(child).localname for child in children]
-    if names != ["AppHdr", "Document"]:
-        raise invalid(ENVELOPE, f"{shape}, not {names or 'nothing'}")
+        raise invalid(ENVELOPE, f"{_SHAPE}, not {etree.QName(envelope).localname}")
+    children = [child for child in envelope if child.tag.__class__ is str]  # comments aside
+    if len(children) != 2 or not (children[0].tag.endswith("}AppHdr") and children[1].tag.endswith("}Document")):
+        names = [etree.QName(child).localname for child in children]
+        if names != ["AppHdr", "Document"]:  # an AppHdr or a Document in no namespace
+            raise invalid(ENVELOPE, f"{_SHAPE}, not {names or 'nothing'}")
     return children[0], children[1]  # the header's namespace is header_from_element's to check

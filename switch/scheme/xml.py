@@ -231,6 +231,66 @@ def element_problems(
     return named
 
 
+# --- reading fields: one walk over the elements a reader asks for ------------------------------------
+
+# What `gather` walks by: an element's Clark tag (`{urn:...}PmtId`) to the field it is (its name),
+# or to the walk of its children (a Fields), or to both: the element kept under a name, and walked.
+Fields = dict[str, Any]
+
+
+def fields_of(namespace: str, paths: Mapping[str, str]) -> Fields:
+    """What `gather` walks by, from each field's element path (`PmtId/EndToEndId`) below the
+    element walked. A path may end where another goes on (`StsRsnInf` and `StsRsnInf/Rsn/Cd`)."""
+    spec: Fields = {}
+    for field, path in sorted(paths.items(), key=lambda item: item[1].count("/")):  # shorter first
+        node = spec
+        *steps, last = [f"{{{namespace}}}{step}" for step in path.split("/")]
+        for step in steps:
+            below: Any = node.get(step)
+            if below is None:
+                below = node[step] = {}
+            elif isinstance(below, str):  # a field's element, walked too
+                below = node[step] = (below, {})
+            node = below if isinstance(below, dict) else below[1]
+        assert last not in node, f"two fields at {path}"
+        node[last] = field
+    return spec
+
+
+def gather(element: Any, fields: Fields, found: dict[str, list[Any]] | None = None) -> dict[str, list[Any]]:
+    """Each field's elements below `element`, in document order: one walk over the children the
+    fields name and nothing else (an ElementPath `findtext` parses its path on every call, and
+    these run for every transaction of every message)."""
+    found = {} if found is None else found
+    for child in element:
+        entry = fields.get(child.tag)  # a comment's tag is a function: in no Fields
+        if entry is None:
+            continue
+        if entry.__class__ is dict:
+            gather(child, entry, found)
+            continue
+        name, below = (entry, None) if entry.__class__ is str else entry
+        if name in found:
+            found[name].append(child)
+        else:
+            found[name] = [child]
+        if below is not None:
+            gather(child, below, found)
+    return found
+
+
+def first_text(found: Mapping[str, list[Any]], field: str) -> str | None:
+    """The text of the field's first element, as `findtext` gives it: None when there is no such
+    element, "" when it is empty."""
+    elements = found.get(field)
+    return None if elements is None else (elements[0].text or "")
+
+
+def children_named(element: Any, tag: str) -> list[Any]:
+    """The element's children with this Clark tag, in order."""
+    return [child for child in element if child.tag == tag]
+
+
 def amount_value(text: str | None) -> Any:
     """A whole number of dong as an int; a fraction as a float, which the model refuses (CH20);
     anything else as text, which it refuses as a wrong type (FF01)."""
