@@ -3,7 +3,9 @@ row errors, pain.002 report and cash list out. The key is a Treasury participant
 
 POST /v1/disbursements                 the file as the body; Content-Type picks the parser:
                                        application/json, text/csv (?message_id=...),
-                                       application/xml (pain.001.001.09)
+                                       application/xml (pain.001.001.09); 201 a new disbursement
+                                       (also a corrected file under the message id of one refused
+                                       whole: that one is then `superseded_by` it), 200 the same file again
 GET  /v1/disbursements                 the payer's disbursements
 GET  /v1/disbursements/{id}            the summary, with progress_percent while it runs
 GET  /v1/disbursements/{id}/items      a page of items (?after=<row>&limit=&status=)

@@ -5,6 +5,10 @@ message id (`MOLISA-<cycle>-<number>`). The payer sends bytes, as a real payer u
 party that receives them parses them (`switch.scheme.disbursement.read_file`). A payroll sent
 again under a new message id (`resent_as_new`) carries the same items: the switch refuses them
 item by item as duplicates of the first file's.
+
+A pain.001 is written as a treasury system writes one (`switch.scheme.pain.write_pain001`): free-text
+PmtInfIds, each transaction's program in `Purp/Prtry`, the cycle as `ReqdExctnDt` (its first day),
+category `SSBE`; so our own files go the way an outside treasury's do.
 """
 
 from __future__ import annotations

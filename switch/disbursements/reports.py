@@ -16,7 +16,7 @@ from switch.scheme.pain import ItemReport, write_pain002
 
 ITEM_COLUMNS = (
     "row", "end_to_end_id", "citizen_id", "name", "province_code", "program", "cycle", "amount_vnd", "status",
-    "reason", "creditor_agent", "attempts",
+    "reason", "creditor_agent", "attempts", "payment_info_id", "category_purpose", "purpose",
 )  # fmt: skip
 CASH_LIST_COLUMNS = (
     "name", "citizen_id", "province", "amount_vnd", "program", "reason", "reason_text", "end_to_end_id", "cycle",
@@ -45,7 +45,8 @@ def item_fields(i: ItemRecord) -> dict[str, object]:
     """One item as the payer sees it: the items CSV's columns, and the items API's JSON."""
     values = (
         i.seq, i.end_to_end_id, i.citizen_id, i.name, i.province_code, i.program.value, i.cycle, i.amount_vnd,
-        i.status.value, i.reason.value if i.reason else None, i.creditor_agent, i.attempts,
+        i.status.value, i.reason.value if i.reason else None, i.creditor_agent, i.attempts, i.payment_info_id,
+        i.category_purpose, i.purpose,
     )  # fmt: skip
     return dict(zip(ITEM_COLUMNS, values, strict=True))
 
@@ -61,45 +62,58 @@ def _cash_row(i: ItemRecord) -> tuple[object, ...]:
 
 
 NOTE_LENGTH_MAX = 105  # ISO Max105Text
-REFUSED_GROUP = "REFUSED"
+ITEM_NOTES = {ItemStatus.CASH: "cash list", ItemStatus.HELD: "held"}
 
 
 def pain002(
     disbursement: DisbursementRecord, items: Sequence[ItemRecord], refused: Sequence[RowError], created: datetime
 ) -> bytes:
-    """Every item's status, and every row refused at intake as RJCT with its reason and rule."""
+    """Every item's status, and every row refused at intake as RJCT with its reason and rule, in the
+    file's row order, each under the PmtInfId the file gave it. JSON and CSV files have no payment
+    information: their rows are reported under the file's message id."""
+    whole = disbursement.message_id
     reports = [
-        ItemReport(
-            i.end_to_end_id,
-            f"{i.cycle}/{i.program.value}",
-            i.amount_vnd,
-            TRANSACTION_STATUS[i.status],
-            i.reason,
-            {ItemStatus.CASH: "cash list", ItemStatus.HELD: "held"}.get(i.status),
+        (
+            i.seq,
+            ItemReport(
+                i.end_to_end_id, i.payment_info_id or whole, i.amount_vnd, TRANSACTION_STATUS[i.status], i.reason,
+                ITEM_NOTES.get(i.status), i.category_purpose, i.purpose,
+            ),
         )
         for i in items
-    ]
+    ]  # fmt: skip
     reports += [
-        ItemReport(
-            e.end_to_end_id or "NOTPROVIDED",
-            REFUSED_GROUP,
-            None,
-            "RJCT",
-            e.reason,
-            f"row {e.row}: {e.field}: {e.rule}"[:NOTE_LENGTH_MAX],
+        (
+            e.row,
+            ItemReport(
+                e.end_to_end_id or "NOTPROVIDED", e.payment_info_id or whole, None, "RJCT", e.reason,
+                f"row {e.row}: {e.field}: {e.rule}"[:NOTE_LENGTH_MAX],
+            ),
         )
-        for e in refused
-    ]
+        for e in _first_error_of_each_row(refused)
+    ]  # fmt: skip
+    reports.sort(key=lambda r: r[0])
     name = "pain.001.001.09" if disbursement.source_format == "pain.001" else f"switchyard.{disbursement.source_format}"
     return write_pain002(
         f"PR{disbursement.id:07d}-STATUS",
         created,
         disbursement.message_id,
         group_status(disbursement, items),
-        reports,
+        [r for _row, r in reports],
         name,
         disbursement.reason,
     )
+
+
+def _first_error_of_each_row(errors: Sequence[RowError]) -> list[RowError]:
+    """One transaction, one status: a row with several faults is reported with its first."""
+    seen: set[int] = set()
+    first = []
+    for error in errors:
+        if error.row not in seen:
+            seen.add(error.row)
+            first.append(error)
+    return first
 
 
 def group_status(disbursement: DisbursementRecord, items: Sequence[ItemRecord]) -> str:

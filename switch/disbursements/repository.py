@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from sqlalchemy import BigInteger, Column, Connection, Index, Integer, String, UniqueConstraint, func, select
+from sqlalchemy import BigInteger, Column, Connection, Index, Integer, String, func, select, text
 from sqlmodel import Field, SQLModel
 
 from ledger.fastsql import Statement
@@ -16,7 +16,18 @@ from switch.scheme.disbursement import ROW_ERRORS_LISTED_MAX, RowError
 
 class DisbursementRow(SQLModel, table=True):
     __tablename__ = "switch_disbursement"
-    __table_args__ = (UniqueConstraint("debtor_agent", "message_id"),)
+    # A payer's message id names one disbursement, but for those refused whole and superseded by the
+    # corrected file sent under the same id: a partial unique index (SQLite and PostgreSQL both have them).
+    __table_args__ = (
+        Index(
+            "ux_switch_disbursement_message",
+            "debtor_agent",
+            "message_id",
+            unique=True,
+            sqlite_where=text("superseded_by IS NULL"),
+            postgresql_where=text("superseded_by IS NULL"),
+        ),
+    )
     id: int = Field(sa_column=Column(Integer, primary_key=True, autoincrement=False))
     debtor_agent: str = Field(sa_column=Column(String(6), nullable=False))
     message_id: str = Field(sa_column=Column(String(35), nullable=False))
@@ -31,6 +42,7 @@ class DisbursementRow(SQLModel, table=True):
     reserved_vnd: int = Field(sa_column=Column(BigInteger, nullable=False))
     received_ms: int = Field(sa_column=Column(BigInteger, nullable=False))
     completed_ms: int | None = Field(sa_column=Column(BigInteger, nullable=True))
+    superseded_by: int | None = Field(sa_column=Column(Integer, nullable=True))
 
 
 class DisbursementItemRow(SQLModel, table=True):
@@ -54,6 +66,9 @@ class DisbursementItemRow(SQLModel, table=True):
     attempts: int = Field(sa_column=Column(Integer, nullable=False))
     due_ms: int = Field(sa_column=Column(BigInteger, nullable=False))
     updated_ms: int = Field(sa_column=Column(BigInteger, nullable=False))
+    payment_info_id: str | None = Field(sa_column=Column(String(35), nullable=True))  # pain.001's, as written
+    category_purpose: str | None = Field(sa_column=Column(String(4), nullable=True))  # CtgyPurp/Cd
+    purpose: str | None = Field(sa_column=Column(String(4), nullable=True))  # Purp/Cd
 
 
 class DisbursementRowErrorRow(SQLModel, table=True):
@@ -65,6 +80,7 @@ class DisbursementRowErrorRow(SQLModel, table=True):
     rule: str = Field(sa_column=Column(String(300), nullable=False))
     reason: str = Field(sa_column=Column(String(4), nullable=False))
     end_to_end_id: str | None = Field(sa_column=Column(String(35), nullable=True))
+    payment_info_id: str | None = Field(sa_column=Column(String(35), nullable=True))
 
 
 DISBURSEMENTS = DisbursementRow.__table__  # type: ignore[attr-defined]
@@ -74,14 +90,15 @@ TABLES = [DISBURSEMENTS, ITEMS, ROW_ERRORS]
 
 _ITEM_COLUMNS = (
     "disbursement_id, seq, end_to_end_id, citizen_id, name, province_code, program, cycle, amount_vnd, status, reason,"
-    " creditor_agent, attempts, due_ms, updated_ms"
+    " creditor_agent, attempts, due_ms, updated_ms, payment_info_id, category_purpose, purpose"
 )
 # The rows of one disbursement: most statements below read or count them.
 _OF_ONE = "FROM switch_disbursement_item WHERE disbursement_id = :disbursement_id"
 _INSERT_ITEM = Statement(
     f"INSERT INTO switch_disbursement_item ({_ITEM_COLUMNS}, beneficiary_key) VALUES (:disbursement_id, :seq,"
     " :end_to_end_id, :citizen_id, :name, :province_code, :program, :cycle, :amount_vnd, :status, :reason,"
-    " :creditor_agent, :attempts, :due_ms, :updated_ms, :beneficiary_key)"
+    " :creditor_agent, :attempts, :due_ms, :updated_ms, :payment_info_id, :category_purpose, :purpose,"
+    " :beneficiary_key)"
 )
 _EXISTING_KEYS = Statement("SELECT beneficiary_key FROM switch_disbursement_item WHERE beneficiary_key = ANY(:ids)")
 _LOAD_ITEMS = Statement(f"SELECT {_ITEM_COLUMNS} {_OF_ONE} AND seq = ANY(:ids)")
@@ -123,12 +140,22 @@ def next_disbursement_id(conn: Connection) -> int:
 
 
 def find_disbursement(conn: Connection, debtor_agent: str, message_id: str) -> DisbursementRecord | None:
+    """The disbursement that holds the message id: not one superseded by a corrected file."""
     row = conn.execute(
         select(DISBURSEMENTS).where(
-            DISBURSEMENTS.c.debtor_agent == debtor_agent, DISBURSEMENTS.c.message_id == message_id
+            DISBURSEMENTS.c.debtor_agent == debtor_agent,
+            DISBURSEMENTS.c.message_id == message_id,
+            DISBURSEMENTS.c.superseded_by.is_(None),
         )
     ).first()
     return _disbursement(row) if row is not None else None
+
+
+def supersede(conn: Connection, refused: DisbursementRecord, by_id: int) -> None:
+    """A disbursement refused whole gives up its message id to the corrected file's, `by_id`."""
+    assert refused.status == DisbursementStatus.REJECTED, f"disbursement {refused.id} accepted items: it stays"
+    refused.superseded_by = by_id
+    conn.execute(DISBURSEMENTS.update().where(DISBURSEMENTS.c.id == refused.id).values(superseded_by=by_id))
 
 
 def load_disbursement(conn: Connection, disbursement_id: int) -> DisbursementRecord | None:
@@ -172,6 +199,7 @@ def insert_row_errors(conn: Connection, disbursement_id: int, errors: Sequence[R
                     "rule": e.rule[:300],
                     "reason": e.reason.value,
                     "end_to_end_id": e.end_to_end_id,
+                    "payment_info_id": e.payment_info_id,
                 }
                 for n, e in enumerate(errors, start=1)
             ],
@@ -185,7 +213,10 @@ def count_row_errors(conn: Connection, disbursement_id: int) -> int:
 
 def row_errors(conn: Connection, disbursement_id: int) -> list[RowError]:
     query = select(ROW_ERRORS).where(ROW_ERRORS.c.disbursement_id == disbursement_id).order_by(ROW_ERRORS.c.ordinal)
-    return [RowError(r.row, r.field, r.rule, _REASONS[r.reason], r.end_to_end_id) for r in conn.execute(query)]
+    return [
+        RowError(r.row, r.field, r.rule, _REASONS[r.reason], r.end_to_end_id, r.payment_info_id)
+        for r in conn.execute(query)
+    ]
 
 
 def existing_keys(conn: Connection, keys: Iterable[str]) -> set[str]:
@@ -285,6 +316,9 @@ def _item_tuple(i: ItemRecord) -> tuple[Any, ...]:
         i.attempts,
         i.due_ms,
         i.updated_ms,
+        i.payment_info_id,
+        i.category_purpose,
+        i.purpose,
     )
 
 
@@ -305,6 +339,9 @@ def _item(row: tuple[Any, ...]) -> ItemRecord:
         attempts=int(row[12]),
         due_ms=int(row[13]),
         updated_ms=int(row[14]),
+        payment_info_id=row[15],
+        category_purpose=row[16],
+        purpose=row[17],
     )
 
 
@@ -324,6 +361,7 @@ def _disbursement_values(b: DisbursementRecord) -> dict[str, Any]:
         "reserved_vnd": b.reserved_vnd,
         "received_ms": b.received_ms,
         "completed_ms": b.completed_ms,
+        "superseded_by": b.superseded_by,
     }
 
 
@@ -343,4 +381,5 @@ def _disbursement(row: Any) -> DisbursementRecord:
         reserved_vnd=int(row.reserved_vnd),
         received_ms=int(row.received_ms),
         completed_ms=row.completed_ms,
+        superseded_by=row.superseded_by,
     )

@@ -56,6 +56,9 @@ class DisbursementRecord:
     reserved_vnd: int  # what the funds check reserved: the items that have an account to pay
     received_ms: int
     completed_ms: int | None = None
+    # A disbursement refused whole (nothing of it accepted) gives up its message id to the corrected
+    # file sent under it: that file's disbursement.
+    superseded_by: int | None = None
 
 
 @dataclass(slots=True)
@@ -75,6 +78,9 @@ class ItemRecord:
     attempts: int
     due_ms: int  # a RETRY item is sent again from this time on
     updated_ms: int
+    payment_info_id: str | None = None  # a pain.001's PmtInfId, as written; None for JSON and CSV
+    category_purpose: str | None = None  # the file's CtgyPurp/Cd for it (SSBE, PENS, ...)
+    purpose: str | None = None  # the file's Purp/Cd for it
 
     @property
     def beneficiary_key(self) -> str:

@@ -61,6 +61,7 @@ from switch.scheme.codes import (
 from switch.scheme.disbursement import PAYROLL_DEBTOR_ACCOUNT, DisbursementFile, RowError
 from switch.scheme.identity import IdentityRecord, IdentityRegistry
 from switch.scheme.messages import Alias, CreditTransfer, Party, StatusReport
+from switch.scheme.pain import DEBTOR_AGENT_PATH
 from switch.scheme.summary import DisbursementSummary
 from switch.scheme.transport import SWITCH_ADDRESS, Envelope, TimerFired
 
@@ -93,18 +94,26 @@ class DisbursementService:
         participants: Mapping[str, Participant],
         now_ms: int,
     ) -> tuple[DisbursementRecord, list[Envelope]]:
-        """Accept a file: the same message id with the same content answers the disbursement it made."""
+        """Accept a file: the same message id with the same content answers the disbursement it made.
+        A file refused whole (nothing of it accepted) does not keep its message id: the corrected
+        file sent under it is taken, and the refused one is marked superseded by it."""
         _check_sender(sender, file, participants)
         existing = repository.find_disbursement(conn, sender, file.message_id)
-        if existing is not None:
-            if existing.digest != file.digest:
-                raise DisbursementDuplicate("message_id", f"{file.message_id} was used for a file with other content")
+        if existing is not None and existing.digest == file.digest:
             return existing, []
+        if existing is not None and existing.status != DisbursementStatus.REJECTED:
+            raise DisbursementDuplicate(
+                "message_id",
+                f"{file.message_id} was used for a file with other content (disbursement {existing.id}, accepted):"
+                " a new file needs a new message id",
+            )
         if len(repository.disbursements(conn, sender, DisbursementStatus.RUNNING)) >= DISBURSEMENTS_RUNNING_MAX:
             raise Conflict("message_id", f"{DISBURSEMENTS_RUNNING_MAX} disbursements are already running for {sender}")
         disbursement_id = repository.next_disbursement_id(conn)
         items, errors = self._screen(conn, disbursement_id, file, now_ms)
         disbursement = _new_disbursement(disbursement_id, sender, file, items, errors, now_ms)
+        if existing is not None:  # refused whole: its message id goes to this file (before the insert: one holds it)
+            repository.supersede(conn, existing, disbursement_id)
         # The disbursement row first: it claims the number. A worker numbering a file at the same moment
         # fails here on the key (and runs again), before either touches the ledger.
         repository.insert_disbursement(conn, disbursement)
@@ -141,17 +150,19 @@ class DisbursementService:
             aliases.update(directory_repository.load_aliases(conn, chunk))
         items: list[ItemRecord] = []
         errors = list(file.errors)
-        for row, item in zip(file.item_rows, file.items, strict=True):
+        for row, item, origin in zip(file.item_rows, file.items, file.origins(), strict=True):
             if beneficiary_key(*item.beneficiary_key) in taken:
                 rule = "this beneficiary is already in an earlier file for the same program and cycle"
-                errors.append(RowError(row, "citizen_id", rule, StatusReason.DUPL, item.end_to_end_id))
+                errors.append(
+                    RowError(row, "citizen_id", rule, StatusReason.DUPL, item.end_to_end_id, origin.payment_info_id)
+                )
                 continue
             decided = core.screen(item, identities.get(item.citizen_id), aliases.get(core.alias_key(item.citizen_id)))
             items.append(
                 ItemRecord(
                     disbursement_id, row, item.end_to_end_id, item.citizen_id, item.name, item.province_code,
                     item.program, item.cycle, item.amount_vnd, decided.status, decided.reason, decided.creditor_agent,
-                    0, now_ms, now_ms,
+                    0, now_ms, now_ms, origin.payment_info_id, origin.category_purpose, origin.purpose,
                 )
             )  # fmt: skip
         errors.sort(key=lambda e: e.row)
@@ -387,7 +398,11 @@ def _check_sender(sender: str, file: DisbursementFile, participants: Mapping[str
     if not payer.active:
         raise ParticipantSuspended("debtor_agent", f"{sender} is suspended")
     if file.debtor_agent is not None and file.debtor_agent != sender:
-        raise InputInvalid("PmtInf.DbtrAgt", f"names {file.debtor_agent}, but the file was sent by {sender}")
+        raise InputInvalid(
+            f"PmtInf/{DEBTOR_AGENT_PATH}",
+            f"must be {sender}, the BIN of {payer.name}, the Treasury participant whose key posted the file;"
+            f" it names {file.debtor_agent}",
+        )
 
 
 def _new_disbursement(
@@ -399,6 +414,9 @@ def _new_disbursement(
     now_ms: int,
 ) -> DisbursementRecord:
     status = DisbursementStatus.RUNNING if items else DisbursementStatus.REJECTED
+    # Nothing accepted: the reason every row shares (DUPL for a payroll sent twice), else FF01.
+    reasons = {e.reason for e in errors}
+    refusal = reasons.pop() if len(reasons) == 1 else StatusReason.FF01
     return DisbursementRecord(
         id=disbursement_id,
         debtor_agent=sender,
@@ -406,7 +424,7 @@ def _new_disbursement(
         digest=file.digest,
         source_format=file.source_format,
         status=status,
-        reason=None if items else StatusReason.FF01,
+        reason=None if items else refusal,
         rows_total=file.rows_total,
         rows_rejected=len({e.row for e in errors}),
         items_total=len(items),

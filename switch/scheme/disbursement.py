@@ -86,6 +86,20 @@ class RowError:
     rule: str
     reason: StatusReason
     end_to_end_id: str | None = None
+    payment_info_id: str | None = None  # a pain.001 row's PmtInfId, as written: its pain.002 group
+
+
+@dataclass(slots=True, frozen=True)
+class ItemOrigin:
+    """What a pain.001 says of a row besides the item itself, kept so its pain.002 can answer in the
+    file's own terms. JSON and CSV rows have none (every field None)."""
+
+    payment_info_id: str | None = None  # PmtInf/PmtInfId, free text, as written
+    category_purpose: str | None = None  # PmtTpInf/CtgyPurp/Cd, such as SSBE or PENS
+    purpose: str | None = None  # CdtTrfTxInf/Purp/Cd, such as SSBE or PENS
+
+
+NO_ORIGIN = ItemOrigin()
 
 
 @dataclass(slots=True, frozen=True)
@@ -98,9 +112,15 @@ class DisbursementFile:
     source_format: str  # "json", "csv" or "pain.001"
     debtor_agent: str | None = None  # pain.001 names the debtor's agent; JSON and CSV take the sender's
     item_rows: tuple[int, ...] = ()  # the row number of each item, in the same order
+    item_origins: tuple[ItemOrigin, ...] = ()  # each item's origin, in the same order; () for none
 
     def __post_init__(self) -> None:
         assert len(self.item_rows) == len(self.items), "every item has its row number"
+        assert len(self.item_origins) in (0, len(self.items)), "an origin for every item, or for none"
+
+    def origins(self) -> tuple[ItemOrigin, ...]:
+        """Each item's origin, NO_ORIGIN for a file that has none (JSON, CSV)."""
+        return self.item_origins or (NO_ORIGIN,) * len(self.items)
 
 
 def file_problem(field: str, rule: str, reason: StatusReason = StatusReason.FF01) -> MessageInvalid:
@@ -134,33 +154,40 @@ def build_file(
     source_format: str,
     debtor_agent: str | None = None,
     errors_before: Iterable[RowError] = (),
+    origins: Sequence[ItemOrigin] = (),
 ) -> DisbursementFile:
-    """Validate each row (never changing it) and drop repeats within the file: the rule for all formats."""
+    """Validate each row (never changing it) and drop repeats within the file: the rule for all formats.
+    `origins`, one per row if given, go with the rows' items and errors."""
     check_row_count(len(rows))
+    assert len(origins) in (0, len(rows)), "an origin for every row, or for none"
     items: list[DisbursementItem] = []
     item_rows: list[int] = []
+    kept_origins: list[ItemOrigin] = []
     errors = list(errors_before)
     seen_keys: set[tuple[str, str, str]] = set()
     seen_ids: set[str] = set()
     for number, raw in enumerate(rows, start=1):
+        origin = origins[number - 1] if origins else NO_ORIGIN
         try:
             item = DisbursementItem.model_validate(raw)
         except ValidationError as error:
             end_to_end_id = raw.get("end_to_end_id") if isinstance(raw, dict) else None
-            errors += _row_errors(number, problems_of(error), end_to_end_id)
+            errors += _row_errors(number, problems_of(error), end_to_end_id, origin.payment_info_id)
             continue
         repeat = _repeat(item, seen_keys, seen_ids)
         if repeat is not None:
-            errors.append(RowError(number, repeat[0], repeat[1], StatusReason.DUPL, item.end_to_end_id))
+            errors.append(RowError(number, *repeat, StatusReason.DUPL, item.end_to_end_id, origin.payment_info_id))
             continue
         seen_keys.add(item.beneficiary_key)
         seen_ids.add(item.end_to_end_id)
         items.append(item)
         item_rows.append(number)
+        kept_origins.append(origin)
     errors.sort(key=lambda e: e.row)
     return DisbursementFile(
-        message_id, tuple(items), tuple(errors), len(rows), digest, source_format, debtor_agent, tuple(item_rows)
-    )
+        message_id, tuple(items), tuple(errors), len(rows), digest, source_format, debtor_agent, tuple(item_rows),
+        tuple(kept_origins) if origins else (),
+    )  # fmt: skip
 
 
 def _repeat(item: DisbursementItem, keys: set[tuple[str, str, str]], ids: set[str]) -> tuple[str, str] | None:
@@ -171,9 +198,11 @@ def _repeat(item: DisbursementItem, keys: set[tuple[str, str, str]], ids: set[st
     return None
 
 
-def _row_errors(number: int, problems: list[FieldProblem], end_to_end_id: object) -> list[RowError]:
+def _row_errors(
+    number: int, problems: list[FieldProblem], end_to_end_id: object, payment_info_id: str | None
+) -> list[RowError]:
     e2e = end_to_end_id[:35] if isinstance(end_to_end_id, str) else None
-    return [RowError(number, p.field, p.rule, p.reason, e2e) for p in problems]
+    return [RowError(number, p.field, p.rule, p.reason, e2e, payment_info_id) for p in problems]
 
 
 def digest_of(data: bytes) -> str:

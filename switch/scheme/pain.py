@@ -5,10 +5,22 @@ Schemas: ISO's pain.001.001.09 and pain.002.001.12 XSDs, shipped in `switch.sche
 validates (xmlschema, pure Python, takes minutes on a 100,000-item file; lxml takes a second).
 The parser refuses entities, DTDs and network access.
 
-How the payroll maps onto pain.001: one PmtInf per program and cycle, its PmtInfId is
-"<cycle>/<program>" (for example "2026-12/merit_person"); the debtor agent is the Treasury's BIN in
-DbtrAgt/FinInstnId/ClrSysMmbId/MmbId; each CdtTrfTxInf carries EndToEndId, InstdAmt in VND, the
-beneficiary's name in Cdtr/Nm and citizen id in Cdtr/Id/PrvtId/Othr/Id (scheme NIDN).
+How a payroll maps onto pain.001, as a treasury system writes it (README's "Payroll files and the
+payer API" tells payers the same):
+- each CdtTrfTxInf is one item: EndToEndId, InstdAmt in whole VND, the beneficiary's name in Cdtr/Nm
+  and citizen id in Cdtr/Id/PrvtId/Othr/Id (scheme NIDN);
+- the program is its code (merit_person, social_assistance, elderly, disability), the first found of:
+  CdtTrfTxInf/Purp/Prtry, CdtTrfTxInf/PmtTpInf/CtgyPurp/Prtry, PmtInf/PmtTpInf/CtgyPurp/Prtry, and
+  the program part of a PmtInfId written "<cycle>/<program>" (the convention of earlier versions);
+- the cycle (YYYY-MM) is the month of PmtInf/ReqdExctnDt, unless the PmtInfId is written
+  "<cycle>/<program>" ("2026-12/merit_person"): that gives the cycle explicitly, for a cycle paid in
+  another month (December's payroll paid on 28 November);
+- any other PmtInfId is free text; each item keeps its PmtInfId, and the pain.002 reports it there;
+- standard codes are accepted and kept with each item: PmtTpInf/CtgyPurp/Cd (SSBE, PENS, ...; a
+  transaction's own PmtTpInf before its PmtInf's) and CdtTrfTxInf/Purp/Cd; the pain.002 gives them
+  back in OrgnlTxRef;
+- the debtor agent is named by its BIN in DbtrAgt/FinInstnId/ClrSysMmbId/MmbId, the same in every
+  PmtInf: the Treasury participant whose key posts the file (`switch.disbursements` refuses another).
 """
 
 from __future__ import annotations
@@ -21,10 +33,12 @@ from typing import Any
 
 from lxml import etree
 
-from switch.scheme.codes import StatusReason
+from switch.scheme.codes import Program, StatusReason
 from switch.scheme.disbursement import (
+    CYCLE_PATTERN,
     DisbursementFile,
     DisbursementItem,
+    ItemOrigin,
     RowError,
     build_file,
     check_message_id,
@@ -38,7 +52,19 @@ from switch.scheme.xml import checked, iso_schema, maker, read_root, schema_prob
 
 PAIN001 = "urn:iso:std:iso:20022:tech:xsd:pain.001.001.09"
 PAIN002 = "urn:iso:std:iso:20022:tech:xsd:pain.002.001.12"
-_PAYMENT_INFO_ID = re.compile(r"(?P<cycle>[0-9]{4}-[0-9]{2})/(?P<program>[a-z_]+)")
+NS = {"p": PAIN001}
+DEBTOR_AGENT_PATH = "DbtrAgt/FinInstnId/ClrSysMmbId/MmbId"
+DEBTOR_AGENT_RULE = (
+    f"every PmtInf names the debtor agent by its BIN in {DEBTOR_AGENT_PATH} (not by a BIC alone): the"
+    " Treasury participant whose key posts the file, 999999 in the sandbox"
+)
+_Q = f"{{{PAIN001}}}"  # an element's tag is this and its local name
+_TRANSACTION = f"{_Q}CdtTrfTxInf"
+_PMT_ID, _AMT, _CDTR, _PURP, _PMT_TP_INF = (f"{_Q}{n}" for n in ("PmtId", "Amt", "Cdtr", "Purp", "PmtTpInf"))
+_CONVENTION = re.compile(r"(?P<cycle>[0-9]{4}-[0-9]{2})/(?P<program>[a-z_]+)")
+_CYCLE = re.compile(CYCLE_PATTERN)
+_PROGRAMS = frozenset(p.value for p in Program)
+_PROGRAM_LIST = ", ".join(p.value for p in Program)
 _AMOUNT = re.compile(r"[0-9]+(\.0*)?")
 
 
@@ -53,65 +79,174 @@ def pain002_schema() -> etree.XMLSchema:
 # --- pain.001 in --------------------------------------------------------------------------------
 
 
+@dataclass(slots=True, frozen=True)
+class _PaymentInfo:
+    """What one PmtInf says of all its transactions."""
+
+    path: str  # "PmtInf[2]": where its elements are, in errors
+    payment_info_id: str
+    program: tuple[str, str] | None  # the code and the element it was read from
+    cycle: str
+    cycle_problem: str | None  # why the cycle cannot be taken, naming its element
+    origin: ItemOrigin  # of a transaction that says nothing of its own: PmtInfId and PmtTpInf/CtgyPurp/Cd
+
+
 def parse_pain001(data: bytes) -> DisbursementFile:
     check_size(data)
     root = read_root(data, PAIN001, "pain.001.001.09", "file")
     problems = schema_problems(pain001_schema(), root)
     if problems:
         raise file_problem("Document", "not valid against the pain.001.001.09 schema: " + "; ".join(problems))
-    ns = {"p": PAIN001}
-    header = root.find("p:CstmrCdtTrfInitn/p:GrpHdr", ns)
-    message_id = check_message_id(header.findtext("p:MsgId", namespaces=ns), "GrpHdr.MsgId")
-    transactions = root.findall("p:CstmrCdtTrfInitn/p:PmtInf/p:CdtTrfTxInf", ns)
-    check_row_count(len(transactions))
-    _check_control(header, transactions, ns)
-    agents = {a.text for a in root.iterfind("p:CstmrCdtTrfInitn/p:PmtInf/p:DbtrAgt//p:ClrSysMmbId/p:MmbId", ns)}
-    if len(agents) != 1:
-        raise file_problem("PmtInf.DbtrAgt", "every PmtInf must name one debtor agent BIN in ClrSysMmbId/MmbId")
+    header = root.find("p:CstmrCdtTrfInitn/p:GrpHdr", NS)
+    message_id = check_message_id(header.findtext("p:MsgId", namespaces=NS), "GrpHdr.MsgId")
+    payment_infos = root.findall("p:CstmrCdtTrfInitn/p:PmtInf", NS)
+    in_order = [(n, tx) for n, info in enumerate(payment_infos) for tx in info.iterchildren(_TRANSACTION)]
+    check_row_count(len(in_order))
+    _check_control(header, len(in_order))
+    owns = [_own_elements(info) for info in payment_infos]
+    debtor_agent = _debtor_agent(owns)
+    infos = [_payment_info(number, own) for number, own in enumerate(owns, start=1)]
     rows: list[dict[str, Any]] = []
+    origins: list[ItemOrigin] = []
     errors: list[RowError] = []
-    # Each PmtInf's id read once: lxml's find on an element walks all its children (100,000 here).
-    payment_infos = root.findall("p:CstmrCdtTrfInitn/p:PmtInf", ns)
-    info_ids = [info.findtext("p:PmtInfId", namespaces=ns) or "" for info in payment_infos]
-    in_order = [
-        (info_id, tx)
-        for info, info_id in zip(payment_infos, info_ids, strict=True)
-        for tx in info.iterchildren(f"{{{PAIN001}}}CdtTrfTxInf")
-    ]
-    for number, (payment_info, tx) in enumerate(in_order, start=1):
-        row, problem = _row(payment_info, tx, ns)
+    positions = [0] * len(infos)
+    for number, (index, tx) in enumerate(in_order, start=1):
+        positions[index] += 1
+        row, origin, problem = _row(infos[index], positions[index], tx)
         if problem is not None:  # a fault the item model cannot name: said here, with its element
-            errors.append(RowError(number, problem[0], problem[1], StatusReason.FF01, row.get("end_to_end_id")))
+            e2e = row.get("end_to_end_id")
+            errors.append(RowError(number, *problem, StatusReason.FF01, e2e, origin.payment_info_id))
             row = {}
         rows.append(row)
-    parsed = build_file(message_id, rows, digest_of(data), "pain.001", debtor_agent=agents.pop())
+        origins.append(origin)
+    parsed = build_file(message_id, rows, digest_of(data), "pain.001", debtor_agent=debtor_agent, origins=origins)
     return with_row_errors(parsed, errors)
 
 
-def _check_control(header: Any, transactions: list[Any], ns: dict[str, str]) -> None:
-    declared = int(header.findtext("p:NbOfTxs", namespaces=ns))
-    if declared != len(transactions):
-        raise file_problem("GrpHdr.NbOfTxs", f"says {declared} transactions, the file holds {len(transactions)}")
+def _check_control(header: Any, count: int) -> None:
+    declared = int(header.findtext("p:NbOfTxs", namespaces=NS))
+    if declared != count:
+        raise file_problem("GrpHdr.NbOfTxs", f"says {declared} transactions, the file holds {count}")
 
 
-def _row(payment_info: str, tx: Any, ns: dict[str, str]) -> tuple[dict[str, Any], tuple[str, str] | None]:
-    """The row for the item model, or the element at fault and its rule."""
-    match = _PAYMENT_INFO_ID.fullmatch(payment_info)
-    amount_element = tx.find("p:Amt/p:InstdAmt", ns)
+def _children(element: Any, until: str | None = None) -> dict[str, Any]:
+    """An element's children by local name, up to the first `until`: one pass, where lxml's find
+    walks every child (100,000 transactions in a PmtInf) looking for one that is not there."""
+    found: dict[str, Any] = {}
+    for child in element:
+        if not isinstance(child.tag, str):  # a comment or processing instruction
+            continue
+        if child.tag == until:
+            break
+        found[child.tag[len(_Q) :]] = child
+    return found
+
+
+def _own_elements(payment_info: Any) -> dict[str, Any]:
+    """A PmtInf's own elements: the schema puts them all before its first transaction."""
+    return _children(payment_info, until=_TRANSACTION)
+
+
+def _choice(element: Any | None) -> tuple[str, str] | None:
+    """A code choice (CtgyPurp, Purp) as ("Cd" or "Prtry", its text)."""
+    if element is None:
+        return None
+    for child in element:
+        if isinstance(child.tag, str):  # not a comment: the one element the schema lets it hold
+            return child.tag[len(_Q) :], (child.text or "").strip()
+    raise AssertionError("the schema gives a code choice one element")
+
+
+def _category(payment_type: Any | None) -> tuple[str, str] | None:
+    """PmtTpInf/CtgyPurp, as a code choice."""
+    return _choice(payment_type.find("p:CtgyPurp", NS)) if payment_type is not None else None
+
+
+def _debtor_agent(owns: list[dict[str, Any]]) -> str:
+    first: str | None = None
+    for number, own in enumerate(owns, start=1):
+        path = f"PmtInf[{number}]/{DEBTOR_AGENT_PATH}"
+        agent = own["DbtrAgt"].findtext("p:FinInstnId/p:ClrSysMmbId/p:MmbId", namespaces=NS)
+        if agent is None:
+            raise file_problem(path, f"missing: {DEBTOR_AGENT_RULE}")
+        if first is not None and agent != first:
+            raise file_problem(path, f"names {agent} where PmtInf[1] names {first}: {DEBTOR_AGENT_RULE}")
+        first = agent
+    assert first is not None, "the schema asks for at least one PmtInf"
+    return first
+
+
+def _payment_info(number: int, own: dict[str, Any]) -> _PaymentInfo:
+    path = f"PmtInf[{number}]"
+    payment_info_id = own["PmtInfId"].text
+    convention = _CONVENTION.fullmatch(payment_info_id)
+    category = _category(own.get("PmtTpInf"))
+    program: tuple[str, str] | None = None
+    if category is not None and category[0] == "Prtry":
+        program = (category[1], f"{path}/PmtTpInf/CtgyPurp/Prtry")
+    elif convention is not None:
+        program = (convention["program"], f"{path}/PmtInfId")
+    if convention is not None:
+        cycle, source = convention["cycle"], f"{path}/PmtInfId {payment_info_id!r}"
+    else:
+        [(kind, date)] = _children(own["ReqdExctnDt"]).items()  # Dt or DtTm: the schema's choice
+        cycle, source = date.text.strip()[:7], f"{path}/ReqdExctnDt/{kind} {date.text.strip()!r}"
+    problem = (
+        None if _CYCLE.fullmatch(cycle) else f"{source} gives the cycle {cycle!r}: a month from 2000-01 to 2099-12"
+    )
+    code = category[1] if category is not None and category[0] == "Cd" else None
+    return _PaymentInfo(path, payment_info_id, program, cycle, problem, ItemOrigin(payment_info_id, code))
+
+
+def _row(info: _PaymentInfo, position: int, tx: Any) -> tuple[dict[str, Any], ItemOrigin, tuple[str, str] | None]:
+    """The row for the item model, what the file says of it besides, and the element at fault and its rule."""
+    parts = {child.tag: child for child in tx}  # a comment's key is a function: never looked up
+    creditor, amount_element = parts.get(_CDTR), parts[_AMT].find("p:InstdAmt", NS)
+    purpose, category = _choice(parts.get(_PURP)), _category(parts.get(_PMT_TP_INF))
     row: dict[str, Any] = {
-        "end_to_end_id": tx.findtext("p:PmtId/p:EndToEndId", namespaces=ns),
-        "citizen_id": tx.findtext("p:Cdtr/p:Id/p:PrvtId/p:Othr/p:Id", namespaces=ns),
-        "name": tx.findtext("p:Cdtr/p:Nm", namespaces=ns),
+        "end_to_end_id": parts[_PMT_ID].findtext("p:EndToEndId", namespaces=NS),
+        "citizen_id": creditor.findtext("p:Id/p:PrvtId/p:Othr/p:Id", namespaces=NS) if creditor is not None else None,
+        "name": creditor.findtext("p:Nm", namespaces=NS) if creditor is not None else None,
         "amount_vnd": _amount(amount_element),
-        "program": match.group("program") if match else None,
-        "cycle": match.group("cycle") if match else None,
+        "cycle": info.cycle,
     }
+    program, problem = _program(info, position, purpose, category)
+    row["program"] = program
     row = {k: v for k, v in row.items() if v is not None}
-    if match is None:
-        return row, ("program", f"PmtInfId {payment_info[:40]!r} must be <cycle>/<program>, as 2026-12/merit_person")
-    if amount_element is not None and amount_element.get("Ccy") != "VND":
-        return row, ("amount_vnd", f"InstdAmt Ccy must be VND, not {amount_element.get('Ccy')!r}")
-    return row, None
+    origin = info.origin  # shared by the PmtInf's transactions, unless one says more of its own
+    if purpose is not None or category is not None:
+        own_category = category[1] if category is not None and category[0] == "Cd" else None
+        own_purpose = purpose[1] if purpose is not None and purpose[0] == "Cd" else None
+        origin = ItemOrigin(info.payment_info_id, own_category or origin.category_purpose, own_purpose)
+    if problem is None and info.cycle_problem is not None:
+        problem = ("cycle", info.cycle_problem)
+    if problem is None and amount_element is not None and amount_element.get("Ccy") != "VND":
+        path = f"{info.path}/CdtTrfTxInf[{position}]/Amt/InstdAmt"
+        problem = ("amount_vnd", f"{path} Ccy must be VND, not {amount_element.get('Ccy')!r}")
+    return row, origin, problem
+
+
+def _program(
+    info: _PaymentInfo, position: int, purpose: tuple[str, str] | None, category: tuple[str, str] | None
+) -> tuple[str | None, tuple[str, str] | None]:
+    """The transaction's program: its own Purp/Prtry or CtgyPurp/Prtry first, then its PmtInf's. The
+    element paths are made only for an error: most of 100,000 rows have none."""
+    transaction = f"{info.path}/CdtTrfTxInf[{position}]"
+    if purpose is not None and purpose[0] == "Prtry":
+        code, source = purpose[1], "/Purp/Prtry"
+    elif category is not None and category[0] == "Prtry":
+        code, source = category[1], "/PmtTpInf/CtgyPurp/Prtry"
+    elif info.program is not None:
+        (code, source), transaction = info.program, ""
+    else:
+        rule = (
+            f"{transaction} has no program: write its code ({_PROGRAM_LIST}) in CdtTrfTxInf/Purp/Prtry or"
+            f" PmtInf/PmtTpInf/CtgyPurp/Prtry (PmtInfId {info.payment_info_id!r} is free text)"
+        )
+        return None, ("program", rule)
+    if code not in _PROGRAMS:
+        return None, ("program", f"{transaction}{source} {code[:35]!r} is not a program code: one of {_PROGRAM_LIST}")
+    return code, None
 
 
 def _amount(element: Any) -> Any:
@@ -132,7 +267,9 @@ def write_pain001(
     debtor_account: str,
     items: Sequence[DisbursementItem],
 ) -> bytes:
-    """A pain.001.001.09 for the items, one PmtInf per program and cycle; checked against the schema."""
+    """A pain.001.001.09 for the items, as a treasury system writes one: a PmtInf per program and
+    cycle, its PmtInfId free text ("<message id>/<n>"), its category SSBE, the cycle's first day as
+    ReqdExctnDt, each transaction's program in Purp/Prtry. Checked against the schema."""
     p = maker(PAIN001)
     groups: dict[tuple[str, str], list[DisbursementItem]] = {}
     for item in items:
@@ -145,18 +282,20 @@ def write_pain001(
         p("CtrlSum", str(sum(i.amount_vnd for i in items))),
         p("InitgPty", p("Nm", initiator)),
     )
-    infos = [_payment_info(p, key, group, initiator, debtor_agent, debtor_account) for key, group in groups.items()]
+    infos = [
+        _payment_info_element(p, f"{message_id[:31]}/{n}", cycle, group, initiator, debtor_agent, debtor_account)
+        for n, ((cycle, _program), group) in enumerate(groups.items(), start=1)
+    ]
     document = p("Document", p("CstmrCdtTrfInitn", header, *infos))
     return checked(document, pain001_schema(), "pain.001")
 
 
-def _payment_info(
-    p: Any, key: tuple[str, str], items: list[DisbursementItem], initiator: str, agent: str, account: str
+def _payment_info_element(
+    p: Any, payment_info_id: str, cycle: str, items: list[DisbursementItem], initiator: str, agent: str, account: str
 ) -> Any:
-    cycle, program = key
     info = p(
         "PmtInf",
-        p("PmtInfId", f"{cycle}/{program}"),
+        p("PmtInfId", payment_info_id),
         p("PmtMtd", "TRF"),
         p("NbOfTxs", str(len(items))),
         p("CtrlSum", str(sum(i.amount_vnd for i in items))),
@@ -182,7 +321,7 @@ def _transaction(info: Any, item: DisbursementItem) -> None:
     other = sub(sub(sub(creditor, "Id"), "PrvtId"), "Othr")
     sub(other, "Id", item.citizen_id)
     sub(sub(other, "SchmeNm"), "Cd", "NIDN")
-    sub(sub(tx, "Purp"), "Cd", "SSBE")
+    sub(sub(tx, "Purp"), "Prtry", item.program.value)
     sub(sub(tx, "RmtInf"), "Ustrd", f"{item.program.value} {item.cycle}")
 
 
@@ -191,12 +330,14 @@ def _transaction(info: Any, item: DisbursementItem) -> None:
 
 @dataclass(slots=True, frozen=True)
 class ItemReport:
-    end_to_end_id: str
-    payment_info_id: str  # "<cycle>/<program>", or REFUSED for a row refused at intake
+    end_to_end_id: str  # as the original had it
+    payment_info_id: str  # the original's PmtInfId, as written (a JSON or CSV file's message id)
     amount_vnd: int | None  # None: a refused row whose amount could not be read
     status: str  # ACSC paid, RJCT held or on the cash list, ACSP still in process
     reason: StatusReason | None
     note: str | None = None  # "cash list" for an item the post office pays
+    category_purpose: str | None = None  # the original's CtgyPurp/Cd (SSBE, PENS), given back
+    purpose: str | None = None  # the original's Purp/Cd, given back
 
 
 def write_pain002(
@@ -208,8 +349,9 @@ def write_pain002(
     original_message_name: str = "pain.001.001.09",
     group_reason: StatusReason | None = None,
 ) -> bytes:
-    """The status of every transaction of one submission, grouped by PmtInf (rows refused at intake
-    included, so OrgnlNbOfTxs is the original's count); checked against the schema."""
+    """The status of every transaction of one submission, each under its original PmtInfId (the
+    groups in the order they first come), rows refused at intake included, so OrgnlNbOfTxs is the
+    original's count; checked against the schema."""
     p = maker(PAIN002)
     groups: dict[str, list[ItemReport]] = {}
     for item in items:
@@ -247,5 +389,12 @@ def _item_status(info: Any, item: ItemReport) -> None:
         sub(sub(reason, "Rsn"), "Cd", item.reason.value)
         if item.note:
             sub(reason, "AddtlInf", item.note)
+    if item.amount_vnd is None and item.category_purpose is None and item.purpose is None:
+        return
+    reference = sub(status, "OrgnlTxRef")  # its children in the schema's order: Amt, PmtTpInf, Purp
     if item.amount_vnd is not None:
-        sub(sub(sub(status, "OrgnlTxRef"), "Amt"), "InstdAmt", str(item.amount_vnd)).set("Ccy", "VND")
+        sub(sub(reference, "Amt"), "InstdAmt", str(item.amount_vnd)).set("Ccy", "VND")
+    if item.category_purpose is not None:
+        sub(sub(sub(reference, "PmtTpInf"), "CtgyPurp"), "Cd", item.category_purpose)
+    if item.purpose is not None:
+        sub(sub(reference, "Purp"), "Cd", item.purpose)

@@ -13,7 +13,7 @@ import io
 import itertools
 import time
 from collections.abc import Iterator, Sequence
-from datetime import datetime
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +21,7 @@ import httpx
 import pytest
 from lxml import etree
 from serve_helpers import bearer, register_for_welfare, running_serve
+from treasury_pain001 import Payment, PaymentGroup, treasury_pain001
 
 from switch.scheme.disbursement import FILE_BYTES_MAX, DisbursementItem, write_csv
 from switch.scheme.identifiers import PROVINCE_NAMES
@@ -32,8 +33,10 @@ COMPLETE_WAIT_S = 30.0
 UNKNOWN_CITIZEN_ID = "001090000003"  # well formed, and nobody in the served population
 CASH_LIST_HEADER = "name,citizen_id,province,amount_vnd,program,reason,reason_text,end_to_end_id,cycle"
 ITEMS_CSV_HEADER = (
-    "row,end_to_end_id,citizen_id,name,province_code,program,cycle,amount_vnd,status,reason,creditor_agent,attempts"
+    "row,end_to_end_id,citizen_id,name,province_code,program,cycle,amount_vnd,status,reason,creditor_agent,attempts,"
+    "payment_info_id,category_purpose,purpose"
 )
+DEBTOR_AGENT_FIELD = "PmtInf/DbtrAgt/FinInstnId/ClrSysMmbId/MmbId"
 _CYCLES = (f"{year}-{month:02d}" for year in range(2027, 2099) for month in range(1, 13))
 
 
@@ -257,7 +260,7 @@ def test_a_csv_payroll_takes_its_message_id_from_the_query_and_nobody_is_paid_tw
     assert unnamed.status_code == 201, unnamed.text
     repeat = unnamed.json()
     assert repeat["id"] != accepted["id"] and repeat["message_id"].startswith("CSV-")
-    assert (repeat["items_total"], repeat["rows_rejected"], repeat["reason"]) == (0, 8, "FF01")
+    assert (repeat["items_total"], repeat["rows_rejected"], repeat["reason"]) == (0, 8, "DUPL")
     assert {(e["field"], e["reason"]) for e in repeat["row_errors"]} == {("citizen_id", "DUPL")}
     assert sorted(e["row"] for e in repeat["row_errors"]) == list(range(1, 9))
 
@@ -286,7 +289,80 @@ def test_a_pain001_payroll_is_accepted_as_xml(
     assert {k: v["count"] for k, v in summary["by_program"].items()} == {"elderly": 3, "disability": 3}
 
     not_ours = write_pain001("E2E-PAY-PAIN-2", datetime(2026, 12, 1), "MOLISA", "970436", "1200100000001", items)
-    assert_problem(post_file(sandbox, payer, not_ours, "application/xml"), 422, "PmtInf.DbtrAgt")
+    problem = assert_problem(post_file(sandbox, payer, not_ours, "application/xml"), 422, DEBTOR_AGENT_FIELD)
+    assert problem["errors"][0]["rule"].startswith("must be 999999, the BIN of ")
+
+
+def payments(persons: Sequence[dict[str, str]], prefix: str, **codes: Any) -> list[Payment]:
+    return [
+        Payment(f"{prefix}-{n:04d}", p["citizen_id"], p["name"], 500_000 + 1_000 * n, **codes)
+        for n, p in enumerate(persons, start=1)
+    ]
+
+
+def test_a_pain001_written_by_a_treasury_system_is_reported_under_its_own_payment_information_ids(
+    sandbox: dict[str, Any], payer: dict[str, str], people: list[dict[str, str]]
+) -> None:
+    year, month = next(_CYCLES).split("-")
+    persons = beneficiaries(people, 5)
+    groups = [
+        PaymentGroup("Người cao tuổi - đợt 1", payments(persons[:3], "TE", purpose=("Prtry", "elderly")),
+                     execution=date(int(year), int(month), 5), category=("Cd", "PENS")),
+        PaymentGroup("NKT-01", payments(persons[3:], "TD"), execution=date(int(year), int(month), 5),
+                     category=("Prtry", "disability")),
+    ]  # fmt: skip
+    data = treasury_pain001("E2E-PAY-TREASURY-1", groups)
+
+    answer = post_file(sandbox, payer, data, "application/xml")
+    assert answer.status_code == 201, answer.text
+    accepted = answer.json()
+    assert (accepted["items_total"], accepted["row_errors"]) == (5, [])
+    assert completed(sandbox, payer, accepted["id"])["status"] == "completed"
+    items = all_items(sandbox, payer, accepted["id"], limit=100)
+    assert [(i["program"], i["cycle"], i["payment_info_id"], i["category_purpose"]) for i in items] == [
+        ("elderly", f"{year}-{month}", "Người cao tuổi - đợt 1", "PENS"),
+    ] * 3 + [("disability", f"{year}-{month}", "NKT-01", None)] * 2
+
+    report = get(sandbox, payer, f"/{accepted['id']}/report")
+    document = etree.fromstring(report.content)
+    assert pain002_schema().validate(document), pain002_schema().error_log
+    ns = {"p": PAIN002}
+    reported = {
+        info.findtext("p:OrgnlPmtInfId", namespaces=ns): info.xpath(
+            "p:TxInfAndSts/p:OrgnlEndToEndId/text()", namespaces=ns
+        )
+        for info in document.iterfind(".//p:OrgnlPmtInfAndSts", ns)
+    }
+    assert reported == {"Người cao tuổi - đợt 1": ["TE-0001", "TE-0002", "TE-0003"], "NKT-01": ["TD-0001", "TD-0002"]}
+
+
+def test_a_pain001_refused_whole_can_be_sent_again_corrected_under_the_same_message_id(
+    sandbox: dict[str, Any], payer: dict[str, str], people: list[dict[str, str]]
+) -> None:
+    year, month = next(_CYCLES).split("-")
+    persons = beneficiaries(people, 3)
+    when = date(int(year), int(month), 1)
+    # No program anywhere the switch reads one: every row refused, nothing accepted.
+    unreadable = treasury_pain001("E2E-PAY-RESEND", [PaymentGroup("Lô 1", payments(persons, "RS"), execution=when)])
+    refused = post_file(sandbox, payer, unreadable, "application/xml")
+    assert refused.status_code == 201, refused.text
+    assert (refused.json()["status"], refused.json()["reason"], refused.json()["rows_rejected"]) == (
+        "rejected",
+        "FF01",
+        3,
+    )
+    assert {e["field"] for e in refused.json()["row_errors"]} == {"program"}
+    assert "CdtTrfTxInf/Purp/Prtry" in refused.json()["row_errors"][0]["rule"]
+
+    fixed = [PaymentGroup("Lô 1", payments(persons, "RS", purpose=("Prtry", "elderly")), execution=when)]
+    corrected = post_file(sandbox, payer, treasury_pain001("E2E-PAY-RESEND", fixed), "application/xml")
+    assert corrected.status_code == 201, corrected.text
+    assert corrected.json()["id"] != refused.json()["id"]
+    assert (corrected.json()["message_id"], corrected.json()["items_total"]) == ("E2E-PAY-RESEND", 3)
+    listed = {d["id"]: d for d in get(sandbox, payer, "").json()}
+    assert listed[refused.json()["id"]]["superseded_by"] == corrected.json()["id"]
+    assert listed[corrected.json()["id"]]["superseded_by"] is None
+    assert completed(sandbox, payer, corrected.json()["id"])["status"] == "completed"
 
 
 def test_the_report_of_a_pain001_counts_the_transactions_of_the_original_message(

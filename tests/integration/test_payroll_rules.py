@@ -14,10 +14,12 @@ from __future__ import annotations
 import csv
 import io
 import json
+from decimal import Decimal
 from importlib import resources
 from pathlib import Path
 
 import pytest
+import xmlschema
 from lxml import etree
 from payroll_helpers import (
     AGRIBANK,
@@ -34,6 +36,7 @@ from payroll_helpers import (
     participants,
     unknown_citizen_ids,
 )
+from treasury_pain001 import Payment, PaymentGroup, treasury_pain001
 
 from banks.schemas import AccountStatus, Behaviour
 from network.participants import TREASURY_BIN
@@ -50,12 +53,14 @@ from switch.scheme.codes import (
     ParticipantStatus,
     StatusReason,
 )
-from switch.scheme.disbursement import parse_json, read_file
+from switch.scheme.disbursement import DisbursementItem, parse_json, read_file
 from switch.scheme.identifiers import PROVINCE_NAMES
 from switch.scheme.summary import Cell, Retried
 from wallets.node import PILOT_2021_MONTHLY_INFLOW_CAP_VND, wallet_limits
 
 PAIN002_NS = {"p": "urn:iso:std:iso:20022:tech:xsd:pain.002.001.12"}
+SHIPPED_PAIN002_XSD = xmlschema.XMLSchema(str(resources.files("switch.scheme.xsd") / "pain.002.001.12.xsd"))
+DEBTOR_AGENT_FIELD = "PmtInf/DbtrAgt/FinInstnId/ClrSysMmbId/MmbId"
 
 
 def with_name(b: Beneficiary, name: str) -> Beneficiary:
@@ -229,6 +234,104 @@ def test_the_same_message_id_with_other_content_is_refused_as_a_duplicate_and_ch
     assert world.treasury_vnd() == treasury
     for b in world.rolls[15:]:
         assert world.received(b.citizen_id) == 0
+    world.check()
+
+
+def as_payment(item: DisbursementItem, **changes: object) -> Payment:
+    """The item as a treasury system writes it: its program in the transaction's Purp/Prtry."""
+    values: dict[str, object] = {
+        "end_to_end_id": item.end_to_end_id,
+        "citizen_id": item.citizen_id,
+        "name": item.name,
+        "amount_vnd": item.amount_vnd,
+        "purpose": ("Prtry", item.program.value),
+    }
+    return Payment(**(values | changes))  # type: ignore[arg-type]
+
+
+def test_a_pain001_naming_another_debtor_agent_is_refused_saying_what_to_send_and_the_corrected_file_is_taken(
+    memory_storage: Storage,
+) -> None:
+    world = make_world(memory_storage, size=6)
+    payments = [as_payment(i) for i in world.items()]
+    # A usual slip: the Treasury's serving bank (VietinBank) named as the debtor agent, not the Treasury.
+    wrong = treasury_pain001("KBNN-TABMIS-01", [PaymentGroup("Lô 1", payments, debtor_agent=VIETINBANK)])
+    with pytest.raises(InputInvalid) as refused:
+        world.submit(read_file("pain.001", wrong))
+    assert (refused.value.field, refused.value.reason) == (DEBTOR_AGENT_FIELD, StatusReason.FF01)
+    assert refused.value.rule == (
+        "must be 999999, the BIN of Kho bạc Nhà nước, the Treasury participant whose key posted the file;"
+        " it names 970415"
+    )
+    assert world.switch.disbursements(TREASURY_BIN) == []
+
+    corrected = treasury_pain001("KBNN-TABMIS-01", [PaymentGroup("Lô 1", payments)])
+    disbursement = world.submit(read_file("pain.001", corrected))
+    world.run()
+    assert (disbursement.message_id, disbursement.items_total) == ("KBNN-TABMIS-01", 6)
+    assert world.disbursement(disbursement.id).status == DisbursementStatus.COMPLETED
+    assert world.credited(disbursement.id)[0] == 6
+    world.check()
+
+
+def no_program_file(items: list[DisbursementItem], message_id: str) -> bytes:
+    """Every row refused: the program written nowhere the switch reads it (only a free-text PmtInfId)."""
+    return treasury_pain001(message_id, [PaymentGroup("Chi trả T12", [as_payment(i, purpose=None) for i in items])])
+
+
+def test_a_file_refused_whole_can_be_sent_again_corrected_under_the_same_message_id_on_sqlite_and_postgresql(
+    storage: Storage,
+) -> None:
+    world = make_world(storage, size=8)
+    items = world.items()
+    refused = world.submit(read_file("pain.001", no_program_file(items, "KBNN-TABMIS-02")))
+    assert (refused.status, refused.reason, refused.rows_rejected) == (
+        DisbursementStatus.REJECTED,
+        StatusReason.FF01,
+        8,
+    )
+
+    fixed = treasury_pain001("KBNN-TABMIS-02", [PaymentGroup("Chi trả T12", [as_payment(i) for i in items])])
+    corrected = world.submit(read_file("pain.001", fixed))
+    world.run()
+
+    assert corrected.id != refused.id and corrected.message_id == refused.message_id
+    assert world.disbursement(corrected.id).status == DisbursementStatus.COMPLETED
+    assert world.credited(corrected.id) == (8, sum(i.amount_vnd for i in items))
+    assert world.disbursement(refused.id).superseded_by == corrected.id
+    assert [d.id for d in world.switch.disbursements(TREASURY_BIN)] == [refused.id, corrected.id]
+    assert world.switch.disbursement_for_message(TREASURY_BIN, "KBNN-TABMIS-02").id == corrected.id
+    # The message id is the corrected file's now: it again answers its disbursement, the refused file is a duplicate.
+    assert world.submit(read_file("pain.001", fixed)).id == corrected.id
+    with pytest.raises(DisbursementDuplicate):
+        world.submit(read_file("pain.001", no_program_file(items, "KBNN-TABMIS-02")))
+    world.check()
+
+
+def test_a_refused_file_sent_again_byte_for_byte_answers_its_refusal(memory_storage: Storage) -> None:
+    world = make_world(memory_storage, size=3)
+    data = no_program_file(world.items(), "KBNN-TABMIS-03")
+    first = world.submit(read_file("pain.001", data))
+    again = world.submit(read_file("pain.001", data))
+    assert again.id == first.id and again.status == DisbursementStatus.REJECTED
+    assert [d.id for d in world.switch.disbursements(TREASURY_BIN)] == [first.id]
+
+
+def test_a_file_whose_every_row_is_a_duplicate_is_rejected_with_dupl_and_its_pain002_says_dupl(
+    memory_storage: Storage,
+) -> None:
+    world = make_world(memory_storage, size=6)
+    world.pay()
+    again = world.submit(world.file(world.items(), message_id="MOLISA-2026-12-RESENT"))
+    world.run()
+    assert (again.status, again.reason, again.rows_rejected) == (DisbursementStatus.REJECTED, StatusReason.DUPL, 6)
+    data = world.switch.disbursement_export(TREASURY_BIN, again.id, "pain.002", world.sandbox.now_ms)
+    assert SHIPPED_PAIN002_XSD.is_valid(io.BytesIO(data))
+    report = etree.fromstring(data)
+    assert report.findtext(".//p:OrgnlGrpInfAndSts/p:GrpSts", namespaces=PAIN002_NS) == "RJCT"
+    assert report.findtext(".//p:OrgnlGrpInfAndSts/p:StsRsnInf/p:Rsn/p:Cd", namespaces=PAIN002_NS) == "DUPL"
+    reasons = report.xpath("//p:TxInfAndSts/p:StsRsnInf/p:Rsn/p:Cd/text()", namespaces=PAIN002_NS)
+    assert reasons == ["DUPL"] * 6
     world.check()
 
 
@@ -549,6 +652,21 @@ def test_a_file_without_a_single_valid_row_is_rejected(memory_storage: Storage) 
     assert report.findtext(".//p:OrgnlGrpInfAndSts/p:GrpSts", namespaces=PAIN002_NS) == "RJCT"
 
 
+def test_a_row_with_several_faults_is_one_transaction_of_the_pain002(memory_storage: Storage) -> None:
+    world = make_world(memory_storage, size=3)
+    rows = [i.model_dump(mode="json") for i in world.items()]
+    rows[1] |= {"amount_vnd": 0, "cycle": "2026-13"}  # two faults, one row
+    disbursement = world.submit(parse_json(json.dumps({"message_id": "MOLISA-TWO", "items": rows}).encode()))
+    world.run()
+    assert [e.row for e in world.switch.disbursement_row_errors(TREASURY_BIN, disbursement.id)] == [2, 2]
+    report = etree.fromstring(
+        world.switch.disbursement_export(TREASURY_BIN, disbursement.id, "pain.002", world.sandbox.now_ms)
+    )
+    assert report.findtext(".//p:OrgnlNbOfTxs", namespaces=PAIN002_NS) == "3"
+    assert report.xpath("//p:OrgnlEndToEndId/text()", namespaces=PAIN002_NS) == [r["end_to_end_id"] for r in rows]
+    world.check()
+
+
 def test_a_payroll_the_treasury_cannot_fund_is_rejected_with_am04_and_moves_nothing(memory_storage: Storage) -> None:
     world = make_world(memory_storage, size=20, banked={n: VIETCOMBANK for n in range(15)}, treasury_vnd=1)
     payable = sum(b.amount_vnd for b in world.rolls[:15])  # what has an account to go to: 15..19 are cash
@@ -607,7 +725,7 @@ def test_only_an_active_treasury_participant_may_submit_a_payroll(memory_storage
     other = write_file("pain.001", "MOLISA-P1", world.items(), "970436", created)
     with pytest.raises(InputInvalid) as mismatch:
         world.submit(read_file("pain.001", other))
-    assert mismatch.value.field == "PmtInf.DbtrAgt"
+    assert mismatch.value.field == "PmtInf/DbtrAgt/FinInstnId/ClrSysMmbId/MmbId"
     world.switch.set_status(TREASURY_BIN, ParticipantStatus.SUSPENDED)
     with pytest.raises(ParticipantSuspended):
         world.submit(file)
@@ -676,9 +794,62 @@ def test_the_pain002_report_is_valid_against_the_schema_and_says_acsc_or_rjct_wi
         )
         assert reported[item.end_to_end_id] == (*expected, item.amount_vnd), item
     assert sorted(r[1] for r in reported.values() if r[1]) == ["AC04", "BE23", "BE23", "BE23", "BE23", "MD07"]
-    # One OrgnlPmtInfAndSts per program and cycle, as pain.001 groups them.
-    infos = {e.text for e in document.iterfind(".//p:OrgnlPmtInfId", PAIN002_NS)}
-    assert infos == {f"2026-12/{b.program.value}" for b in world.rolls}
+    # A JSON file has no payment information: its transactions are reported under its message id.
+    infos = [e.text for e in document.iterfind(".//p:OrgnlPmtInfId", PAIN002_NS)]
+    assert infos == [disbursement.message_id]
+    world.check()
+
+
+def test_the_pain002_of_a_treasury_file_reports_each_transaction_under_its_original_pmtinfid(
+    memory_storage: Storage,
+) -> None:
+    world = make_world(memory_storage, size=7, banked={n: BIDV for n in range(5)})
+    items = world.items()
+    first, second = "Chi trả T12 - Hà Nội", "Đợt 2 & bổ sung 12/2026"
+    coded = as_payment(items[3], purpose=("Cd", "SSBE"), category=("Prtry", items[3].program.value))
+    fraction = as_payment(items[6], amount_vnd=Decimal("750000.5"))  # refused (CH20): still in its group
+    groups = [
+        PaymentGroup(first, [as_payment(i) for i in items[:3]], category=("Cd", "SSBE")),
+        PaymentGroup(second, [coded, *(as_payment(i) for i in items[4:6]), fraction], category=("Cd", "PENS")),
+    ]
+    data = treasury_pain001("KBNN-TABMIS-04", groups)
+    original = etree.fromstring(data)
+    disbursement = world.submit(read_file("pain.001", data))
+    world.run()
+
+    report = world.switch.disbursement_export(TREASURY_BIN, disbursement.id, "pain.002", world.sandbox.now_ms)
+    assert SHIPPED_PAIN002_XSD.is_valid(io.BytesIO(report))
+    assert pain002_schema().validate(etree.fromstring(report))
+    ns1 = {"p": "urn:iso:std:iso:20022:tech:xsd:pain.001.001.09"}
+    sent = {
+        info.findtext("p:PmtInfId", namespaces=ns1): info.xpath(".//p:EndToEndId/text()", namespaces=ns1)
+        for info in original.iterfind(".//p:PmtInf", ns1)
+    }
+    reported = {
+        info.findtext("p:OrgnlPmtInfId", namespaces=PAIN002_NS): info.xpath(
+            "p:TxInfAndSts/p:OrgnlEndToEndId/text()", namespaces=PAIN002_NS
+        )
+        for info in etree.fromstring(report).iterfind(".//p:OrgnlPmtInfAndSts", PAIN002_NS)
+    }
+    assert reported == sent
+    refused = etree.fromstring(report).find(
+        f".//p:TxInfAndSts[p:OrgnlEndToEndId='{items[6].end_to_end_id}']", PAIN002_NS
+    )
+    assert refused.findtext("p:StsRsnInf/p:Rsn/p:Cd", namespaces=PAIN002_NS) == "CH20"
+    stored = [
+        (i.payment_info_id, i.category_purpose, i.purpose, i.program) for i in world.disbursement_items(disbursement.id)
+    ]
+    assert stored == [
+        *((first, "SSBE", None, i.program) for i in items[:3]),
+        (second, "PENS", "SSBE", items[3].program),
+        *((second, "PENS", None, i.program) for i in items[4:6]),
+    ]
+    codes = [
+        (tx.findtext("p:OrgnlTxRef/p:PmtTpInf/p:CtgyPurp/p:Cd", namespaces=PAIN002_NS),
+         tx.findtext("p:OrgnlTxRef/p:Purp/p:Cd", namespaces=PAIN002_NS))
+        for tx in etree.fromstring(report).iterfind(".//p:TxInfAndSts", PAIN002_NS)
+    ]  # fmt: skip
+    assert codes == [("SSBE", None)] * 3 + [("PENS", "SSBE"), ("PENS", None), ("PENS", None), (None, None)]
     world.check()
 
 

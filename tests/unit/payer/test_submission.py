@@ -9,6 +9,7 @@ from datetime import date, datetime
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+from lxml import etree
 
 from payer.registry import generate_population
 from payer.rolls import Beneficiary, build_rolls
@@ -17,6 +18,7 @@ from switch.scheme.calendar import VIETNAM
 from switch.scheme.codes import Program
 from switch.scheme.disbursement import FORMATS, ITEMS_PER_FILE_MAX, DisbursementItem, read_file
 from switch.scheme.identifiers import check_citizen_id
+from switch.scheme.pain import PAIN001
 
 TODAY = date(2026, 12, 1)
 CREATED = datetime(2026, 12, 1, 8, 0, tzinfo=VIETNAM)
@@ -155,6 +157,23 @@ def test_a_pain001_file_names_the_treasurys_serving_bank_as_debtor_agent(rolls: 
         parsed = read_file("pain.001", file.data)
         assert parsed.debtor_agent == AGRIBANK
         assert parsed.message_id == file.message_id
+
+
+def test_a_pain001_payroll_file_carries_program_and_cycle_in_the_standard_elements(rolls: list[Beneficiary]) -> None:
+    ns = {"p": PAIN001}
+    for file in payroll_files(rolls, "2027-02", "pain.001", VIETINBANK, CREATED, items_per_file=3):
+        root = etree.fromstring(file.data)
+        infos = root.findall(".//p:PmtInf", ns)
+        # PmtInfId is free text, not the earlier "<cycle>/<program>": the switch reads the standard elements.
+        assert [i.findtext("p:PmtInfId", namespaces=ns) for i in infos] == [
+            f"{file.message_id}/{n}" for n in range(1, len(infos) + 1)
+        ]
+        assert {i.findtext("p:ReqdExctnDt/p:Dt", namespaces=ns) for i in infos} == {"2027-02-01"}
+        assert {i.findtext("p:PmtTpInf/p:CtgyPurp/p:Cd", namespaces=ns) for i in infos} == {"SSBE"}
+        parsed = read_file("pain.001", file.data)
+        written = root.xpath("//p:CdtTrfTxInf/p:Purp/p:Prtry/text()", namespaces=ns)
+        assert written == [i.program.value for i in parsed.items]
+        assert {i.cycle for i in parsed.items} == {"2027-02"}
 
 
 def test_a_csv_file_is_read_under_the_message_id_it_was_sent_with(rolls: list[Beneficiary]) -> None:

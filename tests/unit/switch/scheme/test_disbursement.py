@@ -23,8 +23,10 @@ from switch.scheme.codes import Program, StatusReason
 from switch.scheme.disbursement import (
     CSV_COLUMNS,
     ITEMS_PER_FILE_MAX,
+    NO_ORIGIN,
     DisbursementFile,
     DisbursementItem,
+    ItemOrigin,
     RowError,
     build_file,
     parse_csv,
@@ -720,3 +722,25 @@ def test_a_file_must_give_a_row_number_for_every_item() -> None:
     item = DisbursementItem.model_validate(a_row())
     with pytest.raises(AssertionError, match="row number"):
         DisbursementFile("M", (item,), (), 1, "d", "json", None, ())
+
+
+def test_building_a_file_keeps_each_accepted_rows_origin_and_gives_each_refused_row_its_pmtinfid() -> None:
+    rows = [a_row(end_to_end_id="E1"), a_row(end_to_end_id="E2", amount_vnd=0), a_row(end_to_end_id="E1")]
+    origins = [ItemOrigin("Lô 1", "SSBE", None), ItemOrigin("Lô 1", "SSBE", None), ItemOrigin("Lô 2", "PENS", "PENS")]
+    built = build_file("KBNN-2026-12-0001", rows, "d", "pain.001", "999999", origins=origins)
+    assert (built.item_rows, built.item_origins) == ((1,), (ItemOrigin("Lô 1", "SSBE", None),))
+    assert [(e.row, e.reason, e.payment_info_id) for e in built.errors] == [(2, FF01, "Lô 1"), (3, DUPL, "Lô 2")]
+
+
+def test_a_json_or_csv_file_has_no_origin_for_its_items() -> None:
+    parsed = parse_json(json.dumps({"message_id": "M", "items": [a_row(), a_row(amount_vnd=0)]}).encode())
+    assert (parsed.item_origins, parsed.origins()) == ((), (NO_ORIGIN,))
+    [error] = parsed.errors
+    assert (error.row, error.payment_info_id) == (2, None)
+    assert parse_csv(write_csv(parsed.items), "M").origins() == (NO_ORIGIN,)
+
+
+def test_a_file_must_give_an_origin_for_every_item_or_for_none() -> None:
+    item = DisbursementItem.model_validate(a_row())
+    with pytest.raises(AssertionError, match="origin"):
+        DisbursementFile("M", (item,), (), 1, "d", "pain.001", None, (1,), (NO_ORIGIN, NO_ORIGIN))

