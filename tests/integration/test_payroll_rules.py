@@ -246,7 +246,7 @@ def as_payment(item: DisbursementItem, **changes: object) -> Payment:
         "amount_vnd": item.amount_vnd,
         "purpose": ("Prtry", item.program.value),
     }
-    return Payment(**(values | changes))  # type: ignore[arg-type]
+    return Payment(**(values | changes))
 
 
 def test_a_pain001_naming_another_debtor_agent_is_refused_saying_what_to_send_and_the_corrected_file_is_taken(
