@@ -15,11 +15,14 @@ import os
 import random
 import subprocess
 import sys
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
+import pytest
 from sqlalchemy import select
 
+import network.sandbox
 from banks import repository as bank_repository
 from banks.schemas import Behaviour, Customer, PaymentOrder
 from network.checks import check_invariants
@@ -27,9 +30,11 @@ from network.inprocess import LinkFaults
 from network.participants import DEFAULT_PARTICIPANTS, ParticipantSpec
 from network.sandbox import Sandbox
 from network.storage import Storage
+from network.xml_link import through_iso20022
 from switch.errors import TransferNotFound
-from switch.scheme.codes import AliasType, StatusReason
+from switch.scheme.codes import AliasType, StatusReason, WireFormat
 from switch.scheme.messages import Alias, AliasRegistration
+from switch.scheme.transport import Envelope
 from wallets.node import new_wallet
 
 VIETCOMBANK, BIDV, VIETINBANK, AGRIBANK, VBSP = "970436", "970418", "970415", "970405", "999888"
@@ -171,6 +176,27 @@ def test_two_networks_with_the_same_seed_and_the_same_orders_end_identically(mem
     assert {b: n.balances() for b, n in first.nodes.items()} == {b: n.balances() for b, n in second.nodes.items()}
     assert_invariants(first)
     assert_invariants(second)
+
+
+def test_every_participant_on_the_iso20022_wire_ends_exactly_as_on_json(
+    memory_storage: Storage, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The XML codec is a transport, not a rule: each of their messages written as its ISO 20022
+    document and read back on the way (network.xml_link) changes nothing a run decides."""
+    carried: Counter[str] = Counter()
+
+    def counted(envelope: Envelope) -> Envelope:
+        carried[type(envelope.message).__name__] += 1
+        return through_iso20022(envelope)
+
+    monkeypatch.setattr(network.sandbox, "through_iso20022", counted)
+    on_xml = tuple(dataclasses.replace(p, wire=WireFormat.ISO20022_XML) for p in faulty_participants())
+    through_xml = run(memory_storage, seed=42, participants=on_xml)
+
+    assert set(through_xml.network.codecs) == {p.bin for p in DEFAULT_PARTICIPANTS}
+    assert {"CreditTransfer", "StatusReport", "VerificationRequest", "VerificationReport"} <= set(carried)
+    assert outcome(through_xml) == outcome(run(memory_storage, seed=42))
+    assert_invariants(through_xml)
 
 
 def test_the_scenario_exercises_the_faults_it_is_meant_to(memory_storage: Storage) -> None:
