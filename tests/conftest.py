@@ -1,4 +1,6 @@
-"""Shared fixtures: real databases.
+"""Shared fixtures: real databases. And every ISO 20022 XML document the scheme writes is checked
+against ISO's schema as it is written (switch.scheme.xml.VALIDATE_WRITTEN, off in use), here and in
+every `switchyard serve` the tests start.
 
 `engine_url` and `storage` run a test on an SQLite file and on the local PostgreSQL server. Without
 a reachable server the PostgreSQL runs skip with a clear message, unless SWITCHYARD_REQUIRE_POSTGRES=1
@@ -15,8 +17,12 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Engine, text
 
+import switch.scheme.xml
 from ledger.storage import open_engine
 from network.storage import Storage
+
+os.environ["SWITCHYARD_VALIDATE_WRITTEN_XML"] = "1"  # for the processes the tests start
+switch.scheme.xml.VALIDATE_WRITTEN = True
 
 POSTGRES_URL = os.environ.get("SWITCHYARD_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
 REQUIRE_POSTGRES = os.environ.get("SWITCHYARD_REQUIRE_POSTGRES") == "1"

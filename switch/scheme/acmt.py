@@ -67,14 +67,18 @@ from switch.scheme.pacs008 import SWITCH_MEMBER_ID
 from switch.scheme.validation import FieldProblem, MessageInvalid, problems_of
 from switch.scheme.xml import (
     SCHEMA_ERRORS_LISTED_MAX,
+    agent_xml,
+    element_of,
+    escaped,
     fields_of,
     first_text,
     gather,
+    iso_datetime,
     iso_schema,
-    maker,
     read_root,
-    schema_problems,
     without_namespaces,
+    wrapped_xml,
+    written,
 )
 
 M = TypeVar("M", bound=BaseModel)
@@ -140,16 +144,8 @@ def acmt023_document(
     """The request as an acmt.023.001.04 Document element, valid by ISO's schema. `assigner` and
     `assignee` are the sender's and receiver's member ids (the switch asking the account's agent,
     unless told otherwise)."""
-    a = maker(ACMT023)
-    party = a("Pty", a("Nm", request.name))
-    if request.citizen_id is not None:
-        other = a("Othr", a("Id", request.citizen_id), a("SchmeNm", a("Cd", CITIZEN_ID_SCHEME)))
-        party.append(a("Id", a("PrvtId", other)))
-    account = a("Acct", a("Id", a("Othr", a("Id", request.account))))
-    identification = a("PtyAndAcctId", party, account, _agent(a, "Agt", request.agent))
-    assignment = _assignment(a, request.verification_id, created, assigner, assignee or request.agent)
-    body = a("IdVrfctnReq", assignment, a("Vrfctn", a("Id", request.verification_id), identification))
-    return _valid(a("Document", body), ACMT023_NAME)
+    text = acmt023_xml(request, iso_datetime(created), "", assigner, assignee or request.agent)
+    return element_of(text, ACMT023_NAME, ACMT023_NAME)
 
 
 def acmt024_document(
@@ -162,21 +158,8 @@ def acmt024_document(
     """The report as an acmt.024.001.04 Document element, valid by ISO's schema. `assigner` and
     `assignee` are the sender's and receiver's member ids (the answering agent to the switch,
     unless told otherwise)."""
-    a = maker(ACMT024)
-    answer = a("Rpt", a("OrgnlId", report.original_verification_id))
-    answer.append(a("Vrfctn", "true" if report.outcome == VerificationOutcome.MTCH else "false"))
-    reason = _reason(a, report)
-    if reason is not None:
-        answer.append(reason)
-    updated = a("UpdtdPtyAndAcctId")
-    if report.holder_name_masked is not None:
-        updated.append(a("Pty", a("Nm", report.holder_name_masked)))
-    updated.append(_agent(a, "Agt", report.agent))
-    answer.append(updated)
-    message_id = report.original_verification_id
-    assignment = _assignment(a, message_id, created, assigner or report.agent, assignee)
-    body = a("IdVrfctnRpt", assignment, a("OrgnlAssgnmt", a("MsgId", message_id)), answer)
-    return _valid(a("Document", body), ACMT024_NAME)
+    text = acmt024_xml(report, iso_datetime(created), "", assigner or report.agent, assignee)
+    return element_of(text, ACMT024_NAME, ACMT024_NAME)
 
 
 def write_acmt023(
@@ -187,7 +170,8 @@ def write_acmt023(
     assignee: str | None = None,
 ) -> bytes:
     """The request as acmt.023.001.04 bytes (UTF-8), valid by ISO's schema."""
-    return _serialised(acmt023_document(request, created, assigner=assigner, assignee=assignee))
+    text = acmt023_xml(request, iso_datetime(created), "", assigner, assignee or request.agent)
+    return written(text, ACMT023_NAME, ACMT023_NAME)
 
 
 def write_acmt024(
@@ -198,42 +182,90 @@ def write_acmt024(
     assignee: str = SWITCH_MEMBER_ID,
 ) -> bytes:
     """The report as acmt.024.001.04 bytes (UTF-8), valid by ISO's schema."""
-    return _serialised(acmt024_document(report, created, assigner=assigner, assignee=assignee))
+    text = acmt024_xml(report, iso_datetime(created), "", assigner or report.agent, assignee)
+    return written(text, ACMT024_NAME, ACMT024_NAME)
 
 
-def _reason(a: Any, report: VerificationReport) -> Any:
-    """Rsn, or None: the table in the module's docstring."""
+def acmt023_xml(request: VerificationRequest, created: str, indent: str, assigner: str, assignee: str) -> str:
+    """The request as acmt.023.001.04 Document text at `indent` (`created`: an ISODateTime)."""
+    i = indent
+    citizen_id = ""
+    if request.citizen_id is not None:
+        citizen_id = f"""{i}          <Id>
+{i}            <PrvtId>
+{i}              <Othr>
+{i}                <Id>{escaped(request.citizen_id)}</Id>
+{i}                <SchmeNm>
+{i}                  <Cd>{CITIZEN_ID_SCHEME}</Cd>
+{i}                </SchmeNm>
+{i}              </Othr>
+{i}            </PrvtId>
+{i}          </Id>
+"""
+    return f"""{i}<Document xmlns="{ACMT023}">
+{i}  <IdVrfctnReq>
+{_assignment_xml(request.verification_id, created, assigner, assignee, i + "    ")}{i}    <Vrfctn>
+{i}      <Id>{escaped(request.verification_id)}</Id>
+{i}      <PtyAndAcctId>
+{i}        <Pty>
+{i}          <Nm>{escaped(request.name)}</Nm>
+{citizen_id}{i}        </Pty>
+{i}        <Acct>
+{i}          <Id>
+{i}            <Othr>
+{i}              <Id>{escaped(request.account)}</Id>
+{i}            </Othr>
+{i}          </Id>
+{i}        </Acct>
+{agent_xml("Agt", request.agent, i + "        ")}{i}      </PtyAndAcctId>
+{i}    </Vrfctn>
+{i}  </IdVrfctnReq>
+{i}</Document>
+"""
+
+
+def acmt024_xml(report: VerificationReport, created: str, indent: str, assigner: str, assignee: str) -> str:
+    """The report as acmt.024.001.04 Document text at `indent` (`created`: an ISODateTime)."""
+    i = indent
+    message_id = escaped(report.original_verification_id)
+    masked = report.holder_name_masked
+    holder = "" if masked is None else wrapped_xml("Pty", "Nm", masked, i + "        ")
+    return f"""{i}<Document xmlns="{ACMT024}">
+{i}  <IdVrfctnRpt>
+{_assignment_xml(report.original_verification_id, created, assigner, assignee, i + "    ")}{i}    <OrgnlAssgnmt>
+{i}      <MsgId>{message_id}</MsgId>
+{i}    </OrgnlAssgnmt>
+{i}    <Rpt>
+{i}      <OrgnlId>{message_id}</OrgnlId>
+{i}      <Vrfctn>{"true" if report.outcome == VerificationOutcome.MTCH else "false"}</Vrfctn>
+{_reason_xml(report, i + "      ")}{i}      <UpdtdPtyAndAcctId>
+{holder}{agent_xml("Agt", report.agent, i + "        ")}{i}      </UpdtdPtyAndAcctId>
+{i}    </Rpt>
+{i}  </IdVrfctnRpt>
+{i}</Document>
+"""
+
+
+def _reason_xml(report: VerificationReport, indent: str) -> str:
+    """Rsn, or nothing: the table in the module's docstring."""
     if report.outcome == VerificationOutcome.CMTC:
         if report.reason is None:
-            return a("Rsn", a("Cd", CLOSE_MATCH_CODE))
-        return a("Rsn", a("Prtry", f"{report.outcome.value}/{report.reason.value}"))
-    return None if report.reason is None else a("Rsn", a("Cd", report.reason.value))
+            return wrapped_xml("Rsn", "Cd", CLOSE_MATCH_CODE, indent)
+        return wrapped_xml("Rsn", "Prtry", f"{report.outcome.value}/{report.reason.value}", indent)
+    return "" if report.reason is None else wrapped_xml("Rsn", "Cd", report.reason.value, indent)
 
 
-def _assignment(a: Any, message_id: str, created: datetime, assigner: str, assignee: str) -> Any:
-    return a(
-        "Assgnmt",
-        a("MsgId", message_id),
-        a("CreDtTm", created.isoformat(timespec="milliseconds")),
-        a("Assgnr", _agent(a, "Agt", assigner)),
-        a("Assgne", _agent(a, "Agt", assignee)),
-    )
-
-
-def _agent(a: Any, tag: str, member_id: str) -> Any:
-    return a(tag, a("FinInstnId", a("ClrSysMmbId", a("MmbId", member_id))))
-
-
-def _valid(document: Any, name: str) -> Any:
-    """The document, once it is valid: our own writer breaking the standard is a bug."""
-    problems = schema_problems(iso_schema(name), document)
-    if problems:
-        raise AssertionError(f"{name} written is not valid: {problems}")
-    return document
-
-
-def _serialised(document: Any) -> bytes:
-    return bytes(etree.tostring(document, xml_declaration=True, encoding="UTF-8", pretty_print=True))
+def _assignment_xml(message_id: str, created: str, assigner: str, assignee: str, indent: str) -> str:
+    i = indent
+    return f"""{i}<Assgnmt>
+{i}  <MsgId>{escaped(message_id)}</MsgId>
+{i}  <CreDtTm>{created}</CreDtTm>
+{i}  <Assgnr>
+{agent_xml("Agt", assigner, i + "    ")}{i}  </Assgnr>
+{i}  <Assgne>
+{agent_xml("Agt", assignee, i + "    ")}{i}  </Assgne>
+{i}</Assgnmt>
+"""
 
 
 # --- read ----------------------------------------------------------------------------------------

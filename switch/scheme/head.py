@@ -25,15 +25,17 @@ from datetime import datetime
 from typing import Any
 
 from switch.scheme.xml import (
+    agent_xml,
+    element_of,
+    escaped,
     fields_of,
     first_text,
     gather,
     header_path,
     invalid,
+    iso_datetime,
     iso_schema,
-    maker,
     schema_faults,
-    valid,
 )
 
 HEAD = "urn:iso:std:iso:20022:tech:xsd:head.001.001.02"
@@ -65,20 +67,24 @@ class BusinessHeader:
 
 def header_element(header: BusinessHeader) -> Any:
     """The header as a head.001.001.02 AppHdr element, valid by ISO's schema."""
-    h = maker(HEAD)
-    element = h(
-        "AppHdr",
-        h("Fr", _member(h, header.sender)),
-        h("To", _member(h, header.receiver)),
-        h("BizMsgIdr", header.business_message_id),
-        h("MsgDefIdr", header.message_definition),
-        h("CreDt", header.created.isoformat(timespec="milliseconds")),
-    )
-    return valid(element, iso_schema(HEAD_NAME), HEAD_NAME)
+    return element_of(header_xml(header, ""), HEAD_NAME, HEAD_NAME)
 
 
-def _member(h: Any, member_id: str) -> Any:
-    return h("FIId", h("FinInstnId", h("ClrSysMmbId", h("MmbId", member_id))))
+def header_xml(header: BusinessHeader, indent: str, created: str | None = None) -> str:
+    """The header as head.001.001.02 AppHdr text at `indent` (`created`: the header's time as
+    written already, when the Document has it too)."""
+    i = indent
+    created = iso_datetime(header.created) if created is None else created
+    return f"""{i}<AppHdr xmlns="{HEAD}">
+{i}  <Fr>
+{agent_xml("FIId", header.sender, i + "    ")}{i}  </Fr>
+{i}  <To>
+{agent_xml("FIId", header.receiver, i + "    ")}{i}  </To>
+{i}  <BizMsgIdr>{escaped(header.business_message_id)}</BizMsgIdr>
+{i}  <MsgDefIdr>{escaped(header.message_definition)}</MsgDefIdr>
+{i}  <CreDt>{created}</CreDt>
+{i}</AppHdr>
+"""
 
 
 def header_from_element(element: Any) -> BusinessHeader:

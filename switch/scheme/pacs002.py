@@ -46,20 +46,22 @@ from switch.scheme.messages import TRANSACTIONS_PER_MESSAGE_MAX, StatusReport, S
 from switch.scheme.pacs008 import PACS008_NAME, SWITCH_MEMBER_ID, RefusedTransaction
 from switch.scheme.validation import FieldProblem, problems_of
 from switch.scheme.xml import (
+    agent_xml,
     amount_value,
     children_named,
+    element_of,
     element_problems,
+    escaped,
     fields_of,
     first_text,
     gather,
     invalid,
+    iso_datetime,
     iso_schema,
-    maker,
     read_root,
     schema_faults,
-    serialised,
-    sub_maker,
-    valid,
+    wrapped_xml,
+    written,
 )
 
 PACS002 = "urn:iso:std:iso:20022:tech:xsd:pacs.002.001.12"
@@ -118,49 +120,68 @@ class ReadStatusReports:
 
 
 def write_pacs002(message: StatusReportMessage, created: datetime) -> bytes:
-    """The message as a pacs.002.001.12 document, checked against ISO's schema."""
-    return serialised(pacs002_document(message, created))
+    """The message as a pacs.002.001.12 document, valid by ISO's schema."""
+    return written(pacs002_xml(message, iso_datetime(created), ""), PACS002_NAME, PACS002_NAME)
 
 
 def pacs002_document(message: StatusReportMessage, created: datetime) -> Any:
     """The message as a pacs.002.001.12 Document element, valid by ISO's schema."""
-    s = maker(PACS002)
-    header = s("GrpHdr", s("MsgId", message.message_id), s("CreDtTm", created.isoformat(timespec="milliseconds")))
-    body = s("FIToFIPmtStsRpt", header)
-    for report in message.reports:
-        _report(body, report)
-    return valid(s("Document", body), iso_schema(PACS002_NAME), PACS002_NAME)
+    return element_of(pacs002_xml(message, iso_datetime(created), ""), PACS002_NAME, PACS002_NAME)
 
 
-def _report(body: Any, report: StatusReport) -> None:
-    sub = sub_maker(PACS002)
-    tx = sub(body, "TxInfAndSts")
-    group = sub(tx, "OrgnlGrpInf")
-    sub(group, "OrgnlMsgId", report.original_message_id)
-    sub(group, "OrgnlMsgNmId", PACS008_NAME)
-    sub(tx, "OrgnlEndToEndId", report.original_end_to_end_id)
-    sub(tx, "OrgnlTxId", report.original_transaction_id)
-    sub(tx, "TxSts", report.transaction_status.value)
+def pacs002_xml(message: StatusReportMessage, created: str, indent: str) -> str:
+    """The message as pacs.002.001.12 Document text at `indent` (`created`: an ISODateTime)."""
+    i = indent
+    body = i + "    "
+    return "".join(
+        (
+            f"""{i}<Document xmlns="{PACS002}">
+{i}  <FIToFIPmtStsRpt>
+{i}    <GrpHdr>
+{i}      <MsgId>{escaped(message.message_id)}</MsgId>
+{i}      <CreDtTm>{created}</CreDtTm>
+{i}    </GrpHdr>
+""",
+            *[_report_xml(report, body) for report in message.reports],
+            f"{i}  </FIToFIPmtStsRpt>\n{i}</Document>\n",
+        )
+    )
+
+
+def _report_xml(report: StatusReport, indent: str) -> str:
+    i, inner = indent, indent + "  "
+    settled, amount = report.settled_at_ms, report.amount_vnd
+    return "".join(
+        (
+            f"""{i}<TxInfAndSts>
+{i}  <OrgnlGrpInf>
+{i}    <OrgnlMsgId>{escaped(report.original_message_id)}</OrgnlMsgId>
+{i}    <OrgnlMsgNmId>{PACS008_NAME}</OrgnlMsgNmId>
+{i}  </OrgnlGrpInf>
+{i}  <OrgnlEndToEndId>{escaped(report.original_end_to_end_id)}</OrgnlEndToEndId>
+{i}  <OrgnlTxId>{escaped(report.original_transaction_id)}</OrgnlTxId>
+{i}  <TxSts>{escaped(report.transaction_status.value)}</TxSts>
+""",
+            _reason_xml(report, inner),
+            "" if settled is None else wrapped_xml("FctvIntrBkSttlmDt", "DtTm", settlement_time(settled), inner),
+            f"{i}  <OrgnlTxRef>\n",
+            "" if amount is None else f'{i}    <IntrBkSttlmAmt Ccy="VND">{amount}</IntrBkSttlmAmt>\n',
+            agent_xml("DbtrAgt", report.debtor_agent, inner + "  "),
+            "" if report.creditor_agent is None else agent_xml("CdtrAgt", report.creditor_agent, inner + "  "),
+            f"{i}  </OrgnlTxRef>\n{i}</TxInfAndSts>\n",
+        )
+    )
+
+
+def _reason_xml(report: StatusReport, indent: str) -> str:
+    """StsRsnInf: the reason's code and the additional information in pieces, or nothing."""
+    i = indent
     pieces = additional_information_pieces(report.additional_information)
-    if report.status_reason is not None or pieces:
-        reason = sub(tx, "StsRsnInf")
-        if report.status_reason is not None:
-            sub(sub(reason, "Rsn"), "Cd", report.status_reason.value)
-        for piece in pieces:
-            sub(reason, "AddtlInf", piece)
-    if report.settled_at_ms is not None:
-        sub(sub(tx, "FctvIntrBkSttlmDt"), "DtTm", settlement_time(report.settled_at_ms))
-    reference = sub(tx, "OrgnlTxRef")
-    if report.amount_vnd is not None:
-        sub(reference, "IntrBkSttlmAmt", str(report.amount_vnd)).set("Ccy", "VND")
-    _agent(sub(reference, "DbtrAgt"), report.debtor_agent)
-    if report.creditor_agent is not None:
-        _agent(sub(reference, "CdtrAgt"), report.creditor_agent)
-
-
-def _agent(agent: Any, member_id: str) -> None:
-    sub = sub_maker(PACS002)
-    sub(sub(sub(agent, "FinInstnId"), "ClrSysMmbId"), "MmbId", member_id)
+    if report.status_reason is None and not pieces:
+        return ""
+    reason = "" if report.status_reason is None else wrapped_xml("Rsn", "Cd", report.status_reason.value, i + "  ")
+    information = "".join(f"{i}  <AddtlInf>{escaped(piece)}</AddtlInf>\n" for piece in pieces)
+    return f"{i}<StsRsnInf>\n{reason}{information}{i}</StsRsnInf>\n"
 
 
 def additional_information_pieces(text: str | None) -> list[str]:

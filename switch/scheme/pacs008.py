@@ -41,20 +41,23 @@ from switch.scheme.codes import AliasType, StatusReason
 from switch.scheme.messages import TRANSACTIONS_PER_MESSAGE_MAX, CreditTransfer, CreditTransferMessage
 from switch.scheme.validation import FieldProblem, MessageInvalid, problems_of
 from switch.scheme.xml import (
+    agent_xml,
     amount_value,
     children_named,
+    element_of,
     element_problems,
+    escaped,
+    escaped_attribute,
     fields_of,
     first_text,
     gather,
     invalid,
+    iso_datetime,
     iso_schema,
-    maker,
     read_root,
     schema_faults,
-    serialised,
-    sub_maker,
-    valid,
+    wrapped_xml,
+    written,
 )
 
 PACS008 = "urn:iso:std:iso:20022:tech:xsd:pacs.008.001.12"
@@ -140,66 +143,108 @@ class ReadCreditTransfers:
 
 
 def write_pacs008(message: CreditTransferMessage, created: datetime) -> bytes:
-    """The message as a pacs.008.001.12 document, checked against ISO's schema."""
-    return serialised(pacs008_document(message, created))
+    """The message as a pacs.008.001.12 document, valid by ISO's schema."""
+    return written(pacs008_xml(message, iso_datetime(created), ""), PACS008_NAME, PACS008_NAME)
 
 
 def pacs008_document(message: CreditTransferMessage, created: datetime) -> Any:
-    """The message as a pacs.008.001.12 Document element, valid by ISO's schema (an envelope
-    embeds it as it is)."""
-    p = maker(PACS008)
-    header = p(
-        "GrpHdr",
-        p("MsgId", message.message_id),
-        p("CreDtTm", created.isoformat(timespec="milliseconds")),
-        p("NbOfTxs", str(len(message.transactions))),
-        p("SttlmInf", p("SttlmMtd", "CLRG")),
+    """The message as a pacs.008.001.12 Document element, valid by ISO's schema."""
+    return element_of(pacs008_xml(message, iso_datetime(created), ""), PACS008_NAME, PACS008_NAME)
+
+
+def pacs008_xml(message: CreditTransferMessage, created: str, indent: str) -> str:
+    """The message as pacs.008.001.12 Document text at `indent` (`created`: an ISODateTime)."""
+    i = indent
+    body = i + "    "
+    return "".join(
+        (
+            f"""{i}<Document xmlns="{PACS008}">
+{i}  <FIToFICstmrCdtTrf>
+{i}    <GrpHdr>
+{i}      <MsgId>{escaped(message.message_id)}</MsgId>
+{i}      <CreDtTm>{created}</CreDtTm>
+{i}      <NbOfTxs>{len(message.transactions)}</NbOfTxs>
+{i}      <SttlmInf>
+{i}        <SttlmMtd>CLRG</SttlmMtd>
+{i}      </SttlmInf>
+{i}    </GrpHdr>
+""",
+            *[_transaction_xml(transfer, body) for transfer in message.transactions],
+            f"{i}  </FIToFICstmrCdtTrf>\n{i}</Document>\n",
+        )
     )
-    body = p("FIToFICstmrCdtTrf", header)
-    for transfer in message.transactions:
-        _transaction(body, transfer)
-    return valid(p("Document", body), iso_schema(PACS008_NAME), PACS008_NAME)
 
 
-def _transaction(body: Any, transfer: CreditTransfer) -> None:
-    sub = sub_maker(PACS008)
-    tx = sub(body, "CdtTrfTxInf")
-    ids = sub(tx, "PmtId")
-    sub(ids, "EndToEndId", transfer.end_to_end_id)
-    sub(ids, "TxId", transfer.transaction_id)
-    sub(tx, "IntrBkSttlmAmt", str(transfer.amount_vnd)).set("Ccy", transfer.currency)
-    sub(tx, "ChrgBr", "SLEV")
-    _party(sub(tx, "Dbtr"), transfer.debtor.name, transfer.debtor.citizen_id)
-    sub(sub(sub(sub(tx, "DbtrAcct"), "Id"), "Othr"), "Id", transfer.debtor_account)
-    _agent(sub(tx, "DbtrAgt"), transfer.debtor_agent)
-    _agent(sub(tx, "CdtrAgt"), transfer.creditor_agent or SWITCH_MEMBER_ID)
-    _party(sub(tx, "Cdtr"), transfer.creditor.name, transfer.creditor.citizen_id)
-    if transfer.creditor_account is not None or transfer.creditor_alias is not None:
-        account = sub(tx, "CdtrAcct")
-        if transfer.creditor_account is not None:
-            sub(sub(sub(account, "Id"), "Othr"), "Id", transfer.creditor_account)
-        if transfer.creditor_alias is not None:
-            proxy = sub(account, "Prxy")
-            sub(sub(proxy, "Tp"), "Cd", PROXY_TYPES[transfer.creditor_alias.type])
-            sub(proxy, "Id", transfer.creditor_alias.value)
-    sub(sub(tx, "Purp"), "Cd", transfer.purpose.value)
-    if transfer.remittance_information is not None:
-        sub(sub(tx, "RmtInf"), "Ustrd", transfer.remittance_information)
+def _transaction_xml(transfer: CreditTransfer, indent: str) -> str:
+    i, inner = indent, indent + "  "
+    remittance = transfer.remittance_information
+    return "".join(
+        (
+            f"""{i}<CdtTrfTxInf>
+{i}  <PmtId>
+{i}    <EndToEndId>{escaped(transfer.end_to_end_id)}</EndToEndId>
+{i}    <TxId>{escaped(transfer.transaction_id)}</TxId>
+{i}  </PmtId>
+{i}  <IntrBkSttlmAmt Ccy="{escaped_attribute(transfer.currency)}">{transfer.amount_vnd}</IntrBkSttlmAmt>
+{i}  <ChrgBr>SLEV</ChrgBr>
+""",
+            _party_xml("Dbtr", transfer.debtor.name, transfer.debtor.citizen_id, inner),
+            f"{i}  <DbtrAcct>\n{_account_id_xml(transfer.debtor_account, inner + '  ')}{i}  </DbtrAcct>\n",
+            agent_xml("DbtrAgt", transfer.debtor_agent, inner),
+            agent_xml("CdtrAgt", transfer.creditor_agent or SWITCH_MEMBER_ID, inner),
+            _party_xml("Cdtr", transfer.creditor.name, transfer.creditor.citizen_id, inner),
+            _creditor_account_xml(transfer, inner),
+            wrapped_xml("Purp", "Cd", transfer.purpose.value, inner),
+            "" if remittance is None else wrapped_xml("RmtInf", "Ustrd", remittance, inner),
+            f"{i}</CdtTrfTxInf>\n",
+        )
+    )
 
 
-def _party(party: Any, name: str | None, citizen_id: str | None) -> None:
-    sub = sub_maker(PACS008)
-    if name is not None:
-        sub(party, "Nm", name)
-    if citizen_id is not None:
-        other = sub(sub(sub(party, "Id"), "PrvtId"), "Othr")
-        sub(other, "Id", citizen_id)
-        sub(sub(other, "SchmeNm"), "Cd", "NIDN")
+def _party_xml(tag: str, name: str | None, citizen_id: str | None, indent: str) -> str:
+    i = indent
+    if name is None and citizen_id is None:
+        return f"{i}<{tag}/>\n"
+    named = "" if name is None else f"{i}  <Nm>{escaped(name)}</Nm>\n"
+    if citizen_id is None:
+        return f"{i}<{tag}>\n{named}{i}</{tag}>\n"
+    return f"""{i}<{tag}>
+{named}{i}  <Id>
+{i}    <PrvtId>
+{i}      <Othr>
+{i}        <Id>{escaped(citizen_id)}</Id>
+{i}        <SchmeNm>
+{i}          <Cd>NIDN</Cd>
+{i}        </SchmeNm>
+{i}      </Othr>
+{i}    </PrvtId>
+{i}  </Id>
+{i}</{tag}>
+"""
 
 
-def _agent(agent: Any, member_id: str) -> None:
-    sub = sub_maker(PACS008)
-    sub(sub(sub(agent, "FinInstnId"), "ClrSysMmbId"), "MmbId", member_id)
+def _account_id_xml(account: str, indent: str) -> str:
+    """Id/Othr/Id: an account by its number."""
+    i = indent
+    return f"{i}<Id>\n{i}  <Othr>\n{i}    <Id>{escaped(account)}</Id>\n{i}  </Othr>\n{i}</Id>\n"
+
+
+def _creditor_account_xml(transfer: CreditTransfer, indent: str) -> str:
+    i = indent
+    account, alias = transfer.creditor_account, transfer.creditor_alias
+    if account is None and alias is None:
+        return ""
+    by_number = "" if account is None else _account_id_xml(account, i + "  ")
+    by_alias = ""
+    if alias is not None:
+        by_alias = f"""{i}  <Prxy>
+{i}    <Tp>
+{i}      <Cd>{PROXY_TYPES[alias.type]}</Cd>
+{i}    </Tp>
+{i}    <Id>{escaped(alias.value)}</Id>
+{i}  </Prxy>
+"""
+    return f"{i}<CdtrAcct>\n{by_number}{by_alias}{i}</CdtrAcct>\n"
 
 
 # --- read ----------------------------------------------------------------------------------------

@@ -26,17 +26,19 @@ from pydantic import ValidationError
 from switch.scheme.messages import StatusRequest
 from switch.scheme.validation import MessageInvalid, problems_of
 from switch.scheme.xml import (
+    agent_xml,
+    element_of,
     element_problems,
+    escaped,
     fields_of,
     first_text,
     gather,
     invalid,
+    iso_datetime,
     iso_schema,
-    maker,
     read_root,
     schema_faults,
-    serialised,
-    valid,
+    written,
 )
 
 PACS028 = "urn:iso:std:iso:20022:tech:xsd:pacs.028.001.05"
@@ -60,18 +62,32 @@ _FIELDS = fields_of(  # below the Document, through FIToFIPmtStsReq
 
 
 def write_pacs028(request: StatusRequest, created: datetime) -> bytes:
-    """The request as a pacs.028.001.05 document, checked against ISO's schema."""
-    return serialised(pacs028_document(request, created))
+    """The request as a pacs.028.001.05 document, valid by ISO's schema."""
+    return written(pacs028_xml(request, iso_datetime(created), ""), PACS028_NAME, PACS028_NAME)
 
 
 def pacs028_document(request: StatusRequest, created: datetime) -> Any:
     """The request as a pacs.028.001.05 Document element, valid by ISO's schema."""
-    q = maker(PACS028)
-    header = q("GrpHdr", q("MsgId", request.message_id), q("CreDtTm", created.isoformat(timespec="milliseconds")))
-    agent = q("DbtrAgt", q("FinInstnId", q("ClrSysMmbId", q("MmbId", request.debtor_agent))))
-    transaction = q("TxInf", q("OrgnlTxId", request.original_transaction_id), q("OrgnlTxRef", agent))
-    document = q("Document", q("FIToFIPmtStsReq", header, transaction))
-    return valid(document, iso_schema(PACS028_NAME), PACS028_NAME)
+    return element_of(pacs028_xml(request, iso_datetime(created), ""), PACS028_NAME, PACS028_NAME)
+
+
+def pacs028_xml(request: StatusRequest, created: str, indent: str) -> str:
+    """The request as pacs.028.001.05 Document text at `indent` (`created`: an ISODateTime)."""
+    i = indent
+    return f"""{i}<Document xmlns="{PACS028}">
+{i}  <FIToFIPmtStsReq>
+{i}    <GrpHdr>
+{i}      <MsgId>{escaped(request.message_id)}</MsgId>
+{i}      <CreDtTm>{created}</CreDtTm>
+{i}    </GrpHdr>
+{i}    <TxInf>
+{i}      <OrgnlTxId>{escaped(request.original_transaction_id)}</OrgnlTxId>
+{i}      <OrgnlTxRef>
+{agent_xml("DbtrAgt", request.debtor_agent, i + "        ")}{i}      </OrgnlTxRef>
+{i}    </TxInf>
+{i}  </FIToFIPmtStsReq>
+{i}</Document>
+"""
 
 
 def parse_pacs028(data: bytes) -> StatusRequest:

@@ -38,12 +38,12 @@ from switch.scheme.acmt import (
     ACMT023_NAME,
     ACMT024,
     ACMT024_NAME,
-    acmt023_document,
     acmt023_from_document,
-    acmt024_document,
+    acmt023_xml,
     acmt024_from_document,
+    acmt024_xml,
 )
-from switch.scheme.head import HEAD_NAME, BusinessHeader, header_element, header_from_element
+from switch.scheme.head import HEAD_NAME, BusinessHeader, header_from_element, header_xml
 from switch.scheme.messages import (
     CreditTransferMessage,
     StatusReportMessage,
@@ -51,16 +51,16 @@ from switch.scheme.messages import (
     VerificationReport,
     VerificationRequest,
 )
-from switch.scheme.pacs002 import PACS002, PACS002_NAME, ReadStatusReports, pacs002_document, pacs002_from_document
+from switch.scheme.pacs002 import PACS002, PACS002_NAME, ReadStatusReports, pacs002_from_document, pacs002_xml
 from switch.scheme.pacs008 import (
     PACS008,
     PACS008_NAME,
     ReadCreditTransfers,
-    pacs008_document,
     pacs008_from_document,
+    pacs008_xml,
 )
-from switch.scheme.pacs028 import PACS028, PACS028_NAME, pacs028_document, pacs028_from_document
-from switch.scheme.xml import invalid, parse_safely, serialised
+from switch.scheme.pacs028 import PACS028, PACS028_NAME, pacs028_from_document, pacs028_xml
+from switch.scheme.xml import XML_DECLARATION, invalid, iso_datetime, parse_safely, written_envelope
 
 XML_MEDIA_TYPE = "application/xml"
 # A full pacs.008 (1,000 transactions) is about 2.5 MB; the header adds under a kilobyte.
@@ -100,26 +100,25 @@ class ReadWire:
 
 def write_wire(message: WireMessage, sender: str, receiver: str, created: datetime) -> bytes:
     """The message in its envelope, from `sender` to `receiver` (member ids: a BIN, or NAPAS)."""
-    document, definition, message_id = _document(message, sender, receiver, created)
-    header = BusinessHeader(sender, receiver, message_id, definition, created)
-    envelope = etree.Element(ENVELOPE)
-    envelope.append(header_element(header))
-    envelope.append(document)
-    return serialised(envelope)
+    moment = iso_datetime(created)
+    document, definition, message_id = _document(message, sender, receiver, moment)
+    header = header_xml(BusinessHeader(sender, receiver, message_id, definition, created), "  ", moment)
+    data = f"{XML_DECLARATION}<{ENVELOPE}>\n{header}{document}</{ENVELOPE}>\n".encode()
+    return written_envelope(data, (HEAD_NAME, definition))
 
 
-def _document(message: WireMessage, sender: str, receiver: str, created: datetime) -> tuple[Any, str, str]:
-    """The message's Document element, its MsgDefIdr and its id."""
+def _document(message: WireMessage, sender: str, receiver: str, created: str) -> tuple[str, str, str]:
+    """The message's Document text in the envelope, its MsgDefIdr and its id."""
     if isinstance(message, CreditTransferMessage):
-        return pacs008_document(message, created), PACS008_NAME, message.message_id
+        return pacs008_xml(message, created, "  "), PACS008_NAME, message.message_id
     if isinstance(message, StatusReportMessage):
-        return pacs002_document(message, created), PACS002_NAME, message.message_id
+        return pacs002_xml(message, created, "  "), PACS002_NAME, message.message_id
     if isinstance(message, StatusRequest):
-        return pacs028_document(message, created), PACS028_NAME, message.message_id
+        return pacs028_xml(message, created, "  "), PACS028_NAME, message.message_id
     if isinstance(message, VerificationRequest):
-        document = acmt023_document(message, created, assigner=sender, assignee=receiver)
+        document = acmt023_xml(message, created, "  ", sender, receiver)
         return document, ACMT023_NAME, message.verification_id
-    document = acmt024_document(message, created, assigner=sender, assignee=receiver)
+    document = acmt024_xml(message, created, "  ", sender, receiver)
     return document, ACMT024_NAME, message.original_verification_id
 
 

@@ -1,6 +1,6 @@
 """What every ISO 20022 wire format of the scheme shares: a parser that refuses DTDs, entities and
 network access, the shipped schemas (`switch.scheme.xsd`), validation whose problems name the line
-and the rule, and element makers.
+and the rule, element makers, and the text writers the wire formats write with.
 
 lxml, not xmlschema: it validates a 100,000-item file in about a second (xmlschema, pure Python,
 takes minutes); the tests use xmlschema as an independent second opinion.
@@ -8,9 +8,11 @@ takes minutes); the tests use xmlschema as an independent second opinion.
 
 from __future__ import annotations
 
+import os
 import re
 import threading
 from collections.abc import Callable, Mapping, Sequence
+from datetime import datetime, timedelta
 from importlib import resources
 from typing import Any
 
@@ -135,6 +137,104 @@ def serialised(document: Any) -> bytes:
 def checked(document: Any, schema: etree.XMLSchema, name: str) -> bytes:
     """The document as bytes, once it is valid (`valid`)."""
     return serialised(valid(document, schema, name))
+
+
+# --- writing as text: the bytes lxml would write for the same tree, without building it -------------
+
+# The wire formats write a document as text: fixed markup around the message's values, escaped,
+# indented as lxml's pretty_print indents (the tests hold every writer to the bytes an element-by-
+# element lxml tree of the same message serialises to). Building that tree cost more than all the
+# rest of writing: an element object per element, a namespace lookup per element.
+#
+# Whether each document written is then parsed back and validated against ISO's schema: on in the
+# tests (tests/conftest.py sets SWITCHYARD_VALIDATE_WRITTEN_XML=1, for `serve` in the end-to-end
+# tests too), off in use. A written document is the fixed markup ISO's schema was checked against,
+# with values the message models have already held to the schema's own limits (lengths, patterns,
+# codes, whole amounts); the property tests check every example with two validators, lxml and
+# xmlschema; and every reader, ours included, validates what it reads before trusting it. Checking
+# again on every write would cost about as much CPU as the writing (`switchyard bench wire`).
+VALIDATE_WRITTEN = os.environ.get("SWITCHYARD_VALIDATE_WRITTEN_XML") == "1"
+XML_DECLARATION = "<?xml version='1.0' encoding='UTF-8'?>\n"
+_TEXT_SPECIAL = re.compile(r"[&<>\r\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
+_ATTRIBUTE_SPECIAL = re.compile(r"[&<>\"\t\n\r\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
+_NOT_XML = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
+NOT_XML_RULE = "All strings must be XML compatible: Unicode or ASCII, no NULL bytes or control characters"
+ONE_MINUTE = timedelta(minutes=1)
+
+
+def escaped(value: str) -> str:
+    """A value as libxml2 writes it between tags (`&`, `<`, `>` escaped, a carriage return as
+    `&#13;` so that it reads back as one); ValueError, as lxml raises, for a character XML 1.0
+    cannot carry (control characters, U+FFFE, U+FFFF; a lone surrogate fails to encode)."""
+    if _TEXT_SPECIAL.search(value) is None:
+        return value
+    if _NOT_XML.search(value):
+        raise ValueError(NOT_XML_RULE)
+    return value.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace("\r", "&#13;")
+
+
+def escaped_attribute(value: str) -> str:
+    """A value as libxml2 writes it between an attribute's double quotes."""
+    if _ATTRIBUTE_SPECIAL.search(value) is None:
+        return value
+    if _NOT_XML.search(value):
+        raise ValueError(NOT_XML_RULE)
+    value = value.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace('"', "&quot;")
+    return value.replace("\t", "&#9;").replace("\n", "&#10;").replace("\r", "&#13;")
+
+
+def iso_datetime(moment: datetime) -> str:
+    """An ISODateTime to the millisecond, with the offset the moment has (none if it has none).
+    ValueError for an offset of seconds, which Python writes and xs:dateTime cannot hold."""
+    offset = moment.utcoffset()
+    if offset is not None and offset % ONE_MINUTE:
+        raise ValueError(f"{moment!r}: an ISO date and time takes an offset of whole minutes")
+    return moment.isoformat(timespec="milliseconds")
+
+
+def wrapped_xml(outer: str, tag: str, value: str, indent: str) -> str:
+    """`<outer><tag>value</tag></outer>` at `indent`, the value escaped."""
+    i = indent
+    return f"{i}<{outer}>\n{i}  <{tag}>{escaped(value)}</{tag}>\n{i}</{outer}>\n"
+
+
+def agent_xml(tag: str, member_id: str, indent: str) -> str:
+    """`tag`/FinInstnId/ClrSysMmbId/MmbId: an agent named by its member id, at `indent`."""
+    i = indent
+    return f"""{i}<{tag}>
+{i}  <FinInstnId>
+{i}    <ClrSysMmbId>
+{i}      <MmbId>{escaped(member_id)}</MmbId>
+{i}    </ClrSysMmbId>
+{i}  </FinInstnId>
+{i}</{tag}>
+"""
+
+
+def written(text: str, schema_name: str, name: str) -> bytes:
+    """A document's text (from its root, indented from nothing) as UTF-8 bytes with the XML
+    declaration; checked against ISO's schema first when VALIDATE_WRITTEN (a fault is AssertionError:
+    our writer's bug, never the caller's)."""
+    data = (XML_DECLARATION + text).encode("utf-8")
+    if VALIDATE_WRITTEN:
+        valid(etree.fromstring(data, parser()), iso_schema(schema_name), name)
+    return data
+
+
+def written_envelope(data: bytes, schema_names: Sequence[str]) -> bytes:
+    """An envelope's bytes; when VALIDATE_WRITTEN, each of its elements checked first against the
+    schema named in its place (AssertionError for a fault, as `written`)."""
+    if VALIDATE_WRITTEN:
+        envelope = etree.fromstring(data, parser())
+        for part, name in zip(envelope, schema_names, strict=True):
+            valid(part, iso_schema(name), name)
+    return data
+
+
+def element_of(text: str, schema_name: str, name: str) -> Any:
+    """A document's text as an lxml element, valid by ISO's schema (always checked: a tree is asked
+    for by tests and tools, never on the hot path)."""
+    return valid(etree.fromstring(text.encode("utf-8"), parser()), iso_schema(schema_name), name)
 
 
 # --- reading: where a schema fault is, named as an integrator names it -------------------------------

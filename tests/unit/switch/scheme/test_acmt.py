@@ -16,6 +16,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any, Literal
 
+import built_by_lxml
 import pytest
 import xmlschema
 from hypothesis import given
@@ -41,6 +42,7 @@ from iso_wire_data import (
     changed,
     element,
     ids,
+    member_ids,
     without_declaration,
 )
 from lxml import etree
@@ -198,6 +200,17 @@ def test_every_written_report_is_valid_for_an_independent_validator(
     report: VerificationReport, created: datetime
 ) -> None:
     XSD_024.validate(io.BytesIO(write_acmt024(report, created)))
+
+
+@given(request=requests, report=reports, created=creation_times, parties=st.lists(member_ids, min_size=2, max_size=2))
+def test_every_written_document_is_byte_for_byte_the_tree_built_element_by_element(
+    request: VerificationRequest, report: VerificationReport, created: datetime, parties: list[str]
+) -> None:
+    assigner, assignee = parties
+    tree = built_by_lxml.acmt023_tree(request, created, assigner, assignee)
+    assert write_acmt023(request, created, assigner=assigner, assignee=assignee) == built_by_lxml.serialised(tree)
+    tree = built_by_lxml.acmt024_tree(report, created, assigner, assignee)
+    assert write_acmt024(report, created, assigner=assigner, assignee=assignee) == built_by_lxml.serialised(tree)
 
 
 @pytest.mark.parametrize("form", ["NFC", "NFD"])

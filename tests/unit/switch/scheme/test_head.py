@@ -11,6 +11,7 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
+import built_by_lxml
 import pytest
 import xmlschema
 from hypothesis import given
@@ -74,6 +75,11 @@ def test_any_header_written_then_read_gives_back_the_same_header(header: Busines
 @given(header=headers)
 def test_every_written_header_is_valid_for_an_independent_validator(header: BusinessHeader) -> None:
     XSD.validate(io.BytesIO(serialised(header_element(header))))
+
+
+@given(header=headers)
+def test_every_written_header_is_byte_for_byte_the_tree_built_element_by_element(header: BusinessHeader) -> None:
+    assert serialised(header_element(header)) == built_by_lxml.serialised(built_by_lxml.header_tree(header))
 
 
 def test_the_written_header_names_both_parties_by_member_id() -> None:

@@ -15,6 +15,7 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
+import built_by_lxml
 import pytest
 import xmlschema
 from hypothesis import given
@@ -120,6 +121,13 @@ def test_every_written_document_is_valid_for_an_independent_validator(
     message: StatusReportMessage, created: datetime
 ) -> None:
     XSD.validate(io.BytesIO(write_pacs002(message, created)))  # raises, naming the rule, if not
+
+
+@given(message=status_report_messages(), created=creation_times)
+def test_every_written_document_is_byte_for_byte_the_tree_built_element_by_element(
+    message: StatusReportMessage, created: datetime
+) -> None:
+    assert write_pacs002(message, created) == built_by_lxml.serialised(built_by_lxml.pacs002_tree(message, created))
 
 
 def test_the_written_document_carries_each_report_where_the_mapping_says() -> None:

@@ -19,6 +19,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
+import built_by_lxml
 import pytest
 import xmlschema
 from hypothesis import given
@@ -209,6 +210,13 @@ def test_every_written_document_is_valid_for_an_independent_validator(
     message: CreditTransferMessage, created: datetime
 ) -> None:
     XSD.validate(io.BytesIO(write_pacs008(message, created)))  # raises, naming the rule, if not
+
+
+@given(message=messages(), created=creation_times)
+def test_every_written_document_is_byte_for_byte_the_tree_built_element_by_element(
+    message: CreditTransferMessage, created: datetime
+) -> None:
+    assert write_pacs008(message, created) == built_by_lxml.serialised(built_by_lxml.pacs008_tree(message, created))
 
 
 def test_names_keep_their_diacritics_in_the_document_and_when_read_back() -> None:

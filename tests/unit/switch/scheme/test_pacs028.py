@@ -13,6 +13,7 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
+import built_by_lxml
 import pytest
 import xmlschema
 from hypothesis import given
@@ -72,6 +73,13 @@ def test_any_valid_request_written_then_read_gives_back_the_same_request(
 @given(request=status_requests, created=creation_times)
 def test_every_written_request_is_valid_for_an_independent_validator(request: StatusRequest, created: datetime) -> None:
     XSD.validate(io.BytesIO(write_pacs028(request, created)))
+
+
+@given(request=status_requests, created=creation_times)
+def test_every_written_document_is_byte_for_byte_the_tree_built_element_by_element(
+    request: StatusRequest, created: datetime
+) -> None:
+    assert write_pacs028(request, created) == built_by_lxml.serialised(built_by_lxml.pacs028_tree(request, created))
 
 
 def test_the_written_request_asks_after_one_transaction_by_its_id_and_debtor_agent() -> None:

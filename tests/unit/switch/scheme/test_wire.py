@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import io
 import time
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
+import built_by_lxml
 import pytest
 import xmlschema
 from hypothesis import given
@@ -49,6 +51,7 @@ from switch.scheme.codes import StatusReason, VerificationOutcome
 from switch.scheme.head import HEAD, BusinessHeader
 from switch.scheme.messages import (
     CreditTransferMessage,
+    Party,
     StatusReportMessage,
     StatusRequest,
     VerificationReport,
@@ -157,6 +160,42 @@ def test_both_parts_of_every_envelope_are_valid_for_an_independent_validator(
     )
     XSD["head.001.001.02"].validate(io.BytesIO(etree.tostring(header)))
     XSD[DEFINITION_OF[type(message)]].validate(io.BytesIO(etree.tostring(document)))
+
+
+@given(message=wire_messages, sender=member_ids, receiver=member_ids, created=creation_times)
+def test_every_envelope_is_byte_for_byte_the_tree_built_element_by_element(
+    message: WireMessage, sender: str, receiver: str, created: datetime
+) -> None:
+    assert write_wire(message, sender, receiver, created) == built_by_lxml.envelope(message, sender, receiver, created)
+
+
+# Any text a model takes: XML's special characters, quotes, `]]>`, tabs, carriage returns and new
+# lines, letters beyond the Basic Multilingual Plane, and control characters XML cannot carry.
+any_text = st.text(st.characters(exclude_categories=["Cs"]), min_size=1, max_size=140)
+
+
+def written_or_refused(write: Callable[..., bytes], message: WireMessage, created: datetime) -> bytes | str:
+    try:
+        return write(message, VIETCOMBANK, NAPAS, created)
+    except ValueError as error:
+        return f"ValueError: {error}"
+
+
+@given(name=any_text, remittance=any_text, information=any_text, created=creation_times)
+def test_any_text_is_written_as_the_tree_writes_it_or_refused_as_lxml_refuses_it(
+    name: str, remittance: str, information: str, created: datetime
+) -> None:
+    transfer = CREDITS.transactions[0].model_copy(
+        update={"creditor": Party(name=name), "remittance_information": remittance}
+    )
+    credits = CreditTransferMessage(message_id=CREDITS.message_id, transactions=(transfer,))
+    report = SAMPLE_REPORTS[1].model_copy(update={"additional_information": information})
+    reports = StatusReportMessage(message_id="NAPAS-STS-1", reports=(report,))
+    for message in (credits, reports):
+        ours = written_or_refused(write_wire, message, created)
+        assert ours == written_or_refused(built_by_lxml.envelope, message, created)
+        if isinstance(ours, bytes):
+            assert as_written(message, read_wire(ours).message) == message
 
 
 def test_the_envelope_holds_the_header_then_the_document_each_in_its_own_namespace() -> None:
