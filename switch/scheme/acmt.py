@@ -3,10 +3,11 @@ the scheme's Verification of Payee: parse, validate, write.
 
 One message carries one verification (`VerificationRequest`) or one answer (`VerificationReport`):
 ISO lets a message carry many, the scheme takes one, and a second is refused naming `Vrfctn` or
-`Rpt`. Every document written validates against ISO's schema (`switch.scheme.xsd`); a writer that
-breaks it raises AssertionError (our bug, never the caller's fault). Every document read is
-validated against the schema first, then against the scheme's rules, by a parser that refuses
-DTDs, entities and network access; a fault is `MessageInvalid` naming the element below the message
+`Rpt`. Every document written validates against ISO's schema (`switch.scheme.xsd`); checked as it is
+written in the tests, where a writer that breaks it raises AssertionError (our bug, never the
+caller's fault; switch.scheme.xml says why not in use). Every document read is validated against the
+schema first, then against the scheme's rules, by a parser that refuses DTDs, entities and network
+access; a fault is `MessageInvalid` naming the element below the message
 (`Vrfctn/PtyAndAcctId/Acct/Id/Othr/Id`) and the rule, reason FF01.
 
 How a verification request maps onto acmt.023 (IdVrfctnReq):

@@ -13,9 +13,10 @@ How a header maps onto head.001.001.02 (AppHdr):
 
 Participants are named by their clearing system member id (the BIN), as everywhere else on the
 wire: a header naming a party by `OrgId`, or an agent by BIC only, is refused naming the element.
-Every header written validates against ISO's schema (a writer that breaks it raises
-AssertionError); every header read is validated before it is trusted, and a fault is
-`MessageInvalid` naming the element (`AppHdr/Fr/FIId/FinInstnId/ClrSysMmbId/MmbId`) and the rule.
+Every header written validates against ISO's schema (checked as it is written in the tests, where a
+writer that breaks it raises AssertionError: switch.scheme.xml); every header read is validated
+before it is trusted, and a fault is `MessageInvalid` naming the element
+(`AppHdr/Fr/FIId/FinInstnId/ClrSysMmbId/MmbId`) and the rule.
 """
 
 from __future__ import annotations

@@ -2,9 +2,10 @@
 
 One message answers 1 to TRANSACTIONS_PER_MESSAGE_MAX transactions (`StatusReportMessage`), each
 report naming its own original message, so one pacs.002 can answer transactions of several
-pacs.008s. Every document written validates against ISO's schema (`switch.scheme.xsd`); a writer
-that breaks it raises AssertionError. Every document read is validated before it is trusted, by a
-parser that refuses DTDs, entities and network access.
+pacs.008s. Every document written validates against ISO's schema (`switch.scheme.xsd`); checked as
+it is written in the tests, where a writer that breaks it raises AssertionError (`switch.scheme.xml`
+says why not in use). Every document read is validated before it is trusted, by a parser that
+refuses DTDs, entities and network access.
 
 A fault of the message itself (not XML, another namespace, a group header that breaks the schema,
 no report or more than the limit, a group status in OrgnlGrpInfAndSts) refuses it whole with

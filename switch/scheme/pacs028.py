@@ -2,9 +2,9 @@
 
 One message asks after one transaction (`StatusRequest`): ISO lets a message ask after many, or
 after a whole original message (OrgnlGrpInf); the scheme takes exactly one TxInf, and anything else
-is refused naming the element. Every document written validates against ISO's schema (a writer
-that breaks it raises AssertionError); every document read is validated before it is trusted, by
-a parser that refuses DTDs, entities and network access. A fault is `MessageInvalid` naming the
+is refused naming the element. Every document written validates against ISO's schema (checked as it
+is written in the tests: switch.scheme.xml); every document read is validated before it is trusted,
+by a parser that refuses DTDs, entities and network access. A fault is `MessageInvalid` naming the
 element below the message (`TxInf/OrgnlTxId`) and the rule, reason FF01.
 
 How a status request maps onto pacs.028 (FIToFIPmtStsReq):

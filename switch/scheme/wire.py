@@ -16,12 +16,13 @@ The messages and their versions (the header's MsgDefIdr):
     VerificationReport      acmt.024.001.04   switch.scheme.acmt
 
 Written, the header's BizMsgIdr is the message's own id, and the header and the Document are each
-valid by ISO's schema (else AssertionError: our bug). Read, the envelope is refused whole
-(`MessageInvalid`, naming the element and the rule) when it is over WIRE_BYTES_MAX, not
-well-formed, carries a DOCTYPE, is not an Envelope of an AppHdr then a Document, has a header that
-breaks head.001.001.02, names in MsgDefIdr a message or version the scheme does not read, or holds
-a Document whose namespace is not the one MsgDefIdr names. Then the Document goes to its codec,
-which validates it in turn. Whether the header's `Fr` is the caller is the gateway's question.
+valid by ISO's schema (checked as they are written in the tests, where a fault is AssertionError,
+our bug: switch.scheme.xml says why not in use). Read, the envelope is refused whole
+(`MessageInvalid`, naming the element and the rule) when it is over WIRE_BYTES_MAX, not well-formed,
+carries a DOCTYPE, is not an Envelope of an AppHdr then a Document, has a header that breaks
+head.001.001.02, names in MsgDefIdr a message or version the scheme does not read, or holds a
+Document whose namespace is not the one MsgDefIdr names. Then the Document goes to its codec, which
+validates it in turn. Whether the header's `Fr` is the caller is the gateway's question.
 """
 
 from __future__ import annotations
