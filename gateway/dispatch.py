@@ -323,13 +323,6 @@ def answers_of(status: int, content: bytes, sent: list[BaseModel], peer: Peer, r
     raise ValueError(f"{read.header.message_definition} answers none of the messages sent")
 
 
-XML_PATHS: dict[tuple[bool, type[BaseModel]], str] = {
-    (True, CreditTransfer): "/v1/inbound/transfers",
-    (True, StatusReport): "/v1/inbound/status-reports",
-    (False, CreditTransfer): "/v1/transfers",
-}
-
-
 class _XmlLane(_Lane):
     """The messages for a peer on the XML wire, gathered as a batch of the JSON lane is: what one
     batch decided goes as one pacs.008 for the credits and one pacs.002 for the statuses, each
@@ -344,6 +337,9 @@ class _XmlLane(_Lane):
             calls = [self._transfers(part, peer) for part in self._credit_messages(transfers)]
             calls += [self._reports(part, peer) for part in _parts(reports)]
             await asyncio.gather(*calls)
+        except Exception:  # a document we cannot write: its credits time out (AB05), the
+            # participant asks for its statuses (pacs.028); the lane goes on with the next batch
+            log.exception("an XML batch for %s could not be sent", self.receiver)
         finally:
             idle.set()
 
@@ -363,14 +359,14 @@ class _XmlLane(_Lane):
         sent = [e.message for e in envelopes]
         message = xml_wire.transfers_message(sent)  # type: ignore[arg-type]  # _call let only credits in
         body = xml_wire.write(message, dispatcher.address, self.receiver)
-        url = peer.base_url.rstrip("/") + XML_PATHS[(dispatcher.address == SWITCH_ADDRESS, CreditTransfer)]
+        url = peer.base_url.rstrip("/") + ENDPOINTS[(dispatcher.address == SWITCH_ADDRESS, CreditTransfer)]
         await dispatcher._exchange(url, body, _headers(peer, body), envelopes, peer)
 
     async def _reports(self, envelopes: list[Envelope], peer: Peer) -> None:
         dispatcher = self.dispatcher
         message = xml_wire.reports_message([e.message for e in envelopes])  # type: ignore[misc]
         body = xml_wire.write(message, dispatcher.address, self.receiver)
-        url = peer.base_url.rstrip("/") + XML_PATHS[(True, StatusReport)]
+        url = peer.base_url.rstrip("/") + ENDPOINTS[(True, StatusReport)]
         await dispatcher._callback(url, body, _headers(peer, body), envelopes[0])
 
 

@@ -5,7 +5,7 @@ wants to be a participant): what the switch calls. Plus the customer channel of 
     POST /v1/inbound/verifications    acmt.023 in, acmt.024 out
     POST /v1/inbound/status-reports   the switch's final pacs.002 (the status callback); 204
     POST /v1/inbound/batches          many of the above in one call, answers streamed (gateway.batches)
-    Each of the three takes JSON or, with Content-Type application/xml, the ISO 20022 documents
+    The first three take JSON or, with Content-Type application/xml, the ISO 20022 documents
     under a head.001 header (gateway.xml_inbound), and answers in kind.
     POST /v1/payments                 a customer's payment order (simulated banks only); 202
     GET  /v1/payments/{order_id}      its state at the bank

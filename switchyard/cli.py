@@ -88,7 +88,7 @@ def _add_loadtest(commands: Any) -> tuple[str, Command]:
     load.add_argument("--out", type=Path, default=Path("out/loadtest"), help="folder for locust's CSV and logs")
     load.add_argument("--no-ceiling", action="store_true", help="skip the bare-FastAPI ceiling run")
     load.add_argument(
-        "--wire", type=WireFormat, choices=list(WireFormat), default=WireFormat.JSON,
+        "--wire", choices=[w.value for w in WireFormat], default=WireFormat.JSON.value,
         help="the load banks' and the simulated nodes' wire: iso20022-xml or json",
     )  # fmt: skip
     load.add_argument("--json", action="store_true", help="print one JSON object")
@@ -144,7 +144,7 @@ def _add_serve(commands: Any) -> tuple[str, Command]:
     serve.add_argument("--admin-key", default=None, help="the admin API key (default: a new random one)")
     serve.add_argument("--schema-prefix", default="switchyard", help="PostgreSQL: schemas are <prefix>_<node>")
     serve.add_argument(
-        "--wire", type=WireFormat, choices=list(WireFormat), default=WireFormat.JSON,
+        "--wire", choices=[w.value for w in WireFormat], default=WireFormat.JSON.value,
         help="every simulated bank's and wallet's wire: iso20022-xml (head.001 + the Document) or json",
     )  # fmt: skip
     serve.add_argument(
@@ -163,8 +163,6 @@ def _bin_wire(text: str) -> tuple[str, WireFormat]:
 
 
 def _add_certify(commands: Any) -> tuple[str, Command]:
-    from switch.scheme.codes import WireFormat
-
     certify = commands.add_parser("certify", help="the conformance checks against your own participant's inbound API")
     certify.add_argument("--base-url", type=_http_url, required=True, help="where your inbound API listens")
     certify.add_argument("--bin", type=_bin, required=True, help="your participant's BIN")
@@ -318,7 +316,7 @@ def _serve(args: argparse.Namespace) -> int:
     config = ServeConfig(
         host=args.host, port=args.port, database=args.database, out=args.out, admin_key=args.admin_key,
         workers=args.workers, schema_prefix=args.schema_prefix,
-        wires={**{spec.bin: args.wire for spec in DEFAULT_PARTICIPANTS}, **dict(args.wire_for)},
+        wires={**{spec.bin: WireFormat(args.wire) for spec in DEFAULT_PARTICIPANTS}, **dict(args.wire_for)},
     )  # fmt: skip
     unknown = sorted(set(config.wires) - {spec.bin for spec in DEFAULT_PARTICIPANTS})
     if unknown:
@@ -340,7 +338,7 @@ def _loadtest(args: argparse.Namespace) -> int:
     config = LoadtestConfig(
         profile=args.profile, duration_s=args.duration, users=args.users, database=args.database,
         workers=args.workers, processes=args.processes, out=args.out, ceiling=not args.no_ceiling,
-        thresholds=thresholds, wire=args.wire,
+        thresholds=thresholds, wire=WireFormat(args.wire),
     )  # fmt: skip
     result = run_loadtest(config)
     if args.json:
@@ -382,7 +380,6 @@ def _certify(args: argparse.Namespace) -> int:
     from conformance.checks import run_checks
     from conformance.client import ParticipantClient
     from conformance.report import Certification, print_certification, write_reports
-    from switch.scheme.codes import WireFormat
 
     try:
         accounts = load_accounts(args.accounts) if args.accounts else simulated_accounts(args.bin)

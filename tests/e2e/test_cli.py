@@ -101,6 +101,10 @@ def test_bench_prints_one_json_object_with_the_ceiling_beside_the_figures(tmp_pa
         (["demo", "--beneficiaries", "many"], "must be a positive integer"),
         (["bench", "ledgers"], "invalid choice"),
         (["demo", "--database", "mysql://localhost/x"], "postgresql"),
+        (["serve", "--wire", "soap"], "invalid choice"),
+        (["serve", "--wire-for", "970436=soap"], "must be BIN=iso20022-xml or BIN=json"),
+        (["serve", "--wire-for", "970499=iso20022-xml"], "970499 is no simulated node's BIN"),
+        (["loadtest", "--wire", "xml"], "invalid choice"),
     ],
 )
 def test_bad_arguments_are_refused_with_a_message_naming_the_rule(
