@@ -67,6 +67,8 @@ class SwitchXmlWire:
             response = problems.problem(
                 400, "message-invalid", "The message breaks the scheme's format", str(error), scope["path"], errors
             )
+        except OverflowError as error:  # the switch's inbox is full: nothing was taken, come back
+            response = problems.problem(503, "busy", "Too busy", str(error), scope["path"])
         await response(scope, receive, send)
 
     async def _answer(self, scope: Scope, body: bytes) -> Response:
