@@ -7,33 +7,46 @@ the banks and wallets, statuses collected, and the reconciliation against every 
 figure is beneficiaries (payroll items) settled per second: paid, on the cash list or held. Paid
 transfers per second are printed beside it, and the bare-SQLite ceiling is measured in the same
 run on the same disk: ledger-shaped rows with executemany in one transaction.
+
+A registration share of 1.0 is the population where every item is a payment
+(`network.payroll.every_item_paid`), so the paid path is measured on its own. Several formats run
+one after the other, each in a fresh process of its own, so one run's peak RSS and warm caches are
+not the next one's.
 """
 
 from __future__ import annotations
 
+import multiprocessing
 import resource
 import sys
 import tempfile
 import time
+from collections.abc import Sequence
+from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 from typing import Any
 
 from loadtests.bench import _bare_sqlite
-from network.payroll import PayrollConfig, prepare, reconcile, run_until_complete, submit
+from network.payroll import PayrollConfig, every_item_paid, prepare, reconcile, run_until_complete, submit
 from network.storage import Storage
+from switch.scheme.disbursement import FORMATS
 
 CEILING_ROWS = 200_000
+REGISTRATION_SHARE_DEFAULT = PayrollConfig().registration_share
 
 
-def bench_payroll(beneficiaries: int, file_format: str = "json", database: str | None = None) -> dict[str, Any]:
-    """`database`: a postgresql:// URL (each node in a schema of its own, dropped afterwards) instead
-    of SQLite files in a temporary folder."""
+def bench_payroll(
+    beneficiaries: int,
+    file_format: str = "json",
+    database: str | None = None,
+    registration_share: float = REGISTRATION_SHARE_DEFAULT,
+) -> dict[str, Any]:
+    """One run's figures (keys in BENCHMARKS.md). `database`: a postgresql:// URL (each node in a
+    schema of its own, dropped afterwards) instead of SQLite files in a temporary folder."""
+    _check(file_format, registration_share)
     with tempfile.TemporaryDirectory(prefix="switchyard-bench-payroll-") as folder:
         prefix = f"bench_payroll_{int(time.time())}"
-        config = PayrollConfig(
-            beneficiaries=beneficiaries, folder=Path(folder) / "db", file_format=file_format, database=database,
-            schema_prefix=prefix,
-        )  # fmt: skip
+        config = payroll_config(beneficiaries, file_format, registration_share, database, Path(folder) / "db", prefix)
         run = prepare(config)
         started = time.perf_counter()
         submit(run)
@@ -49,6 +62,7 @@ def bench_payroll(beneficiaries: int, file_format: str = "json", database: str |
     return {
         "beneficiaries": beneficiaries,
         "format": file_format,
+        "registration_share": registration_share,
         "database": "postgresql" if database else "sqlite",
         "paid": report.payroll_paid_count,
         "seconds": round(elapsed_s, 2),
@@ -59,6 +73,50 @@ def bench_payroll(beneficiaries: int, file_format: str = "json", database: str |
         "bare_sqlite_rows_per_second": round(ceiling),
         "invariants_ok": report.ok,
     }
+
+
+def bench_payroll_formats(
+    beneficiaries: int,
+    file_formats: Sequence[str],
+    database: str | None = None,
+    registration_share: float = REGISTRATION_SHARE_DEFAULT,
+) -> dict[str, Any]:
+    """One format: `bench_payroll`'s figures as they are. Several: {"runs": [one run's figures per
+    format, in the order given]}, each run in a fresh process (spawned, not forked: a fork would
+    start with this process's memory) and each with its own ceiling measured right after it."""
+    for file_format in file_formats:
+        _check(file_format, registration_share)
+    if len(file_formats) == 1:
+        return bench_payroll(beneficiaries, file_formats[0], database, registration_share)
+    runs = []
+    for file_format in file_formats:
+        spawn = multiprocessing.get_context("spawn")
+        with ProcessPoolExecutor(max_workers=1, mp_context=spawn) as pool:
+            runs.append(pool.submit(bench_payroll, beneficiaries, file_format, database, registration_share).result())
+    return {"runs": runs}
+
+
+def payroll_config(
+    beneficiaries: int,
+    file_format: str,
+    registration_share: float,
+    database: str | None = None,
+    folder: Path | None = None,
+    schema_prefix: str = "switchyard",
+) -> PayrollConfig:
+    """The demo's population with the given registration share; at 1.0, every item a payment."""
+    config = PayrollConfig(
+        beneficiaries=beneficiaries, file_format=file_format, database=database, folder=folder,
+        schema_prefix=schema_prefix, registration_share=registration_share,
+    )  # fmt: skip
+    return every_item_paid(config) if registration_share == 1.0 else config
+
+
+def _check(file_format: str, registration_share: float) -> None:
+    if file_format not in FORMATS:
+        raise ValueError(f"format: must be one of {', '.join(FORMATS)}, not {file_format!r}")
+    if not 0 < registration_share <= 1:
+        raise ValueError(f"registration_share: must be more than 0 and at most 1, not {registration_share}")
 
 
 def _peak_rss_mb() -> float:

@@ -28,7 +28,7 @@ from network.participants import (
     ParticipantSpec,
     payroll_participants,
 )
-from network.population import Holding, open_population_accounts
+from network.population import STATUS_MIX, Holding, open_population_accounts
 from network.sandbox import Sandbox
 from network.storage import Storage
 from payer.registry import Person, PopulationRegistry, generate_population
@@ -65,6 +65,7 @@ class PayrollConfig:
     closed_after_registration_share: float = 0.01
     blocked_after_registration_share: float = 0.01
     near_cap_share: float = 0.3  # of the pilot-cap wallet's customers, those already near the cap
+    account_status_mix: tuple[tuple[AccountStatus, float], ...] = STATUS_MIX  # accounts as opened (dormant, ...)
     file_format: str = "json"
     items_per_file: int = ITEMS_PER_FILE_MAX
     provinces: tuple[str, ...] = PROVINCES
@@ -74,6 +75,25 @@ class PayrollConfig:
     participants: tuple[ParticipantSpec, ...] = field(default_factory=payroll_participants)
     faults: LinkFaults | None = None  # the network's link faults (network.inprocess); None: none
     program_shares: tuple[tuple[Program, float], ...] = PROGRAM_SHARES  # the rolls' mix (payer.rolls)
+
+
+EVERY_ACCOUNT_ACTIVE: tuple[tuple[AccountStatus, float], ...] = ((AccountStatus.ACTIVE, 1.0),)
+
+
+def every_item_paid(config: PayrollConfig) -> PayrollConfig:
+    """The population where every item is a payment, so the paid path can be measured on its own:
+    everyone on the rolls registered an active account, is alive, is on the roll under their own
+    name, keeps the account open and unblocked, and is nowhere near a wallet's monthly cap."""
+    return dataclasses.replace(
+        config,
+        registration_share=1.0,
+        deceased_share=0.0,
+        name_typo_share=0.0,
+        closed_after_registration_share=0.0,
+        blocked_after_registration_share=0.0,
+        near_cap_share=0.0,
+        account_status_mix=EVERY_ACCOUNT_ACTIVE,
+    )
 
 
 @dataclass(slots=True)
@@ -139,7 +159,8 @@ def open_and_register(
     so a million people's requests and reports are never all in memory. `used` holds the accounts
     opened so far (a later registration drive passes the same set)."""
     for start in range(0, len(chosen), REGISTRATION_CHUNK):
-        holdings = open_population_accounts(sandbox, chosen[start : start + REGISTRATION_CHUNK], rng, used)
+        people = chosen[start : start + REGISTRATION_CHUNK]
+        holdings = open_population_accounts(sandbox, people, rng, used, config.account_status_mix)
         _near_cap(sandbox, holdings, rng, config)
         requests = [_registration(first_request + start + n, h) for n, h in enumerate(holdings)]
         sandbox.register(requests)
@@ -292,4 +313,4 @@ def _report(progress: Progress | None, phase: str, fraction: float) -> None:
         progress(phase, fraction)
 
 
-__all__ = ["PayrollConfig", "PayrollRun", "prepare", "reconcile", "run_until_complete", "submit"]
+__all__ = ["PayrollConfig", "PayrollRun", "every_item_paid", "prepare", "reconcile", "run_until_complete", "submit"]

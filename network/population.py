@@ -39,9 +39,14 @@ class Holding:
 
 
 def open_population_accounts(
-    sandbox: Sandbox, people: Sequence[Person], rng: random.Random, used: set[tuple[str, str]] | None = None
+    sandbox: Sandbox,
+    people: Sequence[Person],
+    rng: random.Random,
+    used: set[tuple[str, str]] | None = None,
+    status_mix: tuple[tuple[AccountStatus, float], ...] = STATUS_MIX,
 ) -> list[Holding]:
-    """`used`: account numbers taken by earlier calls, for a population opened in chunks."""
+    """`used`: account numbers taken by earlier calls, for a population opened in chunks.
+    `status_mix`: the share of accounts opened in each status (active the rest)."""
     banks = [b for b in sandbox.nodes if _kind(sandbox, b) == ParticipantKind.BANK]
     wallets = [b for b in sandbox.nodes if _kind(sandbox, b) == ParticipantKind.WALLET]
     holdings: list[Holding] = []
@@ -51,7 +56,7 @@ def open_population_accounts(
         wallet = bool(wallets) and rng.random() < WALLET_SHARE
         bin_code = rng.choice(wallets if wallet else banks)
         account = person.phone if wallet else _account_number(bin_code, rng, used)
-        status = _status(rng)
+        status = _status(rng, status_mix)
         opening = rng.randrange(5, 500) * 100_000  # 500,000 to 49,900,000 VND
         customer = Customer(
             account=account,
@@ -81,9 +86,9 @@ def _account_number(bin_code: str, rng: random.Random, used: set[tuple[str, str]
             return number
 
 
-def _status(rng: random.Random) -> AccountStatus:
+def _status(rng: random.Random, status_mix: tuple[tuple[AccountStatus, float], ...]) -> AccountStatus:
     roll = rng.random()
-    for status, share in STATUS_MIX:
+    for status, share in status_mix:
         if roll < share:
             return status
         roll -= share

@@ -100,7 +100,14 @@ def _add_bench(commands: Any) -> tuple[str, Command]:
     bench.add_argument("what", choices=["transfers", "payroll", "wire"])
     bench.add_argument("--count", type=_positive, default=20_000, help="transfers per mode")
     bench.add_argument("--beneficiaries", type=_positive, default=100_000, help="payroll: people on the rolls")
-    bench.add_argument("--format", choices=FORMATS, default="json", help="payroll: file format")
+    bench.add_argument(
+        "--format", type=_formats, default=("json",),
+        help="payroll: file formats, comma-separated (json,csv,pain.001): each run in turn, a row each",
+    )  # fmt: skip
+    bench.add_argument(
+        "--registration-share", type=_share, default=None,
+        help="payroll: share of the rolls with a registered account (default 0.3); 1.0: every item a payment",
+    )  # fmt: skip
     bench.add_argument(
         "--transactions", type=_sizes, default=(1, 100), help="wire: transactions per pacs.008/pacs.002, as 1,100"
     )
@@ -200,6 +207,24 @@ def _positive(text: str) -> int:
         raise argparse.ArgumentTypeError(f"must be a positive integer, got {text!r}") from None
     if value <= 0:
         raise argparse.ArgumentTypeError(f"must be a positive integer, got {text}")
+    return value
+
+
+def _formats(text: str) -> tuple[str, ...]:
+    """`json,pain.001`: payroll file formats, each one of FORMATS."""
+    formats = tuple(part.strip() for part in text.split(","))
+    if any(f not in FORMATS for f in formats):
+        raise argparse.ArgumentTypeError(f"each must be one of {', '.join(FORMATS)}, got {text}")
+    return formats
+
+
+def _share(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be more than 0 and at most 1, got {text!r}") from None
+    if not 0 < value <= 1:
+        raise argparse.ArgumentTypeError(f"must be more than 0 and at most 1, got {text}")
     return value
 
 
@@ -350,9 +375,10 @@ def _loadtest(args: argparse.Namespace) -> int:
 
 def _bench(args: argparse.Namespace) -> int:
     if args.what == "payroll":
-        from loadtests.bench_payroll import bench_payroll
+        from loadtests.bench_payroll import REGISTRATION_SHARE_DEFAULT, bench_payroll_formats
 
-        figures = bench_payroll(args.beneficiaries, args.format, args.database)
+        share = REGISTRATION_SHARE_DEFAULT if args.registration_share is None else args.registration_share
+        figures = bench_payroll_formats(args.beneficiaries, args.format, args.database, share)
     elif args.what == "wire":
         from loadtests.bench_wire import bench_wire
 

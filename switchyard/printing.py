@@ -19,6 +19,7 @@ from switch.scheme.codes import StatusReason
 from switch.scheme.summary import Cell
 
 WIRE_TABLE_WIDTH = 100
+PAYROLL_TABLE_WIDTH = 128
 STATE_MEANINGS = {
     "paid": "credited to the registered account",
     "cash": "on the cash list for the post office",
@@ -150,20 +151,32 @@ def print_bench_transfers(console: Console, count: int, figures: dict[str, Any])
 
 
 def print_bench_payroll(console: Console, figures: dict[str, Any]) -> None:
+    """A row per file format (one run's figures, or each of `runs`), each beside the bare-SQLite
+    ceiling measured right after it. Printed PAYROLL_TABLE_WIDTH columns wide at least, rather than
+    with its figures cut."""
+    if console.width < PAYROLL_TABLE_WIDTH:
+        console = Console(file=console.file, width=PAYROLL_TABLE_WIDTH)
+    runs = figures.get("runs", [figures])
+    first = runs[0]
     title = (
-        f"Payroll in process: {figures['beneficiaries']:,} beneficiaries, {figures['format']} files,"
-        f" {'SQLite files' if figures['database'] == 'sqlite' else 'PostgreSQL'}"
+        f"Payroll in process: {first['beneficiaries']:,} beneficiaries, registration share"
+        f" {first['registration_share']:g}{' (every item a payment)' if first['registration_share'] == 1 else ''},"
+        f" {'SQLite files' if first['database'] == 'sqlite' else 'PostgreSQL'}"
     )
     table = Table(title=title)
-    table.add_column("figure")
-    table.add_column("value", justify="right")
-    for key in ("seconds", "beneficiaries_per_second", "paid", "payments_per_second", "peak_rss_mb"):
-        table.add_row(key.replace("_", " "), f"{figures[key]:,}")
-    table.add_row("bare sqlite3 ceiling, rows/s", f"{figures['bare_sqlite_rows_per_second']:,}")
-    share = figures["beneficiaries_per_second"] / figures["bare_sqlite_rows_per_second"]
-    table.add_row("beneficiaries/s as a share of it", f"{share:.3f}")
+    columns = ("format", "paid", "seconds", "beneficiaries/s", "payments/s", "peak RSS MB", "bare sqlite3 rows/s")
+    for name in (*columns, "beneficiaries/s share of it"):
+        table.add_column(name, justify="left" if name == "format" else "right", no_wrap=True)
+    for run in runs:
+        share = run["beneficiaries_per_second"] / run["bare_sqlite_rows_per_second"]
+        table.add_row(
+            run["format"], f"{run['paid']:,}", f"{run['seconds']:,}", f"{run['beneficiaries_per_second']:,}",
+            f"{run['payments_per_second']:,}", f"{run['peak_rss_mb']:,}", f"{run['bare_sqlite_rows_per_second']:,}",
+            f"{share:.3f}",
+        )  # fmt: skip
     console.print(table)
-    console.print(f"phases (s): {figures['phases_seconds']}")
+    for run in runs:
+        console.print(f"phases (s), {run['format']}: {run['phases_seconds']}")
 
 
 def print_bench_wire(console: Console, figures: dict[str, Any]) -> None:

@@ -73,14 +73,52 @@ def test_the_same_seed_gives_the_same_summary(
     assert (tmp_path / "out" / "cash-list.csv").read_bytes() == (out / "cash-list.csv").read_bytes()
 
 
+BENCH_PAYROLL_KEYS = {
+    "beneficiaries", "format", "registration_share", "database", "paid", "seconds", "beneficiaries_per_second",
+    "payments_per_second", "phases_seconds", "peak_rss_mb", "bare_sqlite_rows_per_second", "invariants_ok",
+}  # fmt: skip
+
+
 def test_bench_payroll_prints_one_json_object_with_the_ceiling(tmp_path: Path) -> None:
     result = run("bench", "payroll", "--beneficiaries", "600", "--json", cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     figures = json.loads(result.stdout)
-    assert figures["beneficiaries"] == 600
+    assert set(figures) == BENCH_PAYROLL_KEYS
+    assert figures["beneficiaries"] == 600 and figures["format"] == "json"
+    assert figures["registration_share"] == 0.3
+    assert 0 < figures["paid"] < 600  # most of the rolls never registered an account
     assert figures["invariants_ok"] is True
     assert figures["beneficiaries_per_second"] > 0 and figures["bare_sqlite_rows_per_second"] > 0
     assert figures["peak_rss_mb"] > 0
+
+
+def test_bench_payroll_with_everyone_registered_pays_every_item(tmp_path: Path) -> None:
+    args = ("bench", "payroll", "--beneficiaries", "2000", "--registration-share", "1.0", "--json")
+    result = run(*args, cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    figures = json.loads(result.stdout)
+    assert set(figures) == BENCH_PAYROLL_KEYS
+    assert figures["registration_share"] == 1.0
+    assert figures["paid"] == figures["beneficiaries"] == 2000
+    assert figures["payments_per_second"] == figures["beneficiaries_per_second"] > 0
+
+
+def test_bench_payroll_runs_each_format_given_with_its_own_ceiling(tmp_path: Path) -> None:
+    args = ("bench", "payroll", "--beneficiaries", "600", "--format", "pain.001,csv", "--json")
+    result = run(*args, cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    runs = json.loads(result.stdout)["runs"]
+    assert [r["format"] for r in runs] == ["pain.001", "csv"]
+    assert all(set(r) == BENCH_PAYROLL_KEYS and r["invariants_ok"] for r in runs)
+    assert all(r["bare_sqlite_rows_per_second"] > 0 and r["payments_per_second"] > 0 for r in runs)
+
+
+def test_bench_payroll_prints_a_row_per_format_with_payments_beside_beneficiaries(tmp_path: Path) -> None:
+    result = run("bench", "payroll", "--beneficiaries", "600", "--format", "json,pain.001", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert "payments/s" in result.stdout and "beneficiaries/s" in result.stdout
+    rows = [line for line in result.stdout.splitlines() if line.startswith("│ json") or "│ pain.001" in line]
+    assert len(rows) == 2, result.stdout
 
 
 def test_bench_prints_one_json_object_with_the_ceiling_beside_the_figures(tmp_path: Path) -> None:
@@ -100,6 +138,10 @@ def test_bench_prints_one_json_object_with_the_ceiling_beside_the_figures(tmp_pa
         (["demo", "--beneficiaries", "0"], "must be a positive integer"),
         (["demo", "--beneficiaries", "many"], "must be a positive integer"),
         (["bench", "ledgers"], "invalid choice"),
+        (["bench", "payroll", "--registration-share", "0"], "must be more than 0 and at most 1"),
+        (["bench", "payroll", "--registration-share", "1.5"], "must be more than 0 and at most 1"),
+        (["bench", "payroll", "--registration-share", "most"], "must be more than 0 and at most 1"),
+        (["bench", "payroll", "--format", "json,xml"], "each must be one of json, csv, pain.001"),
         (["demo", "--database", "mysql://localhost/x"], "postgresql"),
         (["serve", "--wire", "soap"], "invalid choice"),
         (["serve", "--wire-for", "970436=soap"], "must be BIN=iso20022-xml or BIN=json"),
