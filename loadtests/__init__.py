@@ -11,3 +11,7 @@ FAILURE_RATIO_MAX_VARIABLE = "SWITCHYARD_FAILURE_RATIO_MAX"
 P99_MS_MAX_VARIABLE = "SWITCHYARD_P99_MS_MAX"
 RPS_MIN_VARIABLE = "SWITCHYARD_RPS_MIN"
 THRESHOLD_VARIABLES = frozenset({FAILURE_RATIO_MAX_VARIABLE, P99_MS_MAX_VARIABLE, RPS_MIN_VARIABLE})
+
+# A run at a fixed rate (`loadtest --rate N`) met its rate when locust's requests per second came
+# within this share of the offered rate (the last paced slots of each user fall past the run's end).
+RATE_SHORTFALL_MAX = 0.05

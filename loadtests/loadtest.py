@@ -7,12 +7,20 @@ books hold only what was paid to them), runs the profile's locust file headless,
 locust's CSV stats. Then it checks the server: every simulated bank's books agree with the switch,
 money is conserved, and the switch settled as many transfers as locust counted ACSC answers. In the
 same run it measures a bare FastAPI endpoint with the same users, as the ceiling.
+
+Two shapes of run. Closed (the default): each user sends its next transfer as soon as the last is
+answered, so the run finds the saturation throughput, and its latency is mostly queueing (Little's
+law: 200 users at 850/s wait 235 ms whatever the switch does). At a fixed rate (`--rate N`): the
+p2p and skewed users are paced with locust's `constant_throughput` at N / users a second each, so
+the offered load does not depend on the answers, and the run reports the latency at that rate and
+whether the rate was met.
 """
 
 from __future__ import annotations
 
 import csv
 import json
+import math
 import os
 import shutil
 import subprocess
@@ -26,13 +34,19 @@ from typing import Any
 import httpx
 
 import loadtests
-from loadtests import THRESHOLD_VARIABLES
+from loadtests import RATE_SHORTFALL_MAX, THRESHOLD_VARIABLES
 from loadtests.launch import books_settled, cpu_s, running_app, running_serve
 from network.participants import SAMPLE_HOLDERS
 from network.storage import Storage
 from switch.scheme.codes import WireFormat
 
 PROFILES = {"p2p": "p2p.py", "skewed": "skewed.py", "bulk": "bulk.py", "aliases": "aliases.py"}
+PACED_PROFILES = frozenset({"p2p", "skewed"})  # the profiles whose users `--rate` paces
+# A paced user's interval between transfers is at least this many times the p99 bar (100 ms): it
+# falls behind its schedule only when one answer takes longer than the interval, so the users, not
+# the answers, hold the rate, and the rate is missed only when the switch is far past its bar.
+RATE_LATENCY_BUDGET_S = 0.1
+RATE_USERS_HEADROOM = 4
 BULK_FILE_ITEMS = 100
 # Sandbox BINs for the load test's own participants; the first sends the most in a skewed profile.
 LOAD_PARTICIPANTS = ("970490", "970491", "970492", "970493")
@@ -55,11 +69,25 @@ class LoadtestConfig:
     ceiling: bool = True
     thresholds: Mapping[str, str] = field(default_factory=dict)  # SWITCHYARD_* overrides for the profile
     wire: WireFormat = WireFormat.JSON  # the load banks' wire and every simulated node's
+    rate_per_s: int | None = None  # transfers offered a second (--rate); None: the closed, saturating run
+
+
+def rate_users(rate_per_s: int, users_min: int) -> int:
+    """Users enough that a rate is met: each one's interval (users / rate seconds) at least
+    RATE_USERS_HEADROOM times the latency budget, and never fewer than asked for."""
+    return max(users_min, math.ceil(rate_per_s * RATE_LATENCY_BUDGET_S * RATE_USERS_HEADROOM))
+
+
+def profile_users(config: LoadtestConfig) -> int:
+    return config.users if config.rate_per_s is None else rate_users(config.rate_per_s, config.users)
 
 
 def run_loadtest(config: LoadtestConfig) -> dict[str, Any]:
     if config.profile not in PROFILES:
         raise ValueError(f"profile: {config.profile!r} is not one of {sorted(PROFILES)}")
+    if config.rate_per_s is not None and config.profile not in PACED_PROFILES:
+        paced = sorted(PACED_PROFILES)
+        raise ValueError(f"rate: the {config.profile} profile is not paced; --rate needs one of {paced}")
     config.out.mkdir(parents=True, exist_ok=True)
     shutil.rmtree(config.out / "serve", ignore_errors=True)  # every run starts from an empty sandbox
     options = ["--admin-key", "loadtest", "--wire", config.wire.value]
@@ -78,8 +106,9 @@ def _run(config: LoadtestConfig, options: list[str]) -> dict[str, Any]:
         settings = _prepare(sandbox, config)
         before = _server_figures(sandbox)
         cpu_before_s = cpu_s(sandbox["serve_pid"])
+        switch, users = str(sandbox["switch"]), profile_users(config)
         locust = _run_locust(
-            config, PROFILES[config.profile], str(sandbox["switch"]), "profile", config.duration_s, config.thresholds
+            config, PROFILES[config.profile], switch, "profile", config.duration_s, config.thresholds, users
         )
         problems = books_settled(sandbox, BOOKS_WAIT_S)
         after = _server_figures(sandbox)
@@ -118,6 +147,9 @@ def _prepare(sandbox: dict[str, Any], config: LoadtestConfig) -> dict[str, Any]:
         "beneficiaries": beneficiaries,
         "aliases": _register_aliases(sandbox) if config.profile == "aliases" else [],
         "unregistered": [b["citizen_id"] for b in beneficiaries],
+        # Read by the paced profiles: the rate offered and each user's share of it.
+        "rate_offered_per_s": config.rate_per_s,
+        "rate_per_user_per_s": config.rate_per_s / profile_users(config) if config.rate_per_s else None,
     }
     (config.out / "config.json").write_text(json.dumps(settings, indent=2))
     return settings
@@ -153,14 +185,20 @@ def _beneficiaries(population: Path) -> list[dict[str, str]]:
 
 
 def _run_locust(
-    config: LoadtestConfig, locustfile: str, host: str, name: str, duration_s: int, overrides: Mapping[str, str]
+    config: LoadtestConfig,
+    locustfile: str,
+    host: str,
+    name: str,
+    duration_s: int,
+    overrides: Mapping[str, str],
+    users: int,
 ) -> dict[str, Any]:
     prefix = config.out / name
     tally = config.out / f"{name}-tally.json"
     totals = config.out / f"{name}-totals.json"
     command = [
         sys.executable, "-m", "locust", "-f", str(Path(loadtests.__file__).parent / locustfile), "--headless",
-        "-u", str(config.users), "-r", str(config.users), "--run-time", f"{duration_s}s", "--host", host,
+        "-u", str(users), "-r", str(users), "--run-time", f"{duration_s}s", "--host", host,
         "--csv", str(prefix), "--only-summary", "--stop-timeout", str(LOCUST_STOP_TIMEOUT_S),
     ]  # fmt: skip
     if config.processes > 1:
@@ -248,7 +286,8 @@ def _result(
         "profile": config.profile,
         "wire": config.wire.value,
         "duration_s": config.duration_s,
-        "users": config.users,
+        "users": profile_users(config),
+        **_rate(config, locust),
         "database": "postgresql" if config.database else "sqlite",
         "switch_workers": config.workers if config.database else 1,
         "locust": locust,
@@ -271,4 +310,14 @@ def _result(
 def _ceiling(config: LoadtestConfig) -> dict[str, Any]:
     duration_s = max(CEILING_DURATION_S_MIN, int(config.duration_s * CEILING_SHARE_OF_DURATION))
     with running_app("gateway.ceiling:create_app", config.out / "ceiling-server.log") as url:
-        return _run_locust(config, "ceiling.py", url, "ceiling", duration_s, {})
+        return _run_locust(config, "ceiling.py", url, "ceiling", duration_s, {}, config.users)
+
+
+def _rate(config: LoadtestConfig, locust: dict[str, Any]) -> dict[str, Any]:
+    """The rate offered, the rate locust achieved, and whether it came within RATE_SHORTFALL_MAX of
+    it; all three None in a closed run, which offers no rate."""
+    if config.rate_per_s is None:
+        return {"rate_offered": None, "rate_achieved": None, "rate_met": None}
+    achieved = locust["requests_per_second"]
+    met = achieved >= config.rate_per_s * (1 - RATE_SHORTFALL_MAX)
+    return {"rate_offered": config.rate_per_s, "rate_achieved": achieved, "rate_met": met}

@@ -82,6 +82,10 @@ def _add_loadtest(commands: Any) -> tuple[str, Command]:
     load.add_argument("--profile", choices=["p2p", "skewed", "bulk", "aliases"], default="p2p")
     load.add_argument("--duration", type=_positive, default=60, help="seconds of load")
     load.add_argument("--users", type=_positive, default=50, help="locust users")
+    load.add_argument(
+        "--rate", type=_positive, default=None,
+        help="transfers offered a second, paced (p2p, skewed); reports latency at that rate and whether it was met",
+    )  # fmt: skip
     load.add_argument("--database", type=_database_url, default=None, help="postgresql://... (default: SQLite)")
     load.add_argument("--workers", type=_positive, default=1, help="switch worker processes (PostgreSQL only)")
     load.add_argument("--processes", type=_positive, default=1, help="locust load-generating processes")
@@ -354,16 +358,20 @@ def _serve(args: argparse.Namespace) -> int:
 
 def _loadtest(args: argparse.Namespace) -> int:
     from loadtests import THRESHOLD_VARIABLES
-    from loadtests.loadtest import LoadtestConfig, run_loadtest
+    from loadtests.loadtest import PACED_PROFILES, LoadtestConfig, run_loadtest
 
     if args.workers > 1 and args.database is None:
         print("switchyard loadtest: --workers above 1 needs --database postgresql://...", file=sys.stderr)
+        return 2
+    if args.rate is not None and args.profile not in PACED_PROFILES:
+        paced = ", ".join(sorted(PACED_PROFILES))
+        print(f"switchyard loadtest: --rate paces the {paced} profiles, not {args.profile}", file=sys.stderr)
         return 2
     thresholds = {k: v for k, v in os.environ.items() if k in THRESHOLD_VARIABLES}
     config = LoadtestConfig(
         profile=args.profile, duration_s=args.duration, users=args.users, database=args.database,
         workers=args.workers, processes=args.processes, out=args.out, ceiling=not args.no_ceiling,
-        thresholds=thresholds, wire=WireFormat(args.wire),
+        thresholds=thresholds, wire=WireFormat(args.wire), rate_per_s=args.rate,
     )  # fmt: skip
     result = run_loadtest(config)
     if args.json:

@@ -114,12 +114,19 @@ def print_invariants(console: Console, report: InvariantReport) -> None:
 
 def print_loadtest(console: Console, result: dict[str, Any]) -> None:
     locust = result["locust"]
-    title = f"Load test {result['profile']}: {result['users']} users, {result['duration_s']} s, {result['database']}"
+    shape = "" if result.get("rate_offered") is None else f" at {result['rate_offered']:,}/s offered"
+    title = f"Load test {result['profile']}{shape}: {result['users']} users, {result['duration_s']} s"
+    title += f", {result['database']}"
     table = Table(title=f"{title}, {result['switch_workers']} switch worker(s), {result['wire']} wire")
     table.add_column("figure")
     table.add_column("value", justify="right")
     for key in ("requests", "failures", "requests_per_second", "p50_ms", "p95_ms", "p99_ms"):
         table.add_row(key.replace("_", " "), f"{locust[key]:,}" if locust[key] is not None else "-")
+    if result.get("rate_offered") is not None:
+        met = "[green]met[/green]" if result["rate_met"] else "[red]missed[/red]"
+        rates = f"{result['rate_offered']:,} / {result['rate_achieved']:,}"
+        table.add_row("rate offered / achieved, requests/s", rates)
+        table.add_row("rate", met)
     cpu_ms = result["server"].get("cpu_ms_per_transfer")
     table.add_row("server CPU per settled transfer, ms", f"{cpu_ms}" if cpu_ms is not None else "-")
     if "ceiling" in result:

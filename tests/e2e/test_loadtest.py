@@ -41,6 +41,7 @@ def test_a_missed_threshold_makes_the_run_fail_and_names_it(tmp_path: Path) -> N
     assert not result["ok"]
     assert result["locust"]["thresholds"].startswith("THRESHOLDS MISSED: throughput")
     assert result["server"]["checks_failed"] == []  # the server was right; only the speed missed
+    assert (result["rate_offered"], result["rate_achieved"], result["rate_met"]) == (None, None, None)  # closed
 
 
 def test_the_skewed_profile_sends_seven_in_ten_transfers_from_one_participant(tmp_path: Path) -> None:
@@ -71,3 +72,21 @@ def test_the_alias_profile_finds_registered_ids_and_the_directory_budget_answers
     assert outcomes["found"] > 0 and outcomes["not found"] > 0
     assert outcomes["429 rate limited"] > 0  # four participants at 20 look-ups a second each, asked far more
     assert set(outcomes) == {"found", "not found", "429 rate limited"}
+
+
+def test_a_run_at_a_fixed_rate_offers_that_rate_reports_it_met_and_paces_enough_users(tmp_path: Path) -> None:
+    finished = loadtest(tmp_path, "--rate", "50", "--duration", "5", "--users", "4", "--no-ceiling", **LOOSE)
+    assert finished.returncode == 0, finished.stdout + finished.stderr
+    result = json.loads(finished.stdout)
+    assert result["ok"] and result["server"]["checks_failed"] == []
+    assert result["rate_offered"] == 50 and result["rate_met"] is True
+    assert 50 * 0.95 <= result["rate_achieved"] == result["locust"]["requests_per_second"]
+    assert result["rate_achieved"] < 50 * 1.2  # paced: 20 users, 2.5 transfers a second each; closed they send hundreds
+    assert result["users"] == 20  # 50/s × the 100 ms budget × 4: more than the 4 asked for
+    assert result["server"]["settled"] == result["locust"]["outcomes"]["ACSC"] > 0
+
+
+def test_a_rate_is_refused_for_a_profile_that_is_not_paced(tmp_path: Path) -> None:
+    finished = loadtest(tmp_path, "--profile", "bulk", "--rate", "10")
+    assert finished.returncode == 2
+    assert "--rate" in finished.stderr and "p2p" in finished.stderr and finished.stdout == ""
