@@ -5,6 +5,12 @@ Schemas: ISO's pain.001.001.09 and pain.002.001.12 XSDs, shipped in `switch.sche
 validates (xmlschema, pure Python, takes minutes on a 100,000-item file; lxml takes a second).
 The parser refuses entities, DTDs and network access.
 
+A pain.001 is read as it is parsed (lxml's iterparse), never held whole: the tree of a 100,000-item
+file is most of a GB. Each block of transactions is checked against the schema in a small Document
+of its own (GrpHdr, a copy of its PmtInf's own elements, the block), with the lines of the file.
+Not libxml2's validation while parsing (a schema given to iterparse or XMLPullParser): measured with
+lxml 6.1, it let a file cut off in the middle through, told its faults only at the end, at line 0.
+
 How a payroll maps onto pain.001, as a treasury system writes it (README's "Payroll files and the
 payer API" tells payers the same):
 - each CdtTrfTxInf is one item: EndToEndId, InstdAmt in whole VND, the beneficiary's name in Cdtr/Nm
@@ -25,14 +31,17 @@ payer API" tells payers the same):
 
 from __future__ import annotations
 
+import copy
+import io
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
 from lxml import etree
 
+from switch.scheme import disbursement
 from switch.scheme.codes import Program, StatusReason
 from switch.scheme.disbursement import (
     CYCLE_PATTERN,
@@ -48,7 +57,8 @@ from switch.scheme.disbursement import (
     file_problem,
     with_row_errors,
 )
-from switch.scheme.xml import checked, iso_schema, maker, read_root, schema_problems, sub_maker
+from switch.scheme.validation import MessageInvalid
+from switch.scheme.xml import checked, invalid, iso_schema, maker, schema_problems, sub_maker
 
 PAIN001 = "urn:iso:std:iso:20022:tech:xsd:pain.001.001.09"
 PAIN002 = "urn:iso:std:iso:20022:tech:xsd:pain.002.001.12"
@@ -59,7 +69,11 @@ DEBTOR_AGENT_RULE = (
     " Treasury participant whose key posts the file, 999999 in the sandbox"
 )
 _Q = f"{{{PAIN001}}}"  # an element's tag is this and its local name
-_TRANSACTION = f"{_Q}CdtTrfTxInf"
+_TRANSACTION, _PMT_INF = f"{_Q}CdtTrfTxInf", f"{_Q}PmtInf"
+_NAME = "pain.001.001.09"
+# Transactions held in the tree at most: checked against the schema and read a block at a time, so
+# reading a 100,000-item file holds a block (a few MB), not the file's tree (most of a GB).
+TRANSACTIONS_PER_CHECK_MAX = 1_000
 _PMT_ID, _AMT, _CDTR, _PURP, _PMT_TP_INF = (f"{_Q}{n}" for n in ("PmtId", "Amt", "Cdtr", "Purp", "PmtTpInf"))
 _CONVENTION = re.compile(r"(?P<cycle>[0-9]{4}-[0-9]{2})/(?P<program>[a-z_]+)")
 _CYCLE = re.compile(CYCLE_PATTERN)
@@ -92,41 +106,209 @@ class _PaymentInfo:
 
 
 def parse_pain001(data: bytes) -> DisbursementFile:
+    """Read as it is parsed, never held whole: each block of transactions is checked against the
+    schema, read, and let go of (`_check_block`), so the tree holds at most TRANSACTIONS_PER_CHECK_MAX
+    of them and what the parser has read ahead. A fault of the file is told as it would be were the
+    file read whole: not well-formed first, then the schema, then the header's count, then the rest."""
     check_size(data)
-    root = read_root(data, PAIN001, "pain.001.001.09", "file")
-    problems = schema_problems(pain001_schema(), root)
+    if b"<!DOCTYPE" in data:
+        raise invalid("file", f"a DOCTYPE is not allowed in a {_NAME}: no DTDs, no entities")
+    reading = _Reading()
+    events = etree.iterparse(
+        io.BytesIO(data), events=("start", "end"), tag=("{*}Document", _PMT_INF, _TRANSACTION),
+        resolve_entities=False, no_network=True, load_dtd=False, huge_tree=False,
+    )  # fmt: skip
+    try:
+        for event, element in events:
+            _step(reading, event, element)
+        if reading.root is None:  # no Document at all: a root by another name
+            _begin(reading, events.root)
+    except etree.XMLSyntaxError as error:
+        raise file_problem("file", f"not well-formed XML: {error}") from None
+    except MessageInvalid:
+        _check_well_formed(data)
+        raise
+    return _finish(reading, data)
+
+
+@dataclass(slots=True)
+class _Reading:
+    """What reading a pain.001 has gathered so far: all that is kept of the transactions read."""
+
+    root: Any = None
+    pending: list[Any] = field(default_factory=list)  # transactions parsed, not yet checked and read
+    kept: Any = None  # the last transaction checked, left in the tree so its PmtInf stays valid
+    shell: Any = None  # the check Document's PmtInf (`_shell`) for the PmtInf being read
+    shell_of: Any = None  # that PmtInf
+    message_id: str | None = None  # GrpHdr's, once it is checked
+    declared: int = 0  # GrpHdr/NbOfTxs
+    count: int = 0
+    info_element: Any = None  # the PmtInf being read
+    info: _PaymentInfo | None = None
+    infos: int = 0  # PmtInfs read
+    position: int = 0  # of the transaction within its PmtInf
+    finished: Any = None  # the PmtInf read last, kept so the last check sees a whole Document
+    debtor_agent: str | None = None
+    fault: MessageInvalid | None = None  # a fault of the file told once the schema has seen all of it
+    rows: list[dict[str, Any]] = field(default_factory=list)
+    origins: list[ItemOrigin] = field(default_factory=list)
+    errors: list[RowError] = field(default_factory=list)
+
+
+def _step(reading: _Reading, event: str, element: Any) -> None:
+    """One event of the parse. The parser reads ahead of its events, so the tree may hold part of
+    an element not ended yet: only what has ended is checked, in a Document of its own, but at the
+    Document's end, when the tree is whole."""
+    if event == "start":
+        if reading.root is None and element.getparent() is None:
+            _begin(reading, element)
+        return
+    parent = element.getparent()
+    if parent is None:  # the Document's end: what is left of it is checked whole
+        _valid(reading.root)
+    elif element.tag == _TRANSACTION and parent.getparent().getparent() is reading.root:
+        reading.pending.append(element)
+        if len(reading.pending) >= TRANSACTIONS_PER_CHECK_MAX:
+            _check_block(reading)
+    elif element.tag == _PMT_INF and parent.getparent() is reading.root:
+        _check_block(reading)
+        _valid(_check_document(reading, copy.deepcopy(element)))  # its own elements, after its transactions
+        if reading.finished is not None:
+            parent.remove(reading.finished)
+        reading.finished = element
+
+
+def _begin(reading: _Reading, root: Any) -> None:
+    """The root, once the parser has it: the DTD (a DOCTYPE the byte search did not see, in an encoding
+    other than UTF-8) and the namespace are known before any of its content."""
+    if root.getroottree().docinfo.doctype:
+        raise invalid("file", f"a DOCTYPE is not allowed in a {_NAME}: no DTDs, no entities")
+    if root.tag != f"{_Q}Document":
+        raise invalid("Document", f"must be a {_NAME} Document in namespace {PAIN001}")
+    reading.root = root
+
+
+def _valid(document: Any) -> None:
+    problems = schema_problems(pain001_schema(), document)
     if problems:
-        raise file_problem("Document", "not valid against the pain.001.001.09 schema: " + "; ".join(problems))
-    header = root.find("p:CstmrCdtTrfInitn/p:GrpHdr", NS)
-    message_id = check_message_id(header.findtext("p:MsgId", namespaces=NS), "GrpHdr.MsgId")
-    payment_infos = root.findall("p:CstmrCdtTrfInitn/p:PmtInf", NS)
-    in_order = [(n, tx) for n, info in enumerate(payment_infos) for tx in info.iterchildren(_TRANSACTION)]
-    check_row_count(len(in_order))
-    _check_control(header, len(in_order))
-    owns = [_own_elements(info) for info in payment_infos]
-    debtor_agent = _debtor_agent(owns)
-    infos = [_payment_info(number, own) for number, own in enumerate(owns, start=1)]
-    rows: list[dict[str, Any]] = []
-    origins: list[ItemOrigin] = []
-    errors: list[RowError] = []
-    positions = [0] * len(infos)
-    for number, (index, tx) in enumerate(in_order, start=1):
-        positions[index] += 1
-        row, origin, problem = _row(infos[index], positions[index], tx)
-        if problem is not None:  # a fault the item model cannot name: said here, with its element
-            e2e = row.get("end_to_end_id")
-            errors.append(RowError(number, *problem, StatusReason.FF01, e2e, origin.payment_info_id))
-            row = {}
-        rows.append(row)
-        origins.append(origin)
-    parsed = build_file(message_id, rows, digest_of(data), "pain.001", debtor_agent=debtor_agent, origins=origins)
-    return with_row_errors(parsed, errors)
+        raise file_problem("Document", f"not valid against the {_NAME} schema: " + "; ".join(problems))
 
 
-def _check_control(header: Any, count: int) -> None:
-    declared = int(header.findtext("p:NbOfTxs", namespaces=NS))
-    if declared != count:
-        raise file_problem("GrpHdr.NbOfTxs", f"says {declared} transactions, the file holds {count}")
+def _check_document(reading: _Reading, payment_info: Any) -> Any:
+    """A Document of GrpHdr (a copy) and `payment_info`: what the schema checks a part of the file in."""
+    document = etree.Element(f"{_Q}Document", nsmap={None: PAIN001})
+    initiation = etree.SubElement(document, f"{_Q}CstmrCdtTrfInitn")
+    header = reading.root.find("p:CstmrCdtTrfInitn/p:GrpHdr", NS)
+    if header is not None:  # else the check says it is missing
+        initiation.append(copy.deepcopy(header))
+    initiation.append(payment_info)
+    return document
+
+
+def _shell(reading: _Reading, live: Any) -> Any:
+    """A copy of a PmtInf's own elements (the schema puts them before its first transaction), in a
+    check Document, for its transactions to be checked in a block at a time."""
+    shell = etree.Element(_PMT_INF)
+    shell.text = live.text
+    for child in live:
+        if child.tag == _TRANSACTION:
+            break
+        shell.append(copy.deepcopy(child))
+    _check_document(reading, shell)
+    return shell
+
+
+def _check_block(reading: _Reading) -> None:
+    """Check the transactions parsed since the last check against the schema, read them, and let
+    go of them: moved out of the tree into the check Document, but the last, which keeps its PmtInf
+    a valid one (the schema wants a transaction) until the next block moves it out in turn."""
+    pending = reading.pending
+    if not pending:
+        return
+    live = pending[0].getparent()
+    if reading.shell_of is not live:
+        reading.shell, reading.shell_of, reading.kept = _shell(reading, live), live, None
+    shell = reading.shell
+    if reading.kept is not None:  # read already; checked again with the text that follows it
+        shell.append(reading.kept)
+    for tx in pending[:-1]:
+        shell.append(tx)
+    shell.append(copy.deepcopy(pending[-1]))
+    _valid(shell.getroottree())
+    if reading.message_id is None:
+        header = reading.root.find("p:CstmrCdtTrfInitn/p:GrpHdr", NS)
+        reading.message_id = header.findtext("p:MsgId", namespaces=NS)
+        reading.declared = int(header.findtext("p:NbOfTxs", namespaces=NS))
+    for tx in pending:
+        _take(reading, live, tx)
+    for tx in shell.findall(_TRANSACTION):
+        shell.remove(tx)
+    reading.kept = pending[-1]
+    pending.clear()
+
+
+def _take(reading: _Reading, live: Any, tx: Any) -> None:
+    """One transaction of the PmtInf `live`, checked: its row, or its fault with its row number."""
+    reading.count += 1
+    if reading.fault is not None or reading.count > disbursement.ITEMS_PER_FILE_MAX:
+        return  # the file will be refused: only counted, for the error to say how many it holds
+    if live is not reading.info_element:
+        _begin_payment_info(reading, live)
+        if reading.fault is not None:
+            return
+    assert reading.info is not None, "a transaction is read in its PmtInf"
+    reading.position += 1
+    row, origin, problem = _row(reading.info, reading.position, tx)
+    if problem is not None:  # a fault the item model cannot name: said here, with its element
+        e2e = row.get("end_to_end_id")
+        reading.errors.append(RowError(reading.count, *problem, StatusReason.FF01, e2e, origin.payment_info_id))
+        row = {}
+    reading.rows.append(row)
+    reading.origins.append(origin)
+
+
+def _begin_payment_info(reading: _Reading, element: Any) -> None:
+    reading.infos += 1
+    reading.info_element, reading.position = element, 0
+    own = _own_elements(element)
+    try:
+        reading.debtor_agent = _debtor_agent(reading.infos, own, reading.debtor_agent)
+    except MessageInvalid as fault:
+        reading.fault = fault
+        return
+    reading.info = _payment_info(reading.infos, own)
+
+
+def _finish(reading: _Reading, data: bytes) -> DisbursementFile:
+    message_id = check_message_id(reading.message_id, "GrpHdr.MsgId")
+    check_row_count(reading.count)
+    if reading.declared != reading.count:
+        raise file_problem("GrpHdr.NbOfTxs", f"says {reading.declared} transactions, the file holds {reading.count}")
+    if reading.fault is not None:
+        raise reading.fault
+    assert reading.debtor_agent is not None, "the schema asks for at least one PmtInf"
+    parsed = build_file(
+        message_id, reading.rows, digest_of(data), "pain.001", debtor_agent=reading.debtor_agent,
+        origins=reading.origins,
+    )  # fmt: skip
+    return with_row_errors(parsed, reading.errors)
+
+
+class _Nothing:
+    """A parser target that keeps nothing: the parser only says whether the text is well-formed."""
+
+    def close(self) -> None:
+        return None
+
+
+def _check_well_formed(data: bytes) -> None:
+    """Before a fault found part way is told: a file not well-formed further on is refused as that,
+    as it was when a file was parsed whole before anything else was looked at."""
+    parser = etree.XMLParser(target=_Nothing(), resolve_entities=False, no_network=True, load_dtd=False)
+    try:
+        etree.fromstring(data, parser)
+    except etree.XMLSyntaxError as error:
+        raise file_problem("file", f"not well-formed XML: {error}") from None
 
 
 def _children(element: Any, until: str | None = None) -> dict[str, Any]:
@@ -162,18 +344,15 @@ def _category(payment_type: Any | None) -> tuple[str, str] | None:
     return _choice(payment_type.find("p:CtgyPurp", NS)) if payment_type is not None else None
 
 
-def _debtor_agent(owns: list[dict[str, Any]]) -> str:
-    first: str | None = None
-    for number, own in enumerate(owns, start=1):
-        path = f"PmtInf[{number}]/{DEBTOR_AGENT_PATH}"
-        agent = own["DbtrAgt"].findtext("p:FinInstnId/p:ClrSysMmbId/p:MmbId", namespaces=NS)
-        if agent is None:
-            raise file_problem(path, f"missing: {DEBTOR_AGENT_RULE}")
-        if first is not None and agent != first:
-            raise file_problem(path, f"names {agent} where PmtInf[1] names {first}: {DEBTOR_AGENT_RULE}")
-        first = agent
-    assert first is not None, "the schema asks for at least one PmtInf"
-    return first
+def _debtor_agent(number: int, own: dict[str, Any], first: str | None) -> str:
+    """PmtInf[number]'s debtor agent, the same as `first`, PmtInf[1]'s (None when this is PmtInf[1])."""
+    path = f"PmtInf[{number}]/{DEBTOR_AGENT_PATH}"
+    agent: str | None = own["DbtrAgt"].findtext("p:FinInstnId/p:ClrSysMmbId/p:MmbId", namespaces=NS)
+    if agent is None:
+        raise file_problem(path, f"missing: {DEBTOR_AGENT_RULE}")
+    if first is not None and agent != first:
+        raise file_problem(path, f"names {agent} where PmtInf[1] names {first}: {DEBTOR_AGENT_RULE}")
+    return agent
 
 
 def _payment_info(number: int, own: dict[str, Any]) -> _PaymentInfo:

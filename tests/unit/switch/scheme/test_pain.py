@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import hashlib
 import io
+import subprocess
+import sys
 from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta, timezone
 from importlib import resources
@@ -23,7 +25,7 @@ from lxml import etree
 from payroll_rows import a_row
 from treasury_pain001 import Payment, PaymentGroup, treasury_pain001
 
-from switch.scheme import disbursement
+from switch.scheme import disbursement, pain
 from switch.scheme.codes import Program, StatusReason
 from switch.scheme.disbursement import DisbursementItem, ItemOrigin, parse_json
 from switch.scheme.identifiers import PROVINCE_NAMES
@@ -524,6 +526,155 @@ def test_any_bytes_given_as_pain001_are_refused_with_named_problems(data: bytes)
     with pytest.raises(MessageInvalid) as caught:
         parse_pain001(data)
     assert all(p.field and p.rule for p in caught.value.problems)
+
+
+# --- reading pain.001 as it is parsed, a block at a time ------------------------------------------
+
+
+def many_items(count: int) -> list[DisbursementItem]:
+    """`count` payments in two programs, each beneficiary once: a payroll file of any size."""
+    programs = [Program.MERIT_PERSON, Program.SOCIAL_ASSISTANCE]
+    return [
+        an_item(end_to_end_id=f"KBNN-2612-{n:08d}", citizen_id=f"0010{85 + n % 10}{n:06d}", name="Nguyễn Văn Đức",
+                amount_vnd=2_789_000 + n, program=programs[n % 2], cycle="2026-12")
+        for n in range(count)
+    ]  # fmt: skip
+
+
+def read_whole(data: bytes) -> tuple[Any, ...]:
+    parsed = parse_pain001(data)
+    return parsed.items, parsed.errors, parsed.item_rows, parsed.item_origins, parsed.rows_total
+
+
+@pytest.mark.parametrize("block", [1, 2, 5])
+def test_a_pain001_reads_the_same_whatever_block_of_transactions_the_schema_checks_at_once(
+    block: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    files = [sample_pain001(), (DATA / "pain001_bad_rows.xml").read_bytes(), SAMPLE_TREASURY.read_bytes()]
+    files.append(a_pain001(many_items(23)))
+    expected = [read_whole(data) for data in files]
+    monkeypatch.setattr(pain, "TRANSACTIONS_PER_CHECK_MAX", block)
+    assert [read_whole(data) for data in files] == expected
+
+
+def test_the_tree_read_never_holds_more_than_a_block_of_transactions(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(pain, "TRANSACTIONS_PER_CHECK_MAX", 10)
+    held: list[int] = []
+    check_block = pain._check_block
+
+    def counting(reading: Any) -> None:
+        held.append(sum(1 for _ in reading.root.iter(f"{{{PAIN001}}}CdtTrfTxInf")))
+        check_block(reading)
+
+    monkeypatch.setattr(pain, "_check_block", counting)
+    data = a_pain001(many_items(3_000))
+    parsed = parse_pain001(data)
+    assert len(parsed.items) == 3_000
+    assert len(held) >= 300
+    # The block, the last transaction kept of its PmtInf and of the one before, and what the parser has
+    # read ahead of its events (lxml reads 32 KiB at a time; 64 KiB here, to spare the bound a guess).
+    read_ahead = 64 * 1024 // (len(data) // 3_000) + 1
+    assert max(held) <= 10 + 2 + read_ahead < 3_000 // 10
+
+
+PEAK_GROWTH = """
+import re, sys
+from lxml import etree
+from switch.scheme.pain import parse_pain001, pain001_schema
+def peak():  # VmHWM, the process's own peak: ru_maxrss carries its parent's over exec
+    return int(re.search(r"VmHWM:\\s+([0-9]+) kB", open("/proc/self/status").read())[1])
+data = open(sys.argv[1], "rb").read()
+pain001_schema()
+before = peak()
+result = {reading}
+print(peak() - before)
+"""
+
+
+def peak_growth_kib(reading: str, path: Path) -> int:
+    """How far a fresh process's peak resident size grows while it runs `reading` on the file: the
+    parser's tree is libxml2's memory, which tracemalloc does not see."""
+    script = PEAK_GROWTH.format(reading=reading)
+    done = subprocess.run([sys.executable, "-c", script, str(path)], capture_output=True, text=True, check=True)
+    return int(done.stdout)
+
+
+@pytest.mark.skipif(not Path("/proc/self/status").exists(), reason="the peak is read from Linux's /proc")
+def test_reading_a_20000_item_pain001_grows_memory_far_less_than_its_whole_tree(tmp_path: Path) -> None:
+    path = tmp_path / "pain001_20000.xml"
+    path.write_bytes(a_pain001(many_items(20_000)))
+    whole_tree = peak_growth_kib("etree.fromstring(data)", path)
+    reading = peak_growth_kib("parse_pain001(data)", path)
+    assert whole_tree > 50 * 1024  # the tree alone is over 50 MiB
+    assert reading < whole_tree / 2, (reading, whole_tree)  # the items read, and a block of the tree
+
+
+def test_a_schema_fault_in_a_later_block_refuses_the_file_naming_the_element_and_line(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(pain, "TRANSACTIONS_PER_CHECK_MAX", 10)
+    data = a_pain001(many_items(40))
+    last = data.rindex(b'Ccy="VND">')
+    data = data[:last] + b'Ccy="VND">-' + data[last + len(b'Ccy="VND">') :]
+    assert not iso_valid(PAIN001_XSD, data)
+    problem = refusal(data)
+    assert problem.field == "Document"
+    line = data[:last].count(b"\n") + 1
+    assert problem.rule.startswith(f"not valid against the pain.001.001.09 schema: line {line}: ")
+    assert "InstdAmt" in problem.rule
+
+
+@pytest.mark.parametrize(
+    ("old", "new"),
+    [
+        (b"</CdtTrfTxInf>\n    </PmtInf>", b"</CdtTrfTxInf><Nm>Kho bac</Nm>\n    </PmtInf>"),  # after the last
+        (b"</PmtInf>\n    <PmtInf>", b"</PmtInf><Nm>Kho bac</Nm><PmtInf>"),  # between two PmtInfs
+        (b"</CdtTrfTxInf>\n      <CdtTrfTxInf>", b"</CdtTrfTxInf>Kho bac<CdtTrfTxInf>"),  # text between
+    ],
+)
+def test_what_lies_between_the_transactions_is_checked_against_the_schema_too(
+    old: bytes, new: bytes, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(pain, "TRANSACTIONS_PER_CHECK_MAX", 1)
+    data = replace_once(sample_pain001(), old, new)
+    assert not iso_valid(PAIN001_XSD, data)
+    assert refusal(data).field == "Document"
+
+
+def test_a_payment_information_without_transactions_refuses_the_file() -> None:
+    data = sample_pain001()
+    first, end = data.index(b"<CdtTrfTxInf>"), data.index(b"</PmtInf>")
+    data = data[:first] + data[end:]
+    assert not iso_valid(PAIN001_XSD, data)
+    problem = refusal(data)
+    assert problem.field == "Document"
+    assert "CdtTrfTxInf" in problem.rule
+
+
+def test_a_schema_fault_further_on_is_told_before_a_second_debtor_agent_as_when_read_whole() -> None:
+    data = sample_pain001()
+    second = data.rindex(b"<MmbId>999999</MmbId>")
+    data = data[:second] + b"<MmbId>970436</MmbId>" + data[second + len(b"<MmbId>999999</MmbId>") :]
+    data = replace_once(data, b'Ccy="VND">1500000<', b'Ccy="VND">-1500000<')  # PmtInf[2]'s last transaction
+    problem = refusal(data)
+    assert problem.field == "Document"
+    assert "InstdAmt" in problem.rule
+
+
+def test_a_file_cut_off_after_a_schema_fault_is_refused_as_not_well_formed_as_when_read_whole() -> None:
+    data = replace_once(sample_pain001(), b"<PmtMtd>TRF</PmtMtd>", b"<PmtMtd>CASH</PmtMtd>")
+    problem = refusal(data[: data.rindex(b"</PmtInf>")])
+    assert problem.field == "file"
+    assert problem.rule.startswith("not well-formed XML")
+
+
+def test_a_header_counting_fewer_transactions_than_a_file_over_the_limit_says_the_limit_first(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(disbursement, "ITEMS_PER_FILE_MAX", 20)
+    data = replace_once(a_pain001(many_items(25)), b"<NbOfTxs>25</NbOfTxs>", b"<NbOfTxs>20</NbOfTxs>")
+    problem = refusal(data)
+    assert (problem.field, problem.rule) == ("items", "25 rows is over the limit of 20 per file")
 
 
 # --- pain.001 as a treasury system writes it (pyiso20022, not our writer) -------------------------
