@@ -83,7 +83,9 @@ EVERY_ACCOUNT_ACTIVE: tuple[tuple[AccountStatus, float], ...] = ((AccountStatus.
 def every_item_paid(config: PayrollConfig) -> PayrollConfig:
     """The population where every item is a payment, so the paid path can be measured on its own:
     everyone on the rolls registered an active account, is alive, is on the roll under their own
-    name, keeps the account open and unblocked, and is nowhere near a wallet's monthly cap."""
+    name, keeps the account open and unblocked, and is nowhere near a wallet's monthly cap. The
+    network stays as configured: an item whose creditor agent answers late on every attempt still
+    ends AB05 (with the demo's Agribank, 2% of answers late, about 1 in 200,000)."""
     return dataclasses.replace(
         config,
         registration_share=1.0,

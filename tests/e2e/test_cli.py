@@ -99,8 +99,10 @@ def test_bench_payroll_with_everyone_registered_pays_every_item(tmp_path: Path) 
     figures = json.loads(result.stdout)
     assert set(figures) == BENCH_PAYROLL_KEYS
     assert figures["registration_share"] == 1.0
-    assert figures["paid"] == figures["beneficiaries"] == 2000
-    assert figures["payments_per_second"] == figures["beneficiaries_per_second"] > 0
+    assert figures["beneficiaries"] == 2000
+    # Every item a payment, but for one Agribank (2% of its answers late) times out on all 3 attempts: rare.
+    assert 2000 - figures["paid"] <= 2
+    assert figures["payments_per_second"] > 0.99 * figures["beneficiaries_per_second"] > 0
 
 
 def test_bench_payroll_runs_each_format_given_with_its_own_ceiling(tmp_path: Path) -> None:
