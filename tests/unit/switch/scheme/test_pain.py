@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import os
 import subprocess
 import sys
 from dataclasses import replace
@@ -22,10 +23,12 @@ import xmlschema
 from hypothesis import example, given
 from hypothesis import strategies as st
 from lxml import etree
+from pain001_by_lxml import pain001_by_tree
 from payroll_rows import a_row
 from treasury_pain001 import Payment, PaymentGroup, treasury_pain001
 
 from switch.scheme import disbursement, pain
+from switch.scheme import xml as scheme_xml
 from switch.scheme.codes import Program, StatusReason
 from switch.scheme.disbursement import DisbursementItem, ItemOrigin, parse_json
 from switch.scheme.identifiers import PROVINCE_NAMES
@@ -241,9 +244,44 @@ def test_the_sample_pain001_read_and_written_again_reads_the_same() -> None:
     assert again.message_id == parsed.message_id
 
 
-def test_writing_a_pain001_that_would_break_the_schema_is_refused_as_a_bug_of_the_writer() -> None:
+@pytest.mark.parametrize("whole_checked", [True, False], ids=["whole file checked", "skeleton checked"])
+def test_writing_a_pain001_that_would_break_the_schema_is_refused_as_a_bug_of_the_writer(
+    whole_checked: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(scheme_xml, "VALIDATE_WRITTEN", whole_checked)  # off in use: the skeleton alone
+    items = [an_item(), an_item(end_to_end_id="KBNN-2612-EL-000001", citizen_id="001085012345", program="elderly")]
     with pytest.raises(AssertionError, match=r"pain\.001 written is not valid"):
-        write_pain001("KBNN-2026-12-0001", CREATED, "Kho bạc Nhà nước", TREASURY, "", [an_item()])
+        write_pain001("KBNN-2026-12-0001", CREATED, "Kho bạc Nhà nước", TREASURY, "", items)
+    with pytest.raises(AssertionError, match=r"pain\.001 written is not valid"):
+        write_pain001("KBNN-2026-12-0001", CREATED, "Kho bạc Nhà nước", "", "9527010000001", items)
+    with pytest.raises(AssertionError, match=r"pain\.001 written is not valid"):
+        write_pain001("KBNN-2026-12-0001", CREATED, "Kho bạc Nhà nước", TREASURY, "9527010000001", [])
+
+
+@pytest.mark.parametrize("whole_checked", [True, False], ids=["whole file checked", "skeleton checked"])
+def test_a_pain001_of_a_few_hundred_items_is_written_byte_for_byte_as_its_whole_tree_serialises(
+    whole_checked: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(scheme_xml, "VALIDATE_WRITTEN", whole_checked)
+    items = many_items(300) + [
+        an_item(end_to_end_id=f"KBNN-2611-EL-{n:06d}", citizen_id=f"079190{n:06d}", name="Trần Thị Bích Ngọc",
+                amount_vnd=1_500_000 + n, program=Program.ELDERLY, cycle="2026-11")
+        for n in range(40)
+    ]  # fmt: skip
+    args = ("KBNN-2026-12-0001", CREATED, "Kho bạc Nhà nước", TREASURY, "9527010000001", items)
+    data = write_pain001(*args)
+    assert data == pain001_by_tree(*args)
+    assert data.count(b"<PmtInf>") == 3
+    assert b"<NbOfTxs>340</NbOfTxs>" in data
+    assert f"<CtrlSum>{sum(i.amount_vnd for i in items)}</CtrlSum>".encode() in data
+
+
+@given(items=items_strategy, message_id=message_ids, initiator=message_ids)
+def test_every_pain001_is_written_byte_for_byte_as_its_whole_tree_serialises(
+    items: list[DisbursementItem], message_id: str, initiator: str
+) -> None:
+    args = (message_id, CREATED, initiator, TREASURY, "9527010000001", items)
+    assert write_pain001(*args) == pain001_by_tree(*args)
 
 
 # --- reading pain.001: whole-file faults ---------------------------------------------------------
@@ -607,6 +645,52 @@ def test_reading_a_20000_item_pain001_grows_memory_far_less_than_its_whole_tree(
     reading = peak_growth_kib("parse_pain001(data)", path)
     assert whole_tree > 50 * 1024  # the tree alone is over 50 MiB
     assert reading < whole_tree / 2, (reading, whole_tree)  # the items read, and a block of the tree
+
+
+WRITING_PEAK_GROWTH = """
+import re, sys
+from datetime import datetime
+sys.path.insert(0, sys.argv[1])
+from pain001_by_lxml import pain001_by_tree
+from switch.scheme.codes import Program
+from switch.scheme.disbursement import DisbursementItem
+from switch.scheme.pain import pain001_schema, write_pain001
+def peak():
+    return int(re.search(r"VmHWM:\\s+([0-9]+) kB", open("/proc/self/status").read())[1])
+programs = [Program.MERIT_PERSON, Program.SOCIAL_ASSISTANCE]
+items = [
+    DisbursementItem(end_to_end_id=f"KBNN-2612-{{n:08d}}", citizen_id=f"0010{{85 + n % 10}}{{n:06d}}",
+                     name="Nguyễn Văn Đức", amount_vnd=2_789_000 + n, program=programs[n % 2], cycle="2026-12")
+    for n in range({count})
+]
+pain001_schema()
+before = peak()
+data = {writer}("KBNN-2026-12-0001", datetime(2026, 12, 1, 8, 30), "Kho bạc Nhà nước", "999999", "9527010000001", items)
+print(peak() - before, len(data) // 1024)
+"""
+
+
+def writing_peak_growth_kib(writer: str, count: int) -> tuple[int, int]:
+    """How far a fresh process's peak resident size grows while `writer` writes `count` items (held
+    before the measure begins), with the written file checked as in use (its skeleton only); and the
+    file's size, both in KiB."""
+    script = WRITING_PEAK_GROWTH.format(writer=writer, count=count)
+    env = {k: v for k, v in os.environ.items() if k != "SWITCHYARD_VALIDATE_WRITTEN_XML"}
+    here = str(Path(__file__).resolve().parent)
+    done = subprocess.run([sys.executable, "-c", script, here], capture_output=True, text=True, check=True, env=env)
+    growth, size = done.stdout.split()
+    return int(growth), int(size)
+
+
+@pytest.mark.skipif(not Path("/proc/self/status").exists(), reason="the peak is read from Linux's /proc")
+def test_writing_a_20000_item_pain001_grows_memory_far_less_than_building_its_whole_tree() -> None:
+    whole_tree, file_kib = writing_peak_growth_kib("pain001_by_tree", 20_000)
+    writing, written_kib = writing_peak_growth_kib("write_pain001", 20_000)
+    assert written_kib == file_kib
+    assert whole_tree > 50 * 1024  # the tree is over 50 MiB
+    # The file's bytes are what writing keeps (and returns); what it holds besides is one transaction.
+    assert writing < 1.5 * file_kib, (writing, file_kib)
+    assert writing < whole_tree / 4, (writing, whole_tree)
 
 
 def test_a_schema_fault_in_a_later_block_refuses_the_file_naming_the_element_and_line(
