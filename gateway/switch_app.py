@@ -38,7 +38,7 @@ from gateway.schemas import (
     TransferStatusOut,
     WireIn,
 )
-from gateway.switch_xml import SwitchXmlWire, takes_xml
+from gateway.switch_xml import SwitchXmlWire, read_body, takes_xml
 from switch.clearing.service import EXPIRE_STALE_TIMER
 from switch.errors import AliasNotFound
 from switch.node import SwitchNode
@@ -243,7 +243,7 @@ class TransferFastPath:
         if scope["type"] != "http" or scope["method"] != "POST" or scope["path"] != TRANSFERS_PATH:
             await self.app(scope, receive, send)
             return
-        body = await _read_body(receive)
+        body = await read_body(receive)  # BodyLimit has refused a declared length over the limit
         transfer, bin_code = self._well_formed(scope, body)
         if transfer is None or bin_code is None or self.api.runtime is None:
             await self.app(scope, _replay(body), send)
@@ -263,16 +263,6 @@ class TransferFastPath:
         except (problems.ApiProblem, ValidationError):
             return None, None
         return (transfer, bin_code) if transfer.debtor_agent == bin_code else (None, None)
-
-
-async def _read_body(receive: Receive) -> bytes:
-    """The whole body (BodyLimit has refused it already when its length is over the limit)."""
-    chunks = []
-    while True:
-        message = await receive()
-        chunks.append(message.get("body", b""))
-        if not message.get("more_body", False):
-            return b"".join(chunks)
 
 
 def _replay(body: bytes) -> Receive:

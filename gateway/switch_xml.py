@@ -57,7 +57,7 @@ class SwitchXmlWire:
             return
         scope["route"] = scope["path"]  # for the latency metric's route label
         try:
-            response = await self._answer(scope, await _read_body(receive))
+            response = await self._answer(scope, await read_body(receive, WIRE_BYTES_MAX))
         except problems.ApiProblem as error:
             response = problems.problem(
                 error.status, error.slug, error.title, error.detail, scope["path"], error.errors
@@ -140,18 +140,18 @@ def _no_answer(wait_s: float) -> problems.ApiProblem:
     return problems.ApiProblem(503, "busy", "No answer in time", detail)
 
 
-async def _read_body(receive: Receive) -> bytes:
-    """The whole body, or 413 once it passes WIRE_BYTES_MAX: BodyLimit refuses a declared length over
-    it, but a chunked body declares none."""
+async def read_body(receive: Receive, bytes_max: int | None = None) -> bytes:
+    """The whole body, or 413 once it passes `bytes_max` (None: no count here). BodyLimit refuses a
+    declared length over the limit, but a chunked body declares none."""
     chunks, size = [], 0
     while True:
         message = await receive()
         chunks.append(message.get("body", b""))
         size += len(chunks[-1])
-        if size > WIRE_BYTES_MAX:
+        if bytes_max is not None and size > bytes_max:
             raise problems.ApiProblem(
-                413, "too-large", "Body too large", f"at most {WIRE_BYTES_MAX} bytes", "(body)",
-                f"at most {WIRE_BYTES_MAX} bytes",
+                413, "too-large", "Body too large", f"at most {bytes_max} bytes", "(body)",
+                f"at most {bytes_max} bytes",
             )  # fmt: skip
         if not message.get("more_body", False):
             return b"".join(chunks)

@@ -29,20 +29,11 @@ from switch.scheme.messages import (
     CreditTransferMessage,
     StatusReport,
     StatusReportMessage,
-    StatusRequest,
-    VerificationReport,
-    VerificationRequest,
 )
-from switch.scheme.pacs008 import SWITCH_MEMBER_ID, RefusedTransaction
-from switch.scheme.transport import SWITCH_ADDRESS
-from switch.scheme.wire import ReadWire, WireMessage, read_wire, write_wire
+from switch.scheme.pacs008 import RefusedTransaction
+from switch.scheme.wire import ReadWire, WireMessage, carrying, member_id, read_wire, write_wire
 
 ADDITIONAL_INFORMATION_CHARS_MAX = 500  # StatusReport.additional_information's limit
-
-
-def member_id(address: str) -> str:
-    """A node's name in the header: its BIN, or NAPAS for the switch."""
-    return SWITCH_MEMBER_ID if address == SWITCH_ADDRESS else address
 
 
 def new_message_id() -> str:
@@ -59,7 +50,7 @@ def write(message: WireMessage, sender: str, receiver: str) -> bytes:
 
 def transfers_message(transfers: Sequence[CreditTransfer]) -> CreditTransferMessage:
     """One pacs.008 for transfers that may come from several messages: the message is new, and
-    each transaction carries its id (the scheme's rule); `original_ids` puts them back."""
+    each transaction carries its id (the scheme's rule); `answers_to` puts them back."""
     assert 0 < len(transfers) <= TRANSACTIONS_PER_MESSAGE_MAX, len(transfers)
     ids = {transfer.message_id for transfer in transfers}
     if len(ids) == 1:
@@ -76,12 +67,7 @@ def reports_message(reports: Sequence[StatusReport]) -> StatusReportMessage:
 
 def single(message: BaseModel) -> WireMessage:
     """A message sent on its own, as the document that carries it."""
-    if isinstance(message, CreditTransfer):
-        return transfers_message([message])
-    if isinstance(message, StatusReport):
-        return reports_message([message])
-    assert isinstance(message, StatusRequest | VerificationRequest | VerificationReport), type(message)
-    return message
+    return carrying(message, new_message_id())
 
 
 def answers_to(sent: Sequence[CreditTransfer], reports: Sequence[StatusReport]) -> list[StatusReport]:

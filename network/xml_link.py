@@ -14,17 +14,15 @@ from datetime import UTC, datetime
 
 from switch.scheme.messages import (
     CreditTransfer,
-    CreditTransferMessage,
     StatusReport,
-    StatusReportMessage,
     StatusRequest,
     VerificationReport,
     VerificationRequest,
 )
 from switch.scheme.pacs002 import ReadStatusReports
-from switch.scheme.pacs008 import SWITCH_MEMBER_ID, ReadCreditTransfers
-from switch.scheme.transport import SWITCH_ADDRESS, Envelope
-from switch.scheme.wire import WireMessage, read_wire, write_wire
+from switch.scheme.pacs008 import ReadCreditTransfers
+from switch.scheme.transport import Envelope
+from switch.scheme.wire import carrying, member_id, read_wire, write_wire
 
 HEADER_CREATED = datetime(2026, 1, 1, tzinfo=UTC)
 CARRIED = (CreditTransfer, StatusReport, StatusRequest, VerificationRequest, VerificationReport)
@@ -36,7 +34,8 @@ def through_iso20022(envelope: Envelope) -> Envelope:
     message = envelope.message
     if not isinstance(message, CARRIED):
         return envelope
-    data = write_wire(_document(message), _member(envelope.sender), _member(envelope.receiver), HEADER_CREATED)
+    document = carrying(message, message.original_transaction_id if isinstance(message, StatusReport) else "")
+    data = write_wire(document, member_id(envelope.sender), member_id(envelope.receiver), HEADER_CREATED)
     read = _carried(read_wire(data).message)
     assert read == message, f"{type(message).__name__} changed on its way through XML: {message!r} -> {read!r}"
     return dataclasses.replace(envelope, message=read)
@@ -48,16 +47,3 @@ def _carried(read: object) -> object:
         assert not read.refused, f"the codec refused what the scheme wrote: {read.refused}"
         return read.transactions[0] if isinstance(read, ReadCreditTransfers) else read.reports[0]
     return read
-
-
-def _document(message: object) -> WireMessage:
-    if isinstance(message, CreditTransfer):
-        return CreditTransferMessage.unchecked(message_id=message.message_id, transactions=(message,))
-    if isinstance(message, StatusReport):
-        return StatusReportMessage.unchecked(message_id=message.original_transaction_id, reports=(message,))
-    assert isinstance(message, StatusRequest | VerificationRequest | VerificationReport), type(message)
-    return message
-
-
-def _member(address: str) -> str:
-    return SWITCH_MEMBER_ID if address == SWITCH_ADDRESS else address

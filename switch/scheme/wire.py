@@ -46,7 +46,9 @@ from switch.scheme.acmt import (
 )
 from switch.scheme.head import HEAD_NAME, BusinessHeader, header_from_element, header_xml
 from switch.scheme.messages import (
+    CreditTransfer,
     CreditTransferMessage,
+    StatusReport,
     StatusReportMessage,
     StatusRequest,
     VerificationReport,
@@ -56,11 +58,13 @@ from switch.scheme.pacs002 import PACS002, PACS002_NAME, ReadStatusReports, pacs
 from switch.scheme.pacs008 import (
     PACS008,
     PACS008_NAME,
+    SWITCH_MEMBER_ID,
     ReadCreditTransfers,
     pacs008_from_document,
     pacs008_xml,
 )
 from switch.scheme.pacs028 import PACS028, PACS028_NAME, pacs028_from_document, pacs028_xml
+from switch.scheme.transport import SWITCH_ADDRESS
 from switch.scheme.xml import XML_DECLARATION, invalid, iso_datetime, parse_safely, written_envelope
 
 XML_MEDIA_TYPE = "application/xml"
@@ -94,6 +98,23 @@ class ReadWire:
 
     header: BusinessHeader
     message: ReadMessage
+
+
+def member_id(address: str) -> str:
+    """A node's name in the header: its BIN, or NAPAS for the switch."""
+    return SWITCH_MEMBER_ID if address == SWITCH_ADDRESS else address
+
+
+def carrying(message: object, report_message_id: str) -> WireMessage:
+    """One scheme message as the document that carries it: a credit as a pacs.008 of one, under
+    its own message id; a status report as a pacs.002 of one, under `report_message_id` (a report
+    has no message id of its own); the others are documents as they are."""
+    if isinstance(message, CreditTransfer):
+        return CreditTransferMessage.unchecked(message_id=message.message_id, transactions=(message,))
+    if isinstance(message, StatusReport):
+        return StatusReportMessage.unchecked(message_id=report_message_id, reports=(message,))
+    assert isinstance(message, StatusRequest | VerificationRequest | VerificationReport), type(message)
+    return message
 
 
 # --- write ---------------------------------------------------------------------------------------
