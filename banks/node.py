@@ -31,9 +31,11 @@ from banks.schemas import (
 )
 from ledger import Account, AccountFlag, Ledger, LedgerInvariantViolation, Transfer, TransferKind, TransferResult
 from ledger import repository as ledger_repository
+from switch.scheme import grouping
 from switch.scheme.calendar import month_of
 from switch.scheme.codes import StatusReason, TransactionStatus
 from switch.scheme.messages import (
+    TRANSACTIONS_PER_MESSAGE_MAX,
     CreditTransfer,
     Party,
     StatusReport,
@@ -87,6 +89,7 @@ class ParticipantNode:
         self.ledger = Ledger(engine)
         self.random = random.Random(f"{seed}:{bin_code}")
         self._sequence = 0
+        self._messages_sent = 0  # numbers the multi-transaction messages this process sends
         # The sweep timer lives in memory: a node started again re-arms it on its first batch.
         self._sweep_armed = False
         self._resumed = False
@@ -155,11 +158,22 @@ class ParticipantNode:
 
     # --- messages ---------------------------------------------------------------------------
 
-    def handle(self, inbox: Sequence[Envelope], now_ms: int) -> list[Envelope]:
-        if len(inbox) > ORDERS_PER_BATCH_MAX:
-            # One batch is at most one ledger batch: a larger delivery is taken in slices, in order.
-            step = ORDERS_PER_BATCH_MAX
-            return [e for start in range(0, len(inbox), step) for e in self.handle(inbox[start : start + step], now_ms)]
+    def handle(self, delivered: Sequence[Envelope], now_ms: int) -> list[Envelope]:
+        parts = grouping.slices(delivered, ORDERS_PER_BATCH_MAX)
+        if len(parts) > 1:
+            # One batch is at most one ledger batch: a larger delivery is taken in slices, in order,
+            # each message whole in one of them.
+            return [e for part in parts for e in self.handle(part, now_ms)]
+        out = self._handle_batch(grouping.opened(delivered), now_ms)
+
+        def next_message_id() -> str:
+            self._messages_sent += 1
+            return f"{self.bin}-{now_ms}-{self._messages_sent}"
+
+        # Our payments to the switch, and our answers to it, leave as messages of many.
+        return grouping.gathered(out, lambda _receiver: TRANSACTIONS_PER_MESSAGE_MAX, next_message_id)
+
+    def _handle_batch(self, inbox: Sequence[Envelope], now_ms: int) -> list[Envelope]:
         orders = [e.message for e in inbox if isinstance(e.message, PaymentOrder)]
         inbound = [e.message for e in inbox if isinstance(e.message, CreditTransfer)]
         reports = [e.message for e in inbox if isinstance(e.message, StatusReport)]
@@ -170,7 +184,7 @@ class ParticipantNode:
         with self.engine.begin() as conn:
             if reports:
                 self._on_reports(conn, reports, now_ms)
-            failed = [n.message for n in undeliverable if isinstance(n.message, CreditTransfer)]
+            failed = [t for n in undeliverable for t in grouping.transactions_in(n.message)]
             if failed:
                 self._finish_outbound(conn, [(t.transaction_id, False, StatusReason.AB08) for t in failed], now_ms)
             if inbound:
@@ -292,6 +306,7 @@ class ParticipantNode:
         rows: list[dict[str, Any]] = []
         credits: list[Transfer] = []
         out: list[Envelope] = []
+        delay_ms = self._latency_ms()  # what arrived together is answered together: one pacs.002
         for key, transfer in zip(keys, transfers, strict=True):
             row = known.get(key)
             if row is None:
@@ -308,7 +323,7 @@ class ParticipantNode:
                             TransferKind.PENDING,
                         )
                     )
-            out.append(self._answer(transfer, row))
+            out.append(self._answer(transfer, row, delay_ms))
         self._expect_ok(self.ledger.create_transfers(conn, credits, now_ms))
         repository.insert_inbound(conn, rows)
         if self.limits.monthly_inflow_cap_vnd is not None:
@@ -350,7 +365,7 @@ class ParticipantNode:
             "updated_ms": now_ms,
         }
 
-    def _answer(self, transfer: CreditTransfer, row: dict[str, Any]) -> Envelope:
+    def _answer(self, transfer: CreditTransfer, row: dict[str, Any], delay_ms: int) -> Envelope:
         rejected = row["status"] in (InboundStatus.REJECTED.value, InboundStatus.REVERSED.value)
         report = StatusReport.unchecked(
             original_message_id=transfer.message_id,
@@ -364,10 +379,9 @@ class ParticipantNode:
             settled_at_ms=None,
             additional_information=None,
         )
-        delay = self._latency_ms()
         if self.random.random() < self.behaviour.timeout_rate:
-            delay += self.behaviour.late_answer_ms
-        return Envelope(self.address, SWITCH_ADDRESS, report, delay)
+            delay_ms += self.behaviour.late_answer_ms  # this one answers late, in a message of its own time
+        return Envelope(self.address, SWITCH_ADDRESS, report, delay_ms)
 
     def _latency_ms(self) -> int:
         """How long the node takes to answer: its latency knob, give or take half, at least 1 ms."""

@@ -18,6 +18,8 @@ from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from switch.scheme import grouping
+from switch.scheme.messages import CreditTransferMessage, StatusReportMessage
 from switch.scheme.transport import Envelope, Node
 
 log = logging.getLogger("switchyard.runtime")
@@ -208,6 +210,12 @@ class NodeRuntime:
     def _route(self, envelope: Envelope) -> None:
         if envelope.receiver == self.node.address:  # a timer: back into the inbox, on time
             asyncio.get_running_loop().call_later(envelope.delay_ms / 1000, self.inbox.put_nowait, envelope)
+            return
+        if isinstance(envelope.message, CreditTransferMessage | StatusReportMessage):
+            # On HTTP the dispatcher's lanes make the messages: each receiver's wire (XML documents of
+            # many, JSON batch calls) and each caller waiting for its one answer take transactions.
+            for single in grouping.opened([envelope]):
+                self._route(single)
             return
         task = asyncio.create_task(self._release(envelope))
         self._sending.add(task)

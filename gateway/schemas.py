@@ -7,7 +7,7 @@ from typing import Annotated
 from pydantic import BaseModel, ConfigDict, Field
 
 from switch.scheme.codes import ParticipantKind, ParticipantStatus, StatusReason, TransactionStatus, WireFormat
-from switch.scheme.messages import AMOUNT_VND_MAX, Alias, AmountVnd, Bin
+from switch.scheme.messages import AMOUNT_VND_MAX, TRANSACTIONS_PER_MESSAGE_MAX, Alias, AmountVnd, Bin
 
 URL_LENGTH_MAX = 300
 
@@ -26,6 +26,10 @@ class ParticipantIn(Body):
     inbound_batches: Annotated[bool, Field(strict=True)] = False
     # How its messages travel: ISO 20022 XML (head.001 + the Document) or JSON with ISO names
     wire: WireFormat = WireFormat.JSON
+    # How many transactions one pacs.008 or pacs.002 to it may carry (1: single transfers only)
+    transactions_per_message_max: Annotated[int, Field(strict=True, ge=1, le=TRANSACTIONS_PER_MESSAGE_MAX)] = (
+        TRANSACTIONS_PER_MESSAGE_MAX
+    )
 
 
 class ParticipantOut(BaseModel):
@@ -37,6 +41,7 @@ class ParticipantOut(BaseModel):
     base_url: str | None
     inbound_batches: bool
     wire: WireFormat
+    transactions_per_message_max: int
 
 
 class RegisteredParticipant(ParticipantOut):

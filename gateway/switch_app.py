@@ -13,12 +13,12 @@ from dataclasses import dataclass, field
 from typing import Annotated, Any
 
 import aiohttp
-from fastapi import APIRouter, Depends, FastAPI, Header
+from fastapi import APIRouter, Depends, FastAPI, Header, Request
 from fastapi.responses import Response
 from pydantic import ValidationError
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from gateway import problems
+from gateway import problems, xml_wire
 from gateway.cache import TtlCache
 from gateway.dispatch import HttpDispatcher, Peer
 from gateway.observe import SwitchMetrics, TimingMiddleware
@@ -38,7 +38,7 @@ from gateway.schemas import (
     TransferStatusOut,
     WireIn,
 )
-from gateway.switch_xml import SwitchXmlWire, read_body, takes_xml
+from gateway.switch_xml import SwitchXmlWire, answer_transfers, read_body, takes_xml
 from switch.clearing.service import EXPIRE_STALE_TIMER
 from switch.errors import AliasNotFound
 from switch.node import SwitchNode
@@ -51,17 +51,21 @@ from switch.scheme.messages import (
     AliasRegistrationReport,
     AliasRemoval,
     CreditTransfer,
+    CreditTransferMessage,
     StatusReport,
+    StatusReportMessage,
     StatusRequest,
     VerificationReport,
     VerificationRequest,
 )
+from switch.scheme.transfer_message_json import parse_transfer_message
 from switch.scheme.transport import CITIZEN_APP_ADDRESS, SWITCH_ADDRESS, Envelope, TimerFired
 from switch.scheme.validation import parse_message
 from switch.scheme.wire import WIRE_BYTES_MAX
 
 BODY_BYTES_MAX = 64 * 1024
 TRANSFERS_PATH = "/v1/transfers"
+TRANSFER_MESSAGES_PATH = "/v1/transfer-messages"  # a pacs.008 of many transactions on the JSON wire
 TRANSFER_WAIT_S = 6.0  # a little longer than the switch waits for a creditor (5 s)
 REGISTRATION_WAIT_S = 12.0  # longer than the switch waits for a verification (10 s)
 VERIFICATION_WAIT_S = 12.0
@@ -194,7 +198,7 @@ class BodyLimit:
             limit = BODY_BYTES_MAX
             if scope.get("path") == DISBURSEMENTS_PATH:
                 limit = FILE_BYTES_MAX
-            elif takes_xml(scope):
+            elif takes_xml(scope) or scope.get("path") == TRANSFER_MESSAGES_PATH:
                 limit = WIRE_BYTES_MAX
             if not length.isdigit() or int(length) > limit:
                 response = problems.problem(
@@ -313,6 +317,7 @@ def _participant_admin_routes(router: APIRouter, api: SwitchApi) -> None:
                 base_url=body.base_url,
                 inbound_batches=body.inbound_batches,
                 wire=body.wire,
+                transactions_per_message_max=body.transactions_per_message_max,
             ),
             now_ms,
         )
@@ -398,6 +403,30 @@ def _participant_router(api: SwitchApi) -> APIRouter:
             )  # fmt: skip
         status, body, headers = await answer_transfer(api, bin_code, transfer)
         return Response(body, status_code=status, headers=headers, media_type="application/json")
+
+    @router.post(
+        TRANSFER_MESSAGES_PATH.removeprefix("/v1"),
+        response_model=StatusReportMessage,
+        responses={
+            202: {"description": "some transactions not final yet (PDNG): their status follows by callback and GET"},
+            400: {"description": "the message as a whole cannot be read: nothing is taken"},
+        },
+        openapi_extra={
+            "requestBody": {
+                "required": True,
+                "content": {"application/json": {"schema": CreditTransferMessage.model_json_schema()}},
+            }
+        },
+    )
+    async def submit_transfer_message(request: Request, bin_code: str = Depends(caller)) -> Any:
+        """pacs.008 of 1 to 1,000 transactions in; one pacs.002 out with a report per transaction,
+        in the message's order: final where the creditor answered in time, PDNG (202) where not. A
+        transaction that breaks a rule, or is not the caller's, is RJCT on its own."""
+        message = parse_transfer_message(await request.body())  # MessageInvalid: 400, nothing taken
+        answers = await answer_transfers(_runtime(api), bin_code, message, api.transfer_wait_s)
+        pending = any(not report.transaction_status.is_final for report in answers)
+        content = xml_wire.reports_message(answers).model_dump_json().encode()
+        return Response(content, status_code=202 if pending else 200, media_type="application/json")
 
     @router.post("/verifications", response_model=VerificationReport)
     async def verify_account(request: VerificationRequest, bin_code: str = Depends(caller)) -> Any:
@@ -492,6 +521,7 @@ def _participant_out(p: Participant) -> ParticipantOut:
     return ParticipantOut(
         bin=p.bin, name=p.name, kind=p.kind, status=p.status, net_debit_cap_vnd=p.net_debit_cap_vnd,
         base_url=p.base_url, inbound_batches=p.inbound_batches, wire=p.wire,
+        transactions_per_message_max=p.transactions_per_message_max,
     )  # fmt: skip
 
 

@@ -19,6 +19,11 @@ class AccountFlag(enum.IntFlag):
     CREDITS_MUST_NOT_EXCEED_DEBITS = 2
 
 
+# Plain ints for the checks run on every account of every batch: an IntFlag's `&` costs ten times more.
+_DEBITS_MUST_NOT_EXCEED_CREDITS = int(AccountFlag.DEBITS_MUST_NOT_EXCEED_CREDITS)
+_CREDITS_MUST_NOT_EXCEED_DEBITS = int(AccountFlag.CREDITS_MUST_NOT_EXCEED_DEBITS)
+
+
 class TransferKind(enum.IntEnum):
     """Single-phase posting or the two phases of a reservation (TigerBeetle's pending transfers)."""
 
@@ -99,10 +104,10 @@ class Account:
         for value in (self.debits_pending, self.debits_posted, self.credits_pending, self.credits_posted):
             if value < 0:
                 raise AssertionError(f"account {self.id}: negative balance component {value}")
-        if self.flags & AccountFlag.DEBITS_MUST_NOT_EXCEED_CREDITS:
+        if self.flags & _DEBITS_MUST_NOT_EXCEED_CREDITS:
             if self.debits_pending + self.debits_posted > self.credits_posted:
                 raise AssertionError(f"account {self.id}: debits exceed credits")
-        if self.flags & AccountFlag.CREDITS_MUST_NOT_EXCEED_DEBITS:
+        if self.flags & _CREDITS_MUST_NOT_EXCEED_DEBITS:
             if self.credits_pending + self.credits_posted > self.debits_posted:
                 raise AssertionError(f"account {self.id}: credits exceed debits")
 

@@ -76,6 +76,7 @@ def admit(
     participant = Participant(
         spec.bin, spec.name, spec.kind, net_debit_cap_vnd=spec.net_debit_cap_vnd, base_url=base_url,
         inbound_batches=inbound_batches, wire=spec.wire,
+        transactions_per_message_max=spec.transactions_per_message_max,
     )  # fmt: skip
     try:
         switch.register_participant(participant, now_ms)

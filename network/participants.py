@@ -16,6 +16,7 @@ from banks.schemas import AccountStatus, Behaviour, Customer, Limits
 from payer.registry import Person, PopulationRegistry, generate_population
 from switch.scheme.calendar import VIETNAM
 from switch.scheme.codes import ParticipantKind, WireFormat
+from switch.scheme.messages import TRANSACTIONS_PER_MESSAGE_MAX
 from switch.scheme.names import normalize_name
 from wallets.node import wallet_limits
 
@@ -32,6 +33,8 @@ class ParticipantSpec:
     behaviour: Behaviour = field(default_factory=Behaviour)
     limits: Limits | None = None  # None: the node's own defaults (a wallet's caps, none at a bank)
     wire: WireFormat = WireFormat.JSON  # how its messages travel over HTTP (serve, and its registration)
+    # 1: it takes single transfers only (a registration option); else messages of up to this many
+    transactions_per_message_max: int = TRANSACTIONS_PER_MESSAGE_MAX
 
 
 # Real NAPAS BINs for the banks and the two wallet providers that have them; MobiFone Money's is a

@@ -14,7 +14,9 @@ from datetime import UTC, datetime
 
 from switch.scheme.messages import (
     CreditTransfer,
+    CreditTransferMessage,
     StatusReport,
+    StatusReportMessage,
     StatusRequest,
     VerificationReport,
     VerificationRequest,
@@ -25,7 +27,10 @@ from switch.scheme.transport import Envelope
 from switch.scheme.wire import carrying, member_id, read_wire, write_wire
 
 HEADER_CREATED = datetime(2026, 1, 1, tzinfo=UTC)
-CARRIED = (CreditTransfer, StatusReport, StatusRequest, VerificationRequest, VerificationReport)
+CARRIED = (
+    CreditTransfer, CreditTransferMessage, StatusReport, StatusReportMessage, StatusRequest, VerificationRequest,
+    VerificationReport,
+)  # fmt: skip
 
 
 def through_iso20022(envelope: Envelope) -> Envelope:
@@ -36,14 +41,22 @@ def through_iso20022(envelope: Envelope) -> Envelope:
         return envelope
     document = carrying(message, message.original_transaction_id if isinstance(message, StatusReport) else "")
     data = write_wire(document, member_id(envelope.sender), member_id(envelope.receiver), HEADER_CREATED)
-    read = _carried(read_wire(data).message)
+    read = _carried(read_wire(data).message, message)
     assert read == message, f"{type(message).__name__} changed on its way through XML: {message!r} -> {read!r}"
     return dataclasses.replace(envelope, message=read)
 
 
-def _carried(read: object) -> object:
-    """The one message a document read back carries."""
-    if isinstance(read, ReadCreditTransfers | ReadStatusReports):
+def _carried(read: object, sent: object) -> object:
+    """What a document read back carries, in the shape it was sent: a transaction alone, or a
+    message of many."""
+    if isinstance(read, ReadCreditTransfers):
         assert not read.refused, f"the codec refused what the scheme wrote: {read.refused}"
-        return read.transactions[0] if isinstance(read, ReadCreditTransfers) else read.reports[0]
+        if isinstance(sent, CreditTransferMessage):
+            return CreditTransferMessage(message_id=sent.message_id, transactions=tuple(read.transactions))
+        return read.transactions[0]
+    if isinstance(read, ReadStatusReports):
+        assert not read.refused, f"the codec refused what the scheme wrote: {read.refused}"
+        if isinstance(sent, StatusReportMessage):
+            return StatusReportMessage(message_id=sent.message_id, reports=tuple(read.reports))
+        return read.reports[0]
     return read

@@ -51,6 +51,7 @@ from switch.scheme.summary import ZERO, Cell, DisbursementSummary
 from wallets.node import wallet_limits
 
 BEHAVIOUR_KNOBS = ("latency_ms", "timeout_rate", "late_answer_ms", "reject_rate")
+POSITION_KNOBS = ("net_debit_cap_vnd", "prefund_vnd", "wire", "transactions_per_message_max")  # its registration
 REPORT_JSON = "report.json"
 REPORT_HTML = "report.html"
 
@@ -164,9 +165,7 @@ def _participants(network: NetworkSpec) -> tuple[ParticipantSpec, ...]:
         limits = spec.limits
         if override.pilot_2021_cap is not None:
             limits = wallet_limits(pilot_2021=override.pilot_2021_cap)
-        position = {
-            k: v for k in ("net_debit_cap_vnd", "prefund_vnd", "wire") if (v := getattr(override, k)) is not None
-        }
+        position = {k: v for k in POSITION_KNOBS if (v := getattr(override, k)) is not None}
         specs.append(dataclasses.replace(spec, behaviour=behaviour, limits=limits, **position))
     return tuple(specs)
 

@@ -8,7 +8,8 @@
                                     latency_ms, timeout_rate, late_answer_ms, reject_rate,
                                     pilot_2021_cap (wallets: 10,000,000 VND a month),
                                     net_debit_cap_vnd, prefund_vnd (its position at the switch),
-                                    wire (iso20022-xml or json: each message through that codec)
+                                    wire (iso20022-xml or json: each message through that codec),
+                                    transactions_per_message_max (1: single transfers only)
     [[timeline]]                    at_s (simulated seconds from the start), event, and its fields:
         submit_payroll              cycle, file_format (json, csv, pain.001)
         duplicate_submission        cycle, resend ("same-file": the same file again; "new-file": the
@@ -44,7 +45,7 @@ from network.payroll import PROVINCES
 from payer.registry import PROVINCE_NAMES
 from payer.rolls import PROGRAM_SHARES
 from switch.scheme.codes import Program, WireFormat
-from switch.scheme.messages import AMOUNT_VND_MAX
+from switch.scheme.messages import AMOUNT_VND_MAX, TRANSACTIONS_PER_MESSAGE_MAX
 
 SCENARIO_BYTES_MAX = 256 * 1024
 EVENTS_MAX = 200
@@ -107,6 +108,10 @@ class ParticipantOverride(Strict):
     net_debit_cap_vnd: Annotated[int, Field(strict=True, ge=0, le=AMOUNT_VND_MAX)] | None = None
     prefund_vnd: Annotated[int, Field(strict=True, ge=0, le=AMOUNT_VND_MAX)] | None = None
     wire: WireFormat | None = None  # "iso20022-xml" or "json": its registration, and its wire under serve
+    # 1: it takes single transfers only; else pacs.008s and pacs.002s of up to this many transactions
+    transactions_per_message_max: Annotated[int, Field(strict=True, ge=1, le=TRANSACTIONS_PER_MESSAGE_MAX)] | None = (
+        None
+    )
 
 
 class NetworkSpec(Strict):

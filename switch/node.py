@@ -18,7 +18,7 @@ from ledger import Ledger, LedgerTotals
 from ledger import repository as ledger_repository
 from ledger.schemas import BATCH_SIZE_MAX
 from switch.clearing import repository as clearing_repository
-from switch.clearing.schemas import CREDITOR_TIMEOUT_MS, TIMER_PREFIX, ClearingRecord
+from switch.clearing.schemas import CREDITOR_TIMEOUT_MS, MESSAGE_TIMER_PREFIX, TIMER_PREFIX, ClearingRecord
 from switch.clearing.service import EXPIRE_STALE_TIMER, ClearingService
 from switch.directory import repository as directory_repository
 from switch.directory.schemas import AliasRecord
@@ -32,6 +32,7 @@ from switch.disbursements.service import DisbursementService
 from switch.participants import repository as participants_repository
 from switch.participants.schemas import Credentials, Participant, Position
 from switch.participants.service import ParticipantService
+from switch.scheme import grouping
 from switch.scheme.calendar import local_time
 from switch.scheme.codes import ItemStatus, ParticipantStatus, StatusReason, TransactionStatus, WireFormat
 from switch.scheme.disbursement import DisbursementFile, RowError
@@ -103,6 +104,7 @@ class SwitchNode:
         self.clearing = ClearingService(self.ledger, self.directory, creditor_timeout_ms)
         self.disbursement_service = DisbursementService(self.ledger, self.clearing, identities, creditor_timeout_ms)
         self._participants_cache: tuple[int, dict[str, Participant]] | None = None
+        self._messages_sent = 0  # numbers the multi-transaction messages this process sends
 
     def setup(self) -> None:
         tables = (
@@ -120,13 +122,11 @@ class SwitchNode:
     def handle(self, inbox: Sequence[Envelope], now_ms: int) -> list[Envelope]:
         if len(inbox) > INBOX_MAX:
             raise AssertionError(f"inbox of {len(inbox)} is over {INBOX_MAX}")
-        if len(inbox) > BATCH_SIZE_MAX:
-            # One batch is at most one ledger batch: a larger delivery is taken in slices, in order.
-            return [
-                e
-                for start in range(0, len(inbox), BATCH_SIZE_MAX)
-                for e in self.handle(inbox[start : start + BATCH_SIZE_MAX], now_ms)
-            ]
+        parts = grouping.slices(inbox, BATCH_SIZE_MAX)
+        if len(parts) > 1:
+            # One batch is at most one ledger batch: a larger delivery is taken in slices, in order,
+            # each message whole in one of them.
+            return [e for part in parts for e in self.handle(part, now_ms)]
         for attempt in range(1, BATCH_ATTEMPTS_MAX + 1):
             try:
                 return self._handle_batch(inbox, now_ms)
@@ -137,7 +137,8 @@ class SwitchNode:
                     raise
         raise AssertionError("unreachable")
 
-    def _handle_batch(self, inbox: Sequence[Envelope], now_ms: int) -> list[Envelope]:
+    def _handle_batch(self, delivered: Sequence[Envelope], now_ms: int) -> list[Envelope]:
+        inbox = grouping.opened(delivered)  # a message's transactions, each decided on its own
         answers: list[tuple[str, StatusReport]] = []
         timeouts: list[str] = []
         registration_timeouts: list[str] = []
@@ -159,6 +160,8 @@ class SwitchNode:
                 disbursement_timers.append(message.key)
             elif isinstance(message, TimerFired) and message.key.startswith(TIMER_PREFIX):
                 timeouts.append(message.key.removeprefix(TIMER_PREFIX))
+            elif isinstance(message, TimerFired) and message.key.startswith(MESSAGE_TIMER_PREFIX):
+                timeouts.extend(message.keys)  # each transaction of the message still pending ends AB05
             elif isinstance(message, TimerFired) and message.key.startswith(REGISTRATION_TIMER_PREFIX):
                 registration_timeouts.append(message.key.removeprefix(REGISTRATION_TIMER_PREFIX))
             elif isinstance(message, Undeliverable):
@@ -194,7 +197,22 @@ class SwitchNode:
             out = self.disbursement_service.intercept(conn, out, participants, now_ms)
             for key in sorted(set(disbursement_timers)):
                 out += self.disbursement_service.on_timer(conn, key, participants, now_ms)
-        return refused + out
+        return self._outgoing(refused + out, participants, now_ms)
+
+    def _outgoing(self, out: list[Envelope], participants: dict[str, Participant], now_ms: int) -> list[Envelope]:
+        """What the switch sends, its transactions to each participant gathered into messages of as
+        many as that participant takes, and a creditor timer armed for each credit message sent."""
+
+        def room(receiver: str) -> int:
+            participant = participants.get(receiver)
+            return 1 if participant is None else participant.transactions_per_message_max
+
+        def next_message_id() -> str:
+            self._messages_sent += 1
+            return f"NAPAS-{now_ms}-{self._messages_sent}"
+
+        sent = grouping.gathered(out, room, next_message_id)
+        return sent + self.clearing.creditor_timers(sent)
 
     def _parse_raw(self, sender: str, raw: RawMessage) -> CreditTransfer | Envelope:
         """A malformed pacs.008 is answered RJCT (CH20 for decimals, else FF01); nothing is stored."""
@@ -217,7 +235,7 @@ class SwitchNode:
 
     def _undeliverable(self, conn: Connection, notices: list[Undeliverable], now_ms: int) -> list[Envelope]:
         out: list[Envelope] = []
-        transfers = [n.message for n in notices if isinstance(n.message, CreditTransfer)]
+        transfers = [t for n in notices for t in grouping.transactions_in(n.message)]
         if transfers:
             out += self.clearing.on_undeliverable(conn, transfers, now_ms)
         for notice in notices:
@@ -262,7 +280,8 @@ class SwitchNode:
 
         def submit(conn: Connection) -> tuple[DisbursementRecord, list[Envelope]]:
             participants = self._participants(conn, now_ms, {sender})
-            return self.disbursement_service.submit(conn, sender, file, participants, now_ms)
+            record, out = self.disbursement_service.submit(conn, sender, file, participants, now_ms)
+            return record, self._outgoing(out, participants, now_ms)
 
         for attempt in range(1, BATCH_ATTEMPTS_MAX + 1):
             try:

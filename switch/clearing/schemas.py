@@ -7,7 +7,8 @@ from switch.scheme.codes import StatusReason, TransactionStatus
 TRANSFER_LIMIT_VND = 500_000_000  # NAPAS's per-transaction limit for 24/7 fast transfers
 CREDITOR_TIMEOUT_MS = 5_000
 INTAKE_BATCH_MAX = 8_190  # one ledger batch
-TIMER_PREFIX = "timeout:"
+TIMER_PREFIX = "timeout:"  # the creditor timer of one transfer sent on its own: the key follows
+MESSAGE_TIMER_PREFIX = "timeout-message:"  # of a multi-transaction message: its transactions' keys ride along
 
 
 def clearing_key(debtor_agent: str, transaction_id: str) -> str:

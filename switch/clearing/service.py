@@ -16,6 +16,7 @@ from switch.clearing import core, repository
 from switch.clearing.schemas import (
     CREDITOR_TIMEOUT_MS,
     INTAKE_BATCH_MAX,
+    MESSAGE_TIMER_PREFIX,
     TIMER_PREFIX,
     TRANSFER_LIMIT_VND,
     ClearingRecord,
@@ -25,7 +26,7 @@ from switch.directory.service import DirectoryService
 from switch.errors import TransferNotFound
 from switch.participants.schemas import Participant, position_account
 from switch.scheme.codes import StatusReason, TransactionStatus
-from switch.scheme.messages import CreditTransfer, StatusReport, StatusRequest
+from switch.scheme.messages import CreditTransfer, CreditTransferMessage, StatusReport, StatusRequest
 from switch.scheme.transport import SWITCH_ADDRESS, Envelope, TimerFired
 
 TRANSFER_CODE_CLEARING = 1
@@ -112,10 +113,27 @@ class ClearingService:
             # The answer goes to the sender: when it is not the debtor agent, the id stays free.
             return (record if decision.store else None), [_to_debtor(record, to=sender)]
         assert route is not None
-        return record, [
-            Envelope(SWITCH_ADDRESS, route.creditor_agent, core.forwarded(transfer, route)),
-            Envelope(SWITCH_ADDRESS, SWITCH_ADDRESS, TimerFired(TIMER_PREFIX + decision.key), self.creditor_timeout_ms),
-        ]
+        # Its creditor timer is armed when it leaves, alone or in a message (`creditor_timers`).
+        return record, [Envelope(SWITCH_ADDRESS, route.creditor_agent, core.forwarded(transfer, route))]
+
+    def creditor_timers(self, sent: Sequence[Envelope]) -> list[Envelope]:
+        """A timer for each credit the switch sends: one for a transfer sent alone, one for a
+        multi-transaction message, which carries its transactions' keys. When it fires, whatever of
+        it is still pending ends AB05, each transaction on its own; what was answered is final."""
+        timers = []
+        for envelope in sent:
+            message = envelope.message
+            if envelope.sender != SWITCH_ADDRESS or envelope.receiver == SWITCH_ADDRESS:
+                continue
+            if isinstance(message, CreditTransfer):
+                timer = TimerFired(TIMER_PREFIX + clearing_key(message.debtor_agent, message.transaction_id))
+            elif isinstance(message, CreditTransferMessage):
+                keys = tuple(clearing_key(t.debtor_agent, t.transaction_id) for t in message.transactions)
+                timer = TimerFired(f"{MESSAGE_TIMER_PREFIX}{message.message_id}", keys)
+            else:
+                continue
+            timers.append(Envelope(SWITCH_ADDRESS, SWITCH_ADDRESS, timer, self.creditor_timeout_ms))
+        return timers
 
     def on_answers(self, conn: Connection, answers: Sequence[tuple[str, StatusReport]], now_ms: int) -> list[Envelope]:
         """Creditors' pacs.002 answers: settle, release, or refuse a late acceptance."""

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import BigInteger, Boolean, Column, Connection, String, delete, select, text, update
+from sqlalchemy import BigInteger, Boolean, Column, Connection, Integer, String, delete, select, text, update
 from sqlmodel import Field, SQLModel
 
 from switch.participants.schemas import Participant
 from switch.scheme.codes import ParticipantKind, ParticipantStatus, WireFormat
+from switch.scheme.messages import TRANSACTIONS_PER_MESSAGE_MAX
 
 
 class ParticipantRow(SQLModel, table=True):
@@ -21,6 +22,9 @@ class ParticipantRow(SQLModel, table=True):
     base_url: str | None = Field(sa_column=Column(String(300), nullable=True))
     inbound_batches: bool = Field(sa_column=Column(Boolean, nullable=False, server_default="0"))
     wire: str = Field(sa_column=Column(String(16), nullable=False, server_default=WireFormat.JSON.value))
+    transactions_per_message_max: int = Field(
+        sa_column=Column(Integer, nullable=False, server_default=str(TRANSACTIONS_PER_MESSAGE_MAX))
+    )
 
 
 class CredentialRow(SQLModel, table=True):
@@ -57,6 +61,7 @@ def insert(conn: Connection, participant: Participant) -> None:
             "base_url": participant.base_url,
             "inbound_batches": participant.inbound_batches,
             "wire": participant.wire.value,
+            "transactions_per_message_max": participant.transactions_per_message_max,
         },
     )
 
@@ -101,6 +106,7 @@ def _from_row(row: Any) -> Participant:
         base_url=row.base_url,
         inbound_batches=bool(row.inbound_batches),
         wire=WireFormat(row.wire),
+        transactions_per_message_max=row.transactions_per_message_max,
     )
 
 
@@ -112,3 +118,6 @@ def add_missing_columns(conn: Connection) -> None:
         conn.execute(text(f"ALTER TABLE {PARTICIPANTS.name} ADD COLUMN inbound_batches BOOLEAN NOT NULL DEFAULT FALSE"))
     if "wire" not in present:
         conn.execute(text(f"ALTER TABLE {PARTICIPANTS.name} ADD COLUMN wire VARCHAR(16) NOT NULL DEFAULT 'json'"))
+    if "transactions_per_message_max" not in present:
+        column = f"transactions_per_message_max INTEGER NOT NULL DEFAULT {TRANSACTIONS_PER_MESSAGE_MAX}"
+        conn.execute(text(f"ALTER TABLE {PARTICIPANTS.name} ADD COLUMN {column}"))

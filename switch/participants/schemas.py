@@ -3,6 +3,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from switch.scheme.codes import ParticipantKind, ParticipantStatus, WireFormat
+from switch.scheme.messages import TRANSACTIONS_PER_MESSAGE_MAX
 
 SWITCH_SETTLEMENT_ACCOUNT = "settlement:sbv"  # the switch's settlement account at the State Bank
 CREDIT_LINE_ACCOUNT = "credit_line"  # where net debit caps come from; no real money
@@ -25,6 +26,14 @@ class Participant:
     inbound_batches: bool = False
     # What its messages look like on HTTP: ISO 20022 XML documents, or JSON with ISO names.
     wire: WireFormat = WireFormat.JSON
+    # How many transactions one pacs.008 or pacs.002 to it may carry: 1 for a participant that takes
+    # single transfers only, up to the scheme's TRANSACTIONS_PER_MESSAGE_MAX.
+    transactions_per_message_max: int = TRANSACTIONS_PER_MESSAGE_MAX
+
+    def __post_init__(self) -> None:
+        if not 1 <= self.transactions_per_message_max <= TRANSACTIONS_PER_MESSAGE_MAX:
+            given, most = self.transactions_per_message_max, TRANSACTIONS_PER_MESSAGE_MAX
+            raise ValueError(f"transactions_per_message_max: {given} is not 1 to {most}")
 
     @property
     def active(self) -> bool:

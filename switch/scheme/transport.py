@@ -8,7 +8,7 @@ drive nodes through this one method.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Protocol
 
 from pydantic import BaseModel
@@ -19,9 +19,14 @@ CITIZEN_APP_ADDRESS = "vneid"
 
 @dataclass(slots=True, frozen=True)
 class TimerFired:
-    """A node's reminder to itself, delivered exactly `delay_ms` after it was sent."""
+    """A node's reminder to itself, delivered exactly `delay_ms` after it was sent.
+
+    `keys` are what it is about when it is about many things at once (the transactions of one
+    multi-transaction message the switch forwarded): one timer for the message, not one each. They
+    take no part in its identity or its text, which stay short."""
 
     key: str
+    keys: tuple[str, ...] = field(default=(), compare=False, repr=False)
 
 
 @dataclass(slots=True, frozen=True)

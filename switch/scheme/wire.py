@@ -108,12 +108,13 @@ def member_id(address: str) -> str:
 def carrying(message: object, report_message_id: str) -> WireMessage:
     """One scheme message as the document that carries it: a credit as a pacs.008 of one, under
     its own message id; a status report as a pacs.002 of one, under `report_message_id` (a report
-    has no message id of its own); the others are documents as they are."""
+    has no message id of its own); a message of many and the others are documents as they are."""
     if isinstance(message, CreditTransfer):
         return CreditTransferMessage.unchecked(message_id=message.message_id, transactions=(message,))
     if isinstance(message, StatusReport):
         return StatusReportMessage.unchecked(message_id=report_message_id, reports=(message,))
-    assert isinstance(message, StatusRequest | VerificationRequest | VerificationReport), type(message)
+    kinds = CreditTransferMessage | StatusReportMessage | StatusRequest | VerificationRequest | VerificationReport
+    assert isinstance(message, kinds), type(message)
     return message
 
 
