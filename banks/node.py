@@ -424,7 +424,9 @@ class ParticipantNode:
             return
         keys = [f"{r.debtor_agent}:{r.original_transaction_id}" for r in reports]
         rows = repository.load_inbound(conn, keys)
-        customers = repository.load_customers(conn, (row["account"] for row in rows.values()))
+        # Only a monthly inflow cap (wallets) gives a voided credit's inflow back: a bank skips the query.
+        capped = self.limits.monthly_inflow_cap_vnd is not None
+        customers = repository.load_customers(conn, (row["account"] for row in rows.values())) if capped else {}
         updates: list[tuple[str, InboundStatus, int]] = []
         transfers: list[Transfer] = []
         tombstones: list[dict[str, Any]] = []

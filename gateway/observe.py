@@ -18,6 +18,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from switch.scheme import grouping
 from switch.scheme.messages import StatusReport
 from switch.scheme.transport import Envelope
 
@@ -55,7 +56,7 @@ class SwitchMetrics:
         """Count and log every final status the switch tells a debtor agent."""
         self.batch_seconds.observe(seconds)
         self.batch_messages.observe(len(inbox))
-        for envelope in out:
+        for envelope in grouping.opened(out):  # a pacs.002 of many counts each of its reports
             report = envelope.message
             if isinstance(report, StatusReport) and envelope.receiver == report.debtor_agent:
                 if report.transaction_status.is_final:

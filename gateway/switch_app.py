@@ -422,8 +422,10 @@ def _participant_router(api: SwitchApi) -> APIRouter:
         """pacs.008 of 1 to 1,000 transactions in; one pacs.002 out with a report per transaction,
         in the message's order: final where the creditor answered in time, PDNG (202) where not. A
         transaction that breaks a rule, or is not the caller's, is RJCT on its own."""
-        message = parse_transfer_message(await request.body())  # MessageInvalid: 400, nothing taken
-        answers = await answer_transfers(_runtime(api), bin_code, message, api.transfer_wait_s)
+        # Counted as it arrives: a chunked body declares no length for BodyLimit to refuse.
+        body = await read_body(request.receive, WIRE_BYTES_MAX)
+        message = parse_transfer_message(body)  # MessageInvalid: 400, nothing taken
+        answers = await answer_transfers(_runtime(api), bin_code, message, api.transfer_wait_s, json_wire=True)
         pending = any(not report.transaction_status.is_final for report in answers)
         content = xml_wire.reports_message(answers).model_dump_json().encode()
         return Response(content, status_code=202 if pending else 200, media_type="application/json")

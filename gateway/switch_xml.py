@@ -94,10 +94,11 @@ class SwitchXmlWire:
 
 
 async def answer_transfers(
-    runtime: NodeRuntime, caller: str, message: ReadCreditTransfers, wait_s: float
+    runtime: NodeRuntime, caller: str, message: ReadCreditTransfers, wait_s: float, json_wire: bool = False
 ) -> list[StatusReport]:
     """One report per transaction, in the message's order: the final status when it came within
-    `wait_s`, PDNG when not; a transaction that could not be read, or is not the caller's, RJCT."""
+    `wait_s`, PDNG when not; a transaction that could not be read, or is not the caller's, RJCT
+    (naming the field as the caller's wire does: an element path, or `transactions.N.debtor_agent`)."""
     by_index: dict[int, StatusReport] = {}
     for refused in message.refused:
         by_index[refused.index] = xml_wire.refusal_report(refused, message.message_id, caller)
@@ -105,7 +106,8 @@ async def answer_transfers(
     questions = []
     for index, transfer in zip(taken_indices, message.transactions, strict=True):
         if transfer.debtor_agent != caller:
-            by_index[index] = xml_wire.not_theirs_report(transfer, caller)
+            field = f"transactions.{index}.debtor_agent" if json_wire else xml_wire.XML_DEBTOR_AGENT_FIELD
+            by_index[index] = xml_wire.not_theirs_report(transfer, caller, field)
             continue
         final = matcher_for(StatusReport, caller, debtor_agent=caller, original_transaction_id=transfer.transaction_id)
         questions.append((index, transfer, Envelope(caller, SWITCH_ADDRESS, transfer), final))

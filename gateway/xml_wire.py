@@ -108,8 +108,12 @@ def pending_report(transfer: CreditTransfer) -> StatusReport:
     )
 
 
-def not_theirs_report(transfer: CreditTransfer, caller: str) -> StatusReport:
-    """A transaction whose debtor agent is not the caller: refused, the others go on."""
+XML_DEBTOR_AGENT_FIELD = "DbtrAgt/FinInstnId/ClrSysMmbId/MmbId"
+
+
+def not_theirs_report(transfer: CreditTransfer, caller: str, field: str = XML_DEBTOR_AGENT_FIELD) -> StatusReport:
+    """A transaction whose debtor agent is not the caller: refused, the others go on. `field` names
+    the debtor agent as the caller's wire does."""
     return StatusReport(
         original_message_id=transfer.message_id,
         original_end_to_end_id=transfer.end_to_end_id,
@@ -117,7 +121,7 @@ def not_theirs_report(transfer: CreditTransfer, caller: str) -> StatusReport:
         debtor_agent=transfer.debtor_agent,
         transaction_status=TransactionStatus.RJCT,
         status_reason=StatusReason.FF01,
-        additional_information=f"DbtrAgt/FinInstnId/ClrSysMmbId/MmbId: must be {caller}, the sender's BIN",
+        additional_information=f"{field}: must be {caller}, the sender's BIN",
     )
 
 

@@ -33,8 +33,9 @@ from network.inprocess import InProcessNetwork
 from network.participants import DEFAULT_PARTICIPANTS, sample_account
 from network.sandbox import Sandbox
 from network.storage import Storage
+from switch.scheme import grouping
 from switch.scheme.codes import ParticipantKind, Purpose, TransactionStatus
-from switch.scheme.messages import CreditTransfer, Party, StatusReport
+from switch.scheme.messages import TRANSACTIONS_PER_MESSAGE_MAX, CreditTransfer, Party, StatusReport
 from switch.scheme.transport import SWITCH_ADDRESS, Envelope
 
 BENCH_ACCOUNTS_PER_PARTICIPANT = 200
@@ -85,7 +86,8 @@ def _run_mode(mode: str, count: int, database: str | None) -> float:
 
 
 class _AcceptingParticipant:
-    """A participant reduced to its answer: accepts every credit at once, ignores every report.
+    """A participant reduced to its answer: accepts every credit at once, ignores every report,
+    and answers what came together in one pacs.002, as the simulated banks do.
 
     It keeps the banks' own databases out of the figure, so what is measured is the switch alone.
     """
@@ -97,7 +99,7 @@ class _AcceptingParticipant:
 
     def handle(self, inbox: Sequence[Envelope], now_ms: int) -> list[Envelope]:
         out = []
-        for envelope in inbox:
+        for envelope in grouping.opened(inbox):
             transfer = envelope.message
             if isinstance(transfer, CreditTransfer):
                 report = StatusReport.model_construct(
@@ -109,7 +111,7 @@ class _AcceptingParticipant:
                     creditor_agent=self.address,
                 )
                 out.append(Envelope(self.address, SWITCH_ADDRESS, report))
-        return out
+        return grouping.gathered(out, lambda _switch: TRANSACTIONS_PER_MESSAGE_MAX, lambda: f"{self.address}-{now_ms}")
 
 
 def _run_switch_core(count: int, database: str | None, batched: bool) -> float:
