@@ -23,6 +23,7 @@ from network.sandbox import Sandbox
 from network.storage import Storage
 from switch.errors import AliasNotFound, TransferNotFound
 from switch.participants.schemas import Participant
+from switch.scheme import grouping
 from switch.scheme.codes import (
     AliasType,
     ParticipantKind,
@@ -31,7 +32,7 @@ from switch.scheme.codes import (
     StatusReason,
     TransactionStatus,
 )
-from switch.scheme.messages import Alias, AliasRegistration, StatusReport
+from switch.scheme.messages import Alias, AliasRegistration, StatusReport, StatusReportMessage
 from switch.scheme.transport import Envelope, RawMessage
 from wallets.node import new_wallet
 
@@ -111,7 +112,9 @@ def send(sandbox: Sandbox, *payloads: object, sender: str = DEV_BANK) -> None:
 
 
 def answers(sandbox: Sandbox) -> list[StatusReport]:
-    return [e.message for e in sandbox.network.mailboxes[DEV_BANK] if isinstance(e.message, StatusReport)]
+    """The status reports Dev Bank got, each on its own, whether it came alone or in a message."""
+    mailbox = grouping.opened(sandbox.network.mailboxes[DEV_BANK])
+    return [e.message for e in mailbox if isinstance(e.message, StatusReport)]
 
 
 def only_answer(sandbox: Sandbox) -> StatusReport:
@@ -348,6 +351,8 @@ def test_the_same_transaction_id_with_other_content_is_refused_dupl_and_the_firs
     assert [(r.transaction_status, r.status_reason) for r in answers(sandbox)] == [
         (TransactionStatus.RJCT, StatusReason.DUPL)
     ] * 3
+    # answered together, as they arrived: one pacs.002 of three
+    assert [type(e.message) for e in sandbox.network.mailboxes[DEV_BANK]] == [StatusReportMessage]
     assert (money(sandbox), summary(sandbox)) == (money_before, summary_before)
     record = sandbox.switch.transfer_status(DEV_BANK, "DEV-TX-0001")
     assert (record.status, record.amount_vnd, record.creditor_agent) == (TransactionStatus.ACSC, 250_000, VIETTEL_MONEY)
@@ -365,6 +370,7 @@ def test_the_same_transfer_sent_again_is_answered_with_its_outcome_and_moves_mon
     send(sandbox, good_transfer(), good_transfer())
 
     assert [(r.transaction_status, r.status_reason) for r in answers(sandbox)] == [(TransactionStatus.ACSC, None)] * 2
+    assert [type(e.message) for e in sandbox.network.mailboxes[DEV_BANK]] == [StatusReportMessage]
     assert (money(sandbox), summary(sandbox)) == (money_before, summary_before)
     assert sandbox.nodes[BIDV].balances()[customer_account(AN)].balance_vnd == 250_000
     assert_invariants_after_dev_bank_paid(sandbox, 250_000)

@@ -24,6 +24,7 @@ from network.storage import Storage
 from switch.clearing.schemas import CREDITOR_TIMEOUT_MS
 from switch.errors import TransferNotFound
 from switch.participants.schemas import Participant
+from switch.scheme import grouping
 from switch.scheme.codes import (
     AliasType,
     ParticipantKind,
@@ -32,7 +33,15 @@ from switch.scheme.codes import (
     StatusReason,
     TransactionStatus,
 )
-from switch.scheme.messages import Alias, AliasRegistration, CreditTransfer, Party, StatusReport, StatusRequest
+from switch.scheme.messages import (
+    Alias,
+    AliasRegistration,
+    CreditTransfer,
+    Party,
+    StatusReport,
+    StatusReportMessage,
+    StatusRequest,
+)
 from switch.scheme.transport import Envelope
 from wallets.node import new_wallet, wallet_limits
 
@@ -225,7 +234,8 @@ def external_participant(sandbox: Sandbox) -> None:
 
 def answers_to_dev_bank(sandbox: Sandbox) -> dict[str, StatusReport]:
     """The switch's status reports to Dev Bank, by transaction id (the last one for each)."""
-    reports = [e.message for e in sandbox.network.mailboxes[DEV_BANK] if isinstance(e.message, StatusReport)]
+    mailbox = grouping.opened(sandbox.network.mailboxes[DEV_BANK])  # a message's reports, each on its own
+    reports = [e.message for e in mailbox if isinstance(e.message, StatusReport)]
     return {r.original_transaction_id: r for r in reports}
 
 
@@ -597,11 +607,12 @@ def test_a_status_request_answers_the_final_state_of_a_known_transfer_and_noor_f
     # Vietcombank's own pacs.028, handed to the switch as the transport would.
     answers = sandbox.switch.handle([Envelope(VIETCOMBANK, "switch", r) for r in requests], sandbox.now_ms)
 
-    reports: dict[str, StatusReport] = {}
-    for e in answers:
-        assert isinstance(e.message, StatusReport)
-        reports[e.message.original_transaction_id] = e.message
-    assert all(e.receiver == VIETCOMBANK for e in answers)
+    # the three answers go back together, as one pacs.002 to Vietcombank
+    [answer] = answers
+    assert (answer.sender, answer.receiver) == ("switch", VIETCOMBANK)
+    assert isinstance(answer.message, StatusReportMessage)
+    reports = {r.original_transaction_id: r for r in answer.message.reports}
+    assert len(reports) == len(answer.message.reports) == 3
     known = reports["P-ASK-1"]
     assert (known.transaction_status, known.status_reason, known.amount_vnd) == (
         TransactionStatus.ACSC,
@@ -644,6 +655,8 @@ def test_a_status_request_over_the_network_is_answered_to_the_participant_that_a
     sandbox.run()
 
     reports = answers_to_dev_bank(sandbox)
+    assert len(reports) == 3
+    assert [type(e.message) for e in sandbox.network.mailboxes[DEV_BANK]] == [StatusReportMessage]  # in one pacs.002
     assert (reports["DEV-T2"].transaction_status, reports["DEV-T2"].status_reason) == (
         TransactionStatus.RJCT,
         StatusReason.BE23,

@@ -12,12 +12,16 @@ from banks import repository
 from banks.node import ParticipantNode
 from banks.schemas import AccountStatus, Behaviour, Customer, PaymentOrder
 from ledger.storage import open_engine
+from switch.scheme import grouping
 from switch.scheme.codes import AliasType, Purpose, StatusReason, TransactionStatus, VerificationOutcome
 from switch.scheme.messages import (
+    TRANSACTIONS_PER_MESSAGE_MAX,
     Alias,
     CreditTransfer,
+    CreditTransferMessage,
     Party,
     StatusReport,
+    StatusReportMessage,
     VerificationReport,
     VerificationRequest,
 )
@@ -107,8 +111,9 @@ def from_customers(node: ParticipantNode, *orders: PaymentOrder, now_ms: int = N
 
 
 def reports(out: Sequence[Envelope]) -> list[StatusReport]:
+    """The status reports sent, each on its own, whether it went alone or in a message of many."""
     assert all(e.sender == BIDV and e.receiver == "switch" for e in out)
-    messages = [e.message for e in out]
+    messages = [e.message for e in grouping.opened(out)]
     assert all(isinstance(m, StatusReport) for m in messages)
     return messages  # type: ignore[return-value]
 
@@ -213,7 +218,10 @@ def test_a_repeated_delivery_changes_nothing_and_gives_the_same_answer(node: Par
 
 
 def test_two_copies_of_a_transfer_in_one_inbox_are_credited_once_and_answered_alike(node: ParticipantNode) -> None:
-    first, second = reports(from_switch(node, credit_transfer(), credit_transfer()))
+    out = from_switch(node, credit_transfer(), credit_transfer())
+    first, second = reports(out)
+
+    assert [type(e.message) for e in out] == [StatusReportMessage]  # both answers in one pacs.002
 
     assert first == second
     assert first.transaction_status == TransactionStatus.ACSP
@@ -334,9 +342,12 @@ def test_a_report_about_another_banks_credit_is_ignored(node: ParticipantNode) -
 def test_a_node_with_reject_rate_one_rejects_every_valid_credit_with_its_reject_reason(reason: StatusReason) -> None:
     node = open_node(Behaviour(reject_rate=1.0, reject_reason=reason))
 
-    answers = reports(from_switch(node, *(credit_transfer(tx=f"VCB2026120100000{i}") for i in range(5))))
+    out = from_switch(node, *(credit_transfer(tx=f"VCB2026120100000{i}") for i in range(5)))
+    answers = reports(out)
 
     assert {(a.transaction_status, a.status_reason) for a in answers} == {(TransactionStatus.RJCT, reason)}
+    assert len(answers) == 5
+    assert [type(e.message) for e in out] == [StatusReportMessage]  # what came together is answered together
     assert pending_credit(node, AN.account) == 0
     node.check_invariants()
 
@@ -356,7 +367,10 @@ def test_a_node_with_timeout_rate_one_answers_late_but_still_credits() -> None:
     out = from_switch(node, *(credit_transfer(tx=f"VCB2026120100000{i}", amount_vnd=100_000) for i in range(5)))
 
     assert all(30_000 + 50 <= e.delay_ms <= 30_000 + 150 for e in out)
-    assert {a.transaction_status for a in reports(out)} == {TransactionStatus.ACSP}
+    answers = reports(out)
+    assert {a.transaction_status for a in answers} == {TransactionStatus.ACSP}
+    assert len(answers) == 5
+    assert [type(e.message) for e in out] == [StatusReportMessage]  # all late alike: they still travel together
     assert pending_credit(node, AN.account) == 500_000
     node.check_invariants()
 
@@ -365,8 +379,14 @@ def test_a_node_with_timeout_rate_one_answers_late_but_still_credits() -> None:
 def test_the_answer_delay_stays_within_half_and_one_and_a_half_times_the_latency(latency_ms: int) -> None:
     node = open_node(Behaviour(latency_ms=latency_ms))
 
-    out = from_switch(node, *(credit_transfer(tx=f"VCB202612010000{i:02}", amount_vnd=10_000) for i in range(40)))
+    # one draw a batch (a batch's answers go as one message), so forty batches of one make forty draws
+    out = [
+        e
+        for i in range(40)
+        for e in from_switch(node, credit_transfer(tx=f"VCB202612010000{i:02}", amount_vnd=10_000), now_ms=NOW + i)
+    ]
 
+    assert len(out) == 40
     low, high = max(1, latency_ms // 2), max(1, latency_ms * 3 // 2)
     assert all(low <= e.delay_ms <= high for e in out), [e.delay_ms for e in out]
     node.check_invariants()
@@ -619,7 +639,13 @@ def test_more_orders_than_one_ledger_batch_holds_are_taken_in_slices_and_all_pai
 
     out = from_customers(node, *orders)
 
-    assert len(out) == 8_191
+    sent = [t for e in out for t in grouping.transactions_in(e.message)]
+    assert [t.transaction_id for t in sent] == [o.order_id for o in orders]
+    # each slice's payments leave as messages of at most a thousand, each transaction carrying its id
+    messages = [e.message for e in out if isinstance(e.message, CreditTransferMessage)]
+    assert [len(m.transactions) for m in messages] == [TRANSACTIONS_PER_MESSAGE_MAX] * 8 + [190]
+    assert all(t.message_id == m.message_id for m in messages for t in m.transactions)
+    assert len({m.message_id for m in messages}) == len(messages)
     assert node.outbound_counts() == {"pending": (8_191, 8_191)}
 
 

@@ -13,8 +13,18 @@ from switch import errors
 from switch.errors import TransferNotFound
 from switch.node import INBOX_MAX, SwitchNode
 from switch.participants.schemas import Participant
+from switch.scheme import grouping
 from switch.scheme.codes import AliasType, ParticipantKind, RegistrationOutcome, StatusReason, TransactionStatus
-from switch.scheme.messages import Alias, AliasRegistrationReport, CreditTransfer, StatusReport, StatusRequest
+from switch.scheme.messages import (
+    TRANSACTIONS_PER_MESSAGE_MAX,
+    Alias,
+    AliasRegistrationReport,
+    CreditTransfer,
+    CreditTransferMessage,
+    StatusReport,
+    StatusReportMessage,
+    StatusRequest,
+)
 from switch.scheme.transport import Envelope, RawMessage, TimerFired
 
 NOW = 1_796_083_200_000  # 1 December 2026
@@ -177,8 +187,10 @@ def test_one_batch_carries_the_answers_and_requests_of_several_participants(node
         ],
         NOW + 1_000,
     )
+    # Vietcombank's three answers leave together, as one pacs.002
+    assert [type(e.message) for e in out if e.receiver == VCB] == [StatusReportMessage]
     by_receiver: dict[str, list[Any]] = {}
-    for envelope in out:
+    for envelope in grouping.opened(out):
         by_receiver.setdefault(envelope.receiver, []).append(envelope.message)
     assert set(by_receiver) == {VCB, BIDV, VIETTEL, "switch"}
     vcb_statuses = sorted((m.original_transaction_id, m.transaction_status) for m in by_receiver[VCB])
@@ -236,7 +248,11 @@ def test_an_on_us_transfer_settles_without_moving_any_position(node: SwitchNode)
         creditor_agent=VCB,
     )
     out = node.handle([Envelope(VCB, "switch", acceptance)], NOW + 500)
-    assert [(e.receiver, e.message.transaction_status) for e in out] == [(VCB, "ACSC"), (VCB, "ACSC")]  # type: ignore[union-attr]
+    # to the debtor agent and to the creditor agent, the same bank: both reports in one pacs.002
+    [settled] = out
+    assert settled.receiver == VCB
+    assert isinstance(settled.message, StatusReportMessage)
+    assert [r.transaction_status for r in settled.message.reports] == ["ACSC", "ACSC"]
     assert node.transfer_status(VCB, "TX-ON-US").status == TransactionStatus.ACSC
     assert balances(node) == OPENING
     node.check_invariants()
@@ -246,7 +262,11 @@ def test_an_on_us_transfer_that_times_out_is_rejected_ab05_without_moving_any_po
     on_us = transfer("TX-ON-US", creditor_agent=VCB, creditor_account="0011009876543")
     node.handle([Envelope(VCB, "switch", on_us)], NOW)
     out = node.handle([Envelope("switch", "switch", TimerFired("timeout:970436:TX-ON-US"))], NOW + 5_000)
-    assert {(e.receiver, e.message.status_reason) for e in out} == {(VCB, "AB05")}  # type: ignore[union-attr]
+    # to the debtor agent and to the creditor agent, the same bank: both reports in one pacs.002
+    [timed_out] = out
+    assert timed_out.receiver == VCB
+    assert isinstance(timed_out.message, StatusReportMessage)
+    assert [(r.transaction_status, r.status_reason) for r in timed_out.message.reports] == [("RJCT", "AB05")] * 2
     assert node.transfer_status(VCB, "TX-ON-US").reason == StatusReason.AB05
     assert balances(node) == OPENING
     node.check_invariants()
@@ -268,13 +288,21 @@ def test_more_transfers_from_one_participant_than_one_ledger_batch_holds_are_all
     out = node.handle(inbox, NOW)
 
     seen: dict[str, int] = {}
-    for envelope in out:
+    for envelope in grouping.opened(out):
         message = envelope.message
         if isinstance(message, CreditTransfer):
             seen[message.transaction_id] = seen.get(message.transaction_id, 0) + 1
         elif isinstance(message, StatusReport):
             seen[message.original_transaction_id] = seen.get(message.original_transaction_id, 0) + 1
     assert len(seen) == count and set(seen.values()) == {1}  # each forwarded or answered, once
+    # the forwards to BIDV go in messages of at most a thousand, each watched by one creditor timer
+    # that names exactly its transactions
+    messages = [e.message for e in out if isinstance(e.message, CreditTransferMessage)]
+    assert messages and all(len(m.transactions) <= TRANSACTIONS_PER_MESSAGE_MAX for m in messages)
+    assert all(t.message_id == m.message_id for m in messages for t in m.transactions)
+    timers = {e.message.key: e.message.keys for e in out if isinstance(e.message, TimerFired)}
+    for m in messages:
+        assert timers[f"timeout-message:{m.message_id}"] == tuple(f"{VCB}:{t.transaction_id}" for t in m.transactions)
     node.check_invariants()
 
 

@@ -25,6 +25,7 @@ from switch.scheme.messages import (
     Alias,
     AliasRegistration,
     CreditTransfer,
+    CreditTransferMessage,
     Party,
     StatusReport,
     StatusRequest,
@@ -294,12 +295,17 @@ def test_pending_reservations_count_against_the_debtors_position(node: SwitchNod
     third = transfer("TX3", 500_000_000)
     fourth = transfer("TX4", 1)
     out = send(node, first, second, third, fourth)
-    forwarded = [e for e in out if isinstance(e.message, CreditTransfer)]
-    assert [e.message.transaction_id for e in forwarded if isinstance(e.message, CreditTransfer)] == [
-        "TX1",
-        "TX2",
-        "TX3",
-    ]
+    # the three accepted go to BIDV as one message, each transaction carrying its id
+    [forward] = [e for e in out if isinstance(e.message, CreditTransferMessage)]
+    assert not [e for e in out if isinstance(e.message, CreditTransfer)], out
+    assert forward.receiver == BIDV
+    assert isinstance(forward.message, CreditTransferMessage)
+    assert [t.transaction_id for t in forward.message.transactions] == ["TX1", "TX2", "TX3"]
+    assert {t.message_id for t in forward.message.transactions} == {forward.message.message_id}
+    # and one creditor timer watches the whole message, naming each of its transactions
+    [timer] = [e.message for e in out if isinstance(e.message, TimerFired)]
+    assert timer.key == f"timeout-message:{forward.message.message_id}"
+    assert timer.keys == (f"{VCB}:TX1", f"{VCB}:TX2", f"{VCB}:TX3")
     assert reports(out)[VCB].status_reason == StatusReason.AM04
     assert node.positions()[VCB].reserved_vnd == 1_500_000_000
     node.check_invariants()
