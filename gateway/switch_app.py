@@ -382,27 +382,8 @@ def _clearing_admin_routes(router: APIRouter, api: SwitchApi) -> None:
         return api.node.clearing_summary()
 
 
-def _participant_router(api: SwitchApi) -> APIRouter:
-    async def caller(authorization: Annotated[str | None, Header()] = None) -> str:
-        # async: a sync dependency costs a thread hop per request; this is a cached look-up.
-        return api.caller(authorization)
-
-    router = APIRouter()
-
-    @router.post(
-        "/transfers",
-        response_model=StatusReport,
-        responses={202: {"description": "not final yet: the status follows by callback and by GET"}},
-    )
-    async def submit_transfer(transfer: CreditTransfer, bin_code: str = Depends(caller)) -> Any:
-        """pacs.008 in; the final pacs.002 out when the creditor answers in time, else 202."""
-        if transfer.debtor_agent != bin_code:
-            raise problems.ApiProblem(
-                403, "forbidden", "Not your transfer", "debtor_agent must be the BIN of the key's participant",
-                "debtor_agent", f"must be {bin_code}",
-            )  # fmt: skip
-        status, body, headers = await answer_transfer(api, bin_code, transfer)
-        return Response(body, status_code=status, headers=headers, media_type="application/json")
+def _transfer_message_route(router: APIRouter, api: SwitchApi, caller: Callable[..., Any]) -> None:
+    """POST /v1/transfer-messages: a pacs.008 of many on the JSON wire."""
 
     @router.post(
         TRANSFER_MESSAGES_PATH.removeprefix("/v1"),
@@ -429,6 +410,31 @@ def _participant_router(api: SwitchApi) -> APIRouter:
         pending = any(not report.transaction_status.is_final for report in answers)
         content = xml_wire.reports_message(answers).model_dump_json().encode()
         return Response(content, status_code=202 if pending else 200, media_type="application/json")
+
+
+def _participant_router(api: SwitchApi) -> APIRouter:
+    async def caller(authorization: Annotated[str | None, Header()] = None) -> str:
+        # async: a sync dependency costs a thread hop per request; this is a cached look-up.
+        return api.caller(authorization)
+
+    router = APIRouter()
+
+    @router.post(
+        "/transfers",
+        response_model=StatusReport,
+        responses={202: {"description": "not final yet: the status follows by callback and by GET"}},
+    )
+    async def submit_transfer(transfer: CreditTransfer, bin_code: str = Depends(caller)) -> Any:
+        """pacs.008 in; the final pacs.002 out when the creditor answers in time, else 202."""
+        if transfer.debtor_agent != bin_code:
+            raise problems.ApiProblem(
+                403, "forbidden", "Not your transfer", "debtor_agent must be the BIN of the key's participant",
+                "debtor_agent", f"must be {bin_code}",
+            )  # fmt: skip
+        status, body, headers = await answer_transfer(api, bin_code, transfer)
+        return Response(body, status_code=status, headers=headers, media_type="application/json")
+
+    _transfer_message_route(router, api, caller)
 
     @router.post("/verifications", response_model=VerificationReport)
     async def verify_account(request: VerificationRequest, bin_code: str = Depends(caller)) -> Any:
