@@ -17,10 +17,12 @@ from pathlib import Path
 import uvloop
 
 from gateway.serve import serve_participants
+from network import collector
 
 
 def main(argv: list[str]) -> int:
     settings = json.loads(Path(argv[1]).read_text(encoding="utf-8"))
+    collector.tune_for_throughput()
     with contextlib.suppress(KeyboardInterrupt), asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
         runner.run(serve_participants(settings))
     return 0

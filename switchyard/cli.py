@@ -28,6 +28,7 @@ from typing import Any
 
 from rich.console import Console
 
+from network import collector
 from switch.scheme.codes import WireFormat
 from switch.scheme.disbursement import FORMATS, ITEMS_PER_FILE_MAX
 from switchyard import printing
@@ -43,6 +44,7 @@ def main(argv: list[str] | None = None) -> int:
         name, handler = add(commands)
         handlers[name] = handler
     args = parser.parse_args(argv)
+    collector.tune_for_throughput()
     return handlers[args.command](args)
 
 
