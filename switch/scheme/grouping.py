@@ -22,7 +22,7 @@ from switch.scheme.messages import (
     StatusReport,
     StatusReportMessage,
 )
-from switch.scheme.transport import Envelope
+from switch.scheme.transport import Envelope, TimerFired, Undeliverable
 
 Room = Callable[[str], int]  # receiver -> transactions per message it takes, 1 to the scheme's maximum
 
@@ -97,21 +97,33 @@ def _message(kind: type, members: list[Any], message_id: str) -> CreditTransferM
 
 
 def slices(inbox: Sequence[Envelope], transactions_max: int) -> list[Sequence[Envelope]]:
-    """The inbox cut, in order, into slices of at most `transactions_max` transactions (a message
-    counts its transactions, anything else one) that never cut a message: a node decides each slice
-    in one database transaction, so a whole message is always decided in one."""
+    """The inbox cut, in order, into slices of at most `transactions_max` transactions that never
+    cut a message: a node decides each slice in one database transaction, so a whole message is
+    always decided in one. What an envelope weighs is what it makes the node decide (`_weight`)."""
     if transactions_max < TRANSACTIONS_PER_MESSAGE_MAX:
         raise AssertionError(f"a slice of {transactions_max} could not hold a whole message")
     cuts: list[Sequence[Envelope]] = []
     start = count = 0
     for index, envelope in enumerate(inbox):
-        message = envelope.message
-        size = len(message.transactions) if isinstance(message, CreditTransferMessage) else 1
-        if isinstance(message, StatusReportMessage):
-            size = len(message.reports)
+        size = _weight(envelope.message)
         if count + size > transactions_max:
             cuts.append(inbox[start:index])
             start, count = index, 0
         count += size
     cuts.append(inbox[start:])
     return cuts
+
+
+def _weight(message: object) -> int:
+    """How many transactions a message makes its receiver decide: a message of many its
+    transactions or reports, a message's timer the transactions it watches, a bounced message what
+    it carried; anything else one."""
+    if isinstance(message, CreditTransferMessage):
+        return len(message.transactions)
+    if isinstance(message, StatusReportMessage):
+        return len(message.reports)
+    if isinstance(message, TimerFired):
+        return max(1, len(message.keys))
+    if isinstance(message, Undeliverable):
+        return max(1, len(transactions_in(message.message)))
+    return 1

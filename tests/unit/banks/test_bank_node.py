@@ -649,6 +649,21 @@ def test_more_orders_than_one_ledger_batch_holds_are_taken_in_slices_and_all_pai
     assert node.outbound_counts() == {"pending": (8_191, 8_191)}
 
 
+def test_more_payments_than_one_ledger_batch_bouncing_together_are_all_voided_ab08(node: ParticipantNode) -> None:
+    orders = [order(f"BIDV2026120{i:07}", amount_vnd=1) for i in range(9_000)]
+    out = from_customers(node, *orders)
+    messages = [e.message for e in out if isinstance(e.message, CreditTransferMessage)]
+    assert sum(len(m.transactions) for m in messages) == 9_000
+
+    # the switch was down: every message comes back at once, more transactions than one ledger batch
+    node.handle([Envelope("switch", BIDV, Undeliverable("switch", m)) for m in messages], NOW + 10)
+
+    assert node.outbound_counts() == {"rejected": (9_000, 9_000)}
+    assert outbound_row(node, orders[-1].order_id)["reason"] == StatusReason.AB08.value
+    assert balance(node, HONG.account) == HONG_OPENING_VND
+    node.check_invariants()
+
+
 # --- property: the ledger follows the switch's final reports ----------------------------------
 
 PROPERTY_ACCOUNTS = [AN.account, HONG.account, BINH.account, DUC.account, UNKNOWN_ACCOUNT]
