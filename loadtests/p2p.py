@@ -6,8 +6,9 @@ accounts of the simulated banks and wallets; each answer is the final pacs.002.
     SWITCHYARD_LOADTEST_CONFIG=out/loadtest/config.json locust -f loadtests/p2p.py --headless \\
         -u 50 -r 50 --run-time 60s --host http://127.0.0.1:8000
 
-Pass criteria: no unexpected failure, p99 under 100 ms, at least 1,000 transfers a second (the
-issue's target); the smoke run in the test suite loosens the last two through the environment.
+Pass criteria of the closed, saturating run: no unexpected failure and at least 1,000 transfers a
+second (the issue's target). Its latency is its queue (Little's law), so it has no latency bar
+unless SWITCHYARD_P99_MS_MAX sets one; the smoke run in the test suite loosens the throughput.
 
 At a fixed rate (`switchyard loadtest --rate 500`, which writes the rate into the config file),
 each user sends a transfer every users / rate seconds with locust's `constant_throughput`, its
@@ -18,6 +19,7 @@ unexpected failure, p99 under 100 ms, and the rate met (within RATE_SHORTFALL_MA
 from __future__ import annotations
 
 import itertools
+import math
 import os
 import random
 import time
@@ -36,7 +38,10 @@ CONFIG = load_config()
 RATE_OFFERED_PER_S: float | None = CONFIG.get("rate_offered_per_s")  # None: a closed, saturating run
 RATE_PER_USER_PER_S: float | None = CONFIG.get("rate_per_user_per_s")
 RPS_MIN = 1_000.0 if RATE_OFFERED_PER_S is None else RATE_OFFERED_PER_S * (1 - RATE_SHORTFALL_MAX)
-THRESHOLDS = Thresholds(failure_ratio_max=0.0, p99_ms_max=100.0, rps_min=RPS_MIN)
+# A closed run's latency is its queue (Little's law: 200 users at 1,900/s wait 105 ms whatever the
+# switch does): it is judged on throughput, and latency has its bar at a fixed rate (--rate).
+P99_MS_MAX = math.inf if RATE_OFFERED_PER_S is None else 100.0
+THRESHOLDS = Thresholds(failure_ratio_max=0.0, p99_ms_max=P99_MS_MAX, rps_min=RPS_MIN)
 install_thresholds(THRESHOLDS)
 # Everyday person-to-person amounts. At 1,000 a second over the 400 sample accounts a wallet takes
 # about 2.5 credits a second: with these amounts its balance cap is minutes away, not seconds (a
