@@ -9,7 +9,7 @@ from sqlalchemy import BigInteger, Column, Connection, Index, Integer, String, f
 from sqlmodel import Field, SQLModel
 
 from ledger.fastsql import Statement
-from switch.disbursements.schemas import DisbursementRecord, ItemRecord
+from switch.disbursements.schemas import DisbursementRecord, ItemRecord, beneficiary_key
 from switch.scheme.codes import DisbursementStatus, ItemStatus, Program, StatusReason
 from switch.scheme.disbursement import ROW_ERRORS_LISTED_MAX, RowError
 
@@ -223,8 +223,10 @@ def existing_keys(conn: Connection, keys: Iterable[str]) -> set[str]:
     return {row[0] for row in _EXISTING_KEYS.rows(conn, ids=list(keys))}
 
 
-def insert_items(conn: Connection, items: Sequence[ItemRecord]) -> None:
-    _INSERT_ITEM.execute_many(conn, [(*_item_tuple(i), i.beneficiary_key) for i in items])
+def insert_items(conn: Connection, items: Sequence[ItemRecord], payer: str) -> None:
+    """The items of one payer's disbursement, each under its beneficiary key (unique per payer)."""
+    rows = [(*_item_tuple(i), beneficiary_key(payer, i.program.value, i.cycle, i.citizen_id)) for i in items]
+    _INSERT_ITEM.execute_many(conn, rows)
 
 
 def load_items(conn: Connection, disbursement_id: int, seqs: Iterable[int]) -> dict[int, ItemRecord]:

@@ -82,10 +82,9 @@ class ItemRecord:
     category_purpose: str | None = None  # the file's CtgyPurp/Cd for it (SSBE, PENS, ...)
     purpose: str | None = None  # the file's Purp/Cd for it
 
-    @property
-    def beneficiary_key(self) -> str:
-        return beneficiary_key(self.program.value, self.cycle, self.citizen_id)
 
-
-def beneficiary_key(program: str, cycle: str, citizen_id: str) -> str:
-    return f"{program}|{cycle}|{citizen_id}"
+def beneficiary_key(payer: str, program: str, cycle: str, citizen_id: str) -> str:
+    """Nobody is paid twice by one payer for a program and cycle. The payer is part of the key: what
+    one payer sends never changes what another can pay (a second treasury's item for a citizen
+    must not make the real Treasury's item for that citizen a duplicate)."""
+    return f"{payer}|{program}|{cycle}|{citizen_id}"

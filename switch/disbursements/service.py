@@ -110,7 +110,7 @@ class DisbursementService:
         if len(repository.disbursements(conn, sender, DisbursementStatus.RUNNING)) >= DISBURSEMENTS_RUNNING_MAX:
             raise Conflict("message_id", f"{DISBURSEMENTS_RUNNING_MAX} disbursements are already running for {sender}")
         disbursement_id = repository.next_disbursement_id(conn)
-        items, errors = self._screen(conn, disbursement_id, file, now_ms)
+        items, errors = self._screen(conn, sender, disbursement_id, file, now_ms)
         disbursement = _new_disbursement(disbursement_id, sender, file, items, errors, now_ms)
         if existing is not None:  # refused whole: its message id goes to this file (before the insert: one holds it)
             repository.supersede(conn, existing, disbursement_id)
@@ -128,7 +128,7 @@ class DisbursementService:
             )
             repository.save_disbursement(conn, disbursement)
             return disbursement, []
-        repository.insert_items(conn, items)
+        repository.insert_items(conn, items, sender)
         out = self._drain(conn, self._pump(conn, disbursement, participants, now_ms), participants, now_ms)
         self._complete_if_done(conn, disbursement, now_ms)
         if disbursement.status == DisbursementStatus.RUNNING:
@@ -136,12 +136,12 @@ class DisbursementService:
         return disbursement, out
 
     def _screen(
-        self, conn: Connection, disbursement_id: int, file: DisbursementFile, now_ms: int
+        self, conn: Connection, payer: str, disbursement_id: int, file: DisbursementFile, now_ms: int
     ) -> tuple[list[ItemRecord], list[RowError]]:
-        keys = [item.beneficiary_key for item in file.items]
+        keys = [beneficiary_key(payer, *item.beneficiary_key) for item in file.items]
         taken = set()
         for start in range(0, len(keys), LOOKUP_CHUNK):
-            taken |= repository.existing_keys(conn, [beneficiary_key(*k) for k in keys[start : start + LOOKUP_CHUNK]])
+            taken |= repository.existing_keys(conn, keys[start : start + LOOKUP_CHUNK])
         citizen_ids = [item.citizen_id for item in file.items]
         identities: Mapping[str, IdentityRecord] = self.identities.lookup(citizen_ids) if self.identities else {}
         aliases = {}
@@ -150,9 +150,9 @@ class DisbursementService:
             aliases.update(directory_repository.load_aliases(conn, chunk))
         items: list[ItemRecord] = []
         errors = list(file.errors)
-        for row, item, origin in zip(file.item_rows, file.items, file.origins(), strict=True):
-            if beneficiary_key(*item.beneficiary_key) in taken:
-                rule = "this beneficiary is already in an earlier file for the same program and cycle"
+        for row, item, origin, key in zip(file.item_rows, file.items, file.origins(), keys, strict=True):
+            if key in taken:
+                rule = "this beneficiary is already in an earlier file of this payer for the same program and cycle"
                 errors.append(
                     RowError(row, "citizen_id", rule, StatusReason.DUPL, item.end_to_end_id, origin.payment_info_id)
                 )

@@ -46,10 +46,12 @@ from payer.payroll import write_file
 from payer.rolls import Beneficiary
 from switch.disbursements.schemas import ATTEMPTS_MAX, RETRY_DELAY_MS
 from switch.errors import DisbursementDuplicate, InputInvalid, ParticipantNotFound, ParticipantSuspended, PayerOnly
+from switch.participants.schemas import Participant
 from switch.scheme.calendar import local_time
 from switch.scheme.codes import (
     DisbursementStatus,
     ItemStatus,
+    ParticipantKind,
     ParticipantStatus,
     StatusReason,
 )
@@ -61,6 +63,7 @@ from wallets.node import PILOT_2021_MONTHLY_INFLOW_CAP_VND, wallet_limits
 PAIN002_NS = {"p": "urn:iso:std:iso:20022:tech:xsd:pain.002.001.12"}
 SHIPPED_PAIN002_XSD = xmlschema.XMLSchema(str(resources.files("switch.scheme.xsd") / "pain.002.001.12.xsd"))
 DEBTOR_AGENT_FIELD = "PmtInf/DbtrAgt/FinInstnId/ClrSysMmbId/MmbId"
+OTHER_TREASURY_BIN = "970498"  # a second payer registered in the sandbox
 
 
 def with_name(b: Beneficiary, name: str) -> Beneficiary:
@@ -167,6 +170,31 @@ def test_a_beneficiary_already_in_an_earlier_file_for_the_same_program_and_cycle
     keys = paid_keys(world, [first.id, second.id])
     assert len(keys) == 40 and set(keys.values()) == {1}
     for b in world.rolls:
+        assert world.received(b.citizen_id) == b.amount_vnd
+    world.check()
+
+
+def test_what_one_payer_sends_never_makes_another_payers_item_a_duplicate(memory_storage: Storage) -> None:
+    world = make_world(memory_storage, size=10)
+    now_ms = world.sandbox.now_ms
+    # A second treasury, registered and funded, pays one citizen of the roll first.
+    other = Participant(OTHER_TREASURY_BIN, "Kho bạc Nhà nước thử nghiệm", ParticipantKind.TREASURY)
+    world.switch.register_participant(other, now_ms)
+    world.switch.fund_in(OTHER_TREASURY_BIN, 10_000_000, now_ms)
+    target = world.rolls[0]
+    decoy = world.submit(world.file(world.items([target])), sender=OTHER_TREASURY_BIN)
+    world.run()
+    assert decoy.rows_rejected == 0
+
+    # The real Treasury's file for the whole roll, that citizen included, is taken whole and paid.
+    real = world.pay()
+
+    assert world.switch.disbursement_row_errors(TREASURY_BIN, real.id) == []
+    assert real.items_total == len(world.rolls)
+    assert all(i.status == ItemStatus.PAID for i in world.disbursement_items(real.id))
+    # each payer paid its own item once: the citizen received both, nobody else anything twice
+    assert world.received(target.citizen_id) == 2 * target.amount_vnd
+    for b in world.rolls[1:]:
         assert world.received(b.citizen_id) == b.amount_vnd
     world.check()
 
