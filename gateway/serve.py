@@ -47,6 +47,7 @@ from network.storage import Storage
 from payer.registry import PopulationRegistry
 from switch.node import SwitchNode
 from switch.scheme.codes import WireFormat
+from switch.scheme.spreadsheet import safe_row
 
 log = logging.getLogger("switchyard.serve")
 
@@ -233,9 +234,8 @@ def _write_population(config: ServeConfig, registry: PopulationRegistry) -> None
         writer.writerow(("citizen_id", "name", "birth_date", "province_code", "alive"))
         for person in registry.people():
             alive = registry.alive(person.citizen_id)
-            writer.writerow(
-                (person.citizen_id, person.name, person.birth_date.isoformat(), person.province_code, alive)
-            )
+            row = (person.citizen_id, person.name, person.birth_date.isoformat(), person.province_code, alive)
+            writer.writerow(safe_row(row))
 
 
 def _register(switch: SwitchNode, spec: ParticipantSpec, base_url: str | None) -> tuple[str, str]:

@@ -13,6 +13,7 @@ from switch.scheme.codes import DisbursementStatus, ItemStatus
 from switch.scheme.disbursement import RowError
 from switch.scheme.identifiers import PROVINCE_NAMES
 from switch.scheme.pain import ItemReport, write_pain002
+from switch.scheme.spreadsheet import safe_row
 
 ITEM_COLUMNS = (
     "row", "end_to_end_id", "citizen_id", "name", "province_code", "program", "cycle", "amount_vnd", "status",
@@ -132,5 +133,5 @@ def _csv(header: Sequence[str], rows: Sequence[tuple[object, ...]]) -> bytes:
     out = io.StringIO(newline="")
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(header)
-    writer.writerows(rows)
+    writer.writerows(safe_row(row) for row in rows)  # a name like "=HYPERLINK(...)" stays text
     return out.getvalue().encode()

@@ -32,6 +32,7 @@ from pydantic_core import PydanticCustomError
 from switch.scheme.codes import Program, StatusReason
 from switch.scheme.identifiers import check_citizen_id
 from switch.scheme.messages import AmountVnd, Max35Text, SchemeMessage
+from switch.scheme.spreadsheet import safe_row, unescape_cell
 from switch.scheme.validation import FieldProblem, MessageInvalid, problems_of
 
 PAYROLL_DEBTOR_ACCOUNT = "1200100000001"  # the payer's (MOLISA's) payroll account at the Treasury
@@ -303,7 +304,8 @@ def parse_csv(data: bytes, message_id: str | None = None) -> DisbursementFile:
             )
             rows.append({"__skip__": True})
             continue
-        row: dict[str, Any] = dict(zip(CSV_COLUMNS, record, strict=True))
+        # A text cell a spreadsheet-safe writer escaped ("'=...") reads back as written.
+        row: dict[str, Any] = dict(zip(CSV_COLUMNS, (unescape_cell(cell) for cell in record), strict=True))
         amount = row["amount_vnd"].strip()
         row["amount_vnd"] = int(amount) if _INTEGER.fullmatch(amount) else amount
         rows.append(row)
@@ -322,5 +324,5 @@ def write_csv(items: Sequence[DisbursementItem]) -> bytes:
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(CSV_COLUMNS)
     for i in items:
-        writer.writerow((i.end_to_end_id, i.citizen_id, i.name, i.amount_vnd, i.program.value, i.cycle))
+        writer.writerow(safe_row((i.end_to_end_id, i.citizen_id, i.name, i.amount_vnd, i.program.value, i.cycle)))
     return out.getvalue().encode()
