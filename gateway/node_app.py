@@ -16,6 +16,7 @@ a valid one is refused with 401 and changes nothing.
 
 from __future__ import annotations
 
+import hmac
 import json
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -24,10 +25,11 @@ from typing import Annotated, Any
 from fastapi import FastAPI, Header, Request
 from fastapi.responses import Response, StreamingResponse
 from pydantic import BaseModel
+from starlette.types import Scope
 
 from banks.node import ParticipantNode
 from banks.schemas import PaymentOrder
-from gateway import problems, xml_inbound
+from gateway import limits, problems, xml_inbound
 from gateway.batches import BATCH_BYTES_MAX, BATCH_PATH, NDJSON_MEDIA_TYPE, BatchInvalid, Item, answer_line, parse_batch
 from gateway.runtime import Matcher, NodeRuntime, matcher_for
 from gateway.signing import SIGNATURE_HEADER, verify
@@ -51,6 +53,8 @@ class NodeApi:
 def create_node_app(api: NodeApi) -> FastAPI:
     app = FastAPI(title=f"Switchyard participant {api.node.bin} ({api.node.name})", version="1")
     problems.install(app)
+    app.add_middleware(limits.KeyFirst, missing=_carries_credentials(api), open_paths=OPEN_PATHS)
+    app.add_middleware(limits.BodyLimit, limit_for=_body_limit)
 
     @app.get("/health", tags=["operations"])
     def health() -> dict[str, str]:
@@ -60,6 +64,40 @@ def create_node_app(api: NodeApi) -> FastAPI:
     _admin_routes(app, api)
     _customer_routes(app, api)
     return app
+
+
+OPEN_PATHS = frozenset({"/health", "/openapi.json", "/docs", "/docs/oauth2-redirect", "/redoc"})
+
+
+def _body_limit(scope: Scope) -> int:
+    """The inbound batch and XML documents may carry a thousand messages; anything else is small."""
+    if scope.get("path") == BATCH_PATH:
+        return BATCH_BYTES_MAX
+    if xml_inbound.is_xml(limits.header(scope, b"content-type")):
+        return WIRE_BYTES_MAX
+    return BODY_BYTES_MAX
+
+
+SIGNATURE_RULE = "must be sha256=<hex HMAC-SHA256 of the body with the signing secret>"
+
+
+def _carries_credentials(api: NodeApi) -> limits.Missing:
+    """The switch's calls carry a signature (checked against the body once it is read, within its
+    limit); the admin's carry the admin key. A call with neither is refused before its body is read."""
+
+    def missing(scope: Scope) -> tuple[str, str] | None:
+        path = scope.get("path", "")
+        if path.startswith("/v1/inbound/"):
+            signed = limits.header(scope, SIGNATURE_HEADER.lower().encode()) is not None
+            return None if signed else (SIGNATURE_HEADER, SIGNATURE_RULE)
+        if path.startswith("/v1/admin/"):
+            authorization = limits.header(scope, b"authorization") or ""
+            given = authorization.removeprefix("Bearer ").strip().encode()
+            admin = api.admin_key is not None and hmac.compare_digest(given, api.admin_key.encode())
+            return None if admin else ("Authorization", limits.BEARER_RULE)
+        return None  # the customer channel: its own key is issue 14's item 2
+
+    return missing
 
 
 def _inbound_routes(app: FastAPI, api: NodeApi) -> None:
@@ -72,7 +110,7 @@ def _inbound_routes(app: FastAPI, api: NodeApi) -> None:
         if not verify(api.signing_secret, body, request.headers.get(SIGNATURE_HEADER)):
             raise problems.ApiProblem(
                 401, "bad-signature", "Signature does not match", "sign the body with HMAC-SHA256",
-                SIGNATURE_HEADER, "must be sha256=<hex HMAC-SHA256 of the body with the signing secret>",
+                SIGNATURE_HEADER, SIGNATURE_RULE,
             )  # fmt: skip
         return body
 

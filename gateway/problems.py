@@ -52,6 +52,15 @@ class ApiProblem(Exception):
             self.errors[0]["reason"] = reason.value
 
 
+class BodyTooLarge(StarletteHTTPException):
+    """Raised from `receive` once a body passes its limit (gateway.limits.BodyLimit): FastAPI passes
+    an HTTPException through its body reading untouched, and it is answered 413 like any other."""
+
+    def __init__(self, limit_bytes: int) -> None:
+        super().__init__(413, f"Body too large: at most {limit_bytes} bytes")
+        self.limit_bytes = limit_bytes
+
+
 def bearer(authorization: str | None) -> str:
     """The key in 'Authorization: Bearer <key>', or 401 naming the header and its form."""
     if not authorization or not authorization.startswith("Bearer "):
@@ -120,7 +129,10 @@ def _api_problem(request: Request, error: ApiProblem) -> JSONResponse:
 
 def _http_error(request: Request, error: StarletteHTTPException) -> JSONResponse:
     slug = {404: "not-found", 405: "method-not-allowed", 413: "too-large"}.get(error.status_code, "http-error")
-    return problem(error.status_code, slug, str(error.detail), str(error.detail), request.url.path)
+    errors = None
+    if isinstance(error, BodyTooLarge):
+        errors = [{"field": "(body)", "rule": f"at most {error.limit_bytes} bytes"}]
+    return problem(error.status_code, slug, str(error.detail), str(error.detail), request.url.path, errors)
 
 
 def _overloaded(request: Request, error: OverflowError) -> JSONResponse:
@@ -137,4 +149,4 @@ def install(app: FastAPI) -> None:
     app.add_exception_handler(OverflowError, _overloaded)  # type: ignore[arg-type]
 
 
-__all__ = ["ApiProblem", "install", "problem", "problems_of"]
+__all__ = ["ApiProblem", "BodyTooLarge", "install", "problem", "problems_of"]

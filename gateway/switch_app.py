@@ -18,7 +18,7 @@ from fastapi.responses import Response
 from pydantic import ValidationError
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from gateway import problems, xml_wire
+from gateway import limits, problems, xml_wire
 from gateway.cache import TtlCache
 from gateway.dispatch import HttpDispatcher, Peer
 from gateway.observe import SwitchMetrics, TimingMiddleware
@@ -148,7 +148,8 @@ def create_switch_app(api: SwitchApi) -> FastAPI:
     app.state.api = api
     app.add_middleware(TransferFastPath, api=api)
     app.add_middleware(SwitchXmlWire, api=api)
-    app.add_middleware(BodyLimit)
+    app.add_middleware(limits.KeyFirst, missing=_holds_a_key(api), open_paths=OPEN_PATHS)
+    app.add_middleware(limits.BodyLimit, limit_for=_body_limit)
     if api.metrics is not None:
         app.add_middleware(TimingMiddleware, metrics=api.metrics)
         app.add_route("/metrics", api.metrics.endpoint, include_in_schema=False)
@@ -184,30 +185,37 @@ def _document_inbound_api(app: FastAPI) -> None:
         means void that credit. Retried with backoff: the same report twice changes nothing."""
 
 
-class BodyLimit:
-    """Refuses a body over BODY_BYTES_MAX with 413 before anything reads it."""
+def _body_limit(scope: Scope) -> int:
+    """A payroll file may be large (its endpoint is counted against FILE_BYTES_MAX); an ISO 20022
+    document or a JSON pacs.008 of many may carry a thousand transactions; anything else is small."""
+    if scope.get("path") == DISBURSEMENTS_PATH:
+        return FILE_BYTES_MAX
+    if takes_xml(scope) or scope.get("path") == TRANSFER_MESSAGES_PATH:
+        return WIRE_BYTES_MAX
+    return BODY_BYTES_MAX
 
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http":
-            length = dict(scope.get("headers") or []).get(b"content-length", b"0")
-            # A payroll file may be large; its endpoint counts what it reads against its own limit. An
-            # ISO 20022 document may carry a thousand transactions.
-            limit = BODY_BYTES_MAX
-            if scope.get("path") == DISBURSEMENTS_PATH:
-                limit = FILE_BYTES_MAX
-            elif takes_xml(scope) or scope.get("path") == TRANSFER_MESSAGES_PATH:
-                limit = WIRE_BYTES_MAX
-            if not length.isdigit() or int(length) > limit:
-                response = problems.problem(
-                    413, "too-large", "Body too large", f"at most {limit} bytes", scope.get("path", ""),
-                    [{"field": "(body)", "rule": f"at most {limit} bytes"}],
-                )  # fmt: skip
-                await response(scope, receive, send)
-                return
-        await self.app(scope, receive, send)
+OPEN_PATHS = frozenset({"/health", "/openapi.json", "/docs", "/docs/oauth2-redirect", "/redoc", "/metrics"})
+
+
+def _holds_a_key(api: SwitchApi) -> limits.Missing:
+    """Nothing missing when a request carries the admin key, the citizen app's key or a participant's."""
+
+    def missing(scope: Scope) -> tuple[str, str] | None:
+        authorization = limits.header(scope, b"authorization")
+        if not authorization or not authorization.startswith("Bearer "):
+            return "Authorization", limits.BEARER_RULE
+        given = authorization.removeprefix("Bearer ").strip().encode()
+        for role_key in (api.admin_key, api.citizen_app_key):
+            if role_key is not None and hmac.compare_digest(given, role_key.encode()):
+                return None
+        try:
+            api.caller(authorization)
+        except problems.ApiProblem:
+            return "Authorization", limits.BEARER_RULE
+        return None
+
+    return missing
 
 
 async def _answer(api: SwitchApi, envelope: Envelope, matches: Matcher, timeout_s: float) -> Any:
