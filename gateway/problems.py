@@ -44,9 +44,11 @@ class ApiProblem(Exception):
         field: str = "",
         rule: str = "",
         reason: StatusReason | None = None,
+        headers: dict[str, str] | None = None,
     ) -> None:
         super().__init__(detail)
         self.status, self.slug, self.title, self.detail = status, slug, title, detail
+        self.headers = headers or {}  # e.g. Retry-After on a 429
         self.errors = [{"field": field, "rule": rule}] if field else []
         if field and reason is not None:  # a fault of the message itself, as an ISO reason code
             self.errors[0]["reason"] = reason.value
@@ -124,7 +126,9 @@ def _request_invalid(request: Request, error: RequestValidationError) -> JSONRes
 
 
 def _api_problem(request: Request, error: ApiProblem) -> JSONResponse:
-    return problem(error.status, error.slug, error.title, error.detail, request.url.path, error.errors)
+    response = problem(error.status, error.slug, error.title, error.detail, request.url.path, error.errors)
+    response.headers.update(error.headers)
+    return response
 
 
 def _http_error(request: Request, error: StarletteHTTPException) -> JSONResponse:

@@ -6,6 +6,7 @@ budget fast, so enumerating citizens' ids through the directory is slow by desig
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 BUCKET_CAPACITY = 100.0
@@ -13,6 +14,7 @@ REFILL_PER_SECOND = 20.0
 HIT_COST = 1.0
 MISS_COST = 10.0
 BUCKETS_MAX = 10_000
+RETRY_AFTER_S_MAX = 3_600
 
 
 @dataclass(slots=True)
@@ -38,6 +40,13 @@ class AliasLookupLimiter:
         bucket = refill(self._bucket(bin_code, now_ms), now_ms, self.capacity, self.rate)
         self.buckets[bin_code] = bucket
         return bucket.tokens >= MISS_COST
+
+    def retry_after_s(self, bin_code: str, now_ms: int) -> int:
+        """Whole seconds until a look-up may start again (HTTP's Retry-After): at least 1."""
+        bucket = refill(self._bucket(bin_code, now_ms), now_ms, self.capacity, self.rate)
+        if self.rate <= 0:
+            return RETRY_AFTER_S_MAX  # a bucket that never refills (tests): come back much later
+        return min(RETRY_AFTER_S_MAX, max(1, math.ceil((MISS_COST - bucket.tokens) / self.rate)))
 
     def charge(self, bin_code: str, now_ms: int, hit: bool) -> None:
         bucket = refill(self._bucket(bin_code, now_ms), now_ms, self.capacity, self.rate)

@@ -40,11 +40,13 @@ from gateway.schemas import (
 )
 from gateway.switch_xml import SwitchXmlWire, answer_transfers, read_body, takes_xml
 from switch.clearing.service import EXPIRE_STALE_TIMER
-from switch.errors import AliasNotFound
+from switch.errors import AliasNotFound, InputInvalid
 from switch.node import SwitchNode
 from switch.participants.schemas import Participant, Position
+from switch.scheme.calendar import local_time
 from switch.scheme.codes import AliasType, ParticipantStatus
 from switch.scheme.disbursement import FILE_BYTES_MAX
+from switch.scheme.identifiers import check_citizen_id
 from switch.scheme.messages import (
     Alias,
     AliasRegistration,
@@ -477,6 +479,7 @@ def _participant_router(api: SwitchApi) -> APIRouter:
         if not api.limiter.allowed(bin_code, now_ms):
             raise problems.ApiProblem(
                 429, "rate-limited", "Too many look-ups", "the alias look-up budget is spent; a miss costs more",
+                headers={"Retry-After": str(api.limiter.retry_after_s(bin_code, now_ms))},
             )  # fmt: skip
         parsed = parse_message(Alias, {"type": alias_type.value, "value": value})
         try:
@@ -497,6 +500,11 @@ def _citizen_router(api: SwitchApi) -> APIRouter:
     router = APIRouter(dependencies=[Depends(require_citizen_app)])
 
     async def _register(request: AliasRegistration) -> Any:
+        # The id's rules that need today's date (a province code that exists, a birth year not in the
+        # future) are checked at the door, so the citizen app hears the field and the rule (422).
+        problem = check_citizen_id(request.citizen_id, local_time(api.clock_ms()).year)
+        if problem is not None:
+            raise InputInvalid("citizen_id", problem)
         report = matcher_for(AliasRegistrationReport, original_request_id=request.request_id)
         return await _answer(api, Envelope(CITIZEN_APP_ADDRESS, SWITCH_ADDRESS, request), report, REGISTRATION_WAIT_S)
 

@@ -3,8 +3,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from switch.scheme.codes import StatusReason, TransactionStatus
+from switch.scheme.messages import SCHEME_TRANSFER_LIMIT_VND
 
-TRANSFER_LIMIT_VND = 500_000_000  # NAPAS's per-transaction limit for 24/7 fast transfers
+TRANSFER_LIMIT_VND = SCHEME_TRANSFER_LIMIT_VND  # NAPAS's per-transaction limit for 24/7 fast transfers
 CREDITOR_TIMEOUT_MS = 5_000
 INTAKE_BATCH_MAX = 8_190  # one ledger batch
 TIMER_PREFIX = "timeout:"  # the creditor timer of one transfer sent on its own: the key follows

@@ -38,6 +38,9 @@ from switch.scheme.identifiers import (
 
 S = TypeVar("S", bound="SchemeMessage")
 AMOUNT_VND_MAX = 10**15  # far above any real transfer; keeps amounts inside a signed 64-bit column
+# NAPAS's per-transaction limit for 24/7 fast transfers: above it the switch refuses a transfer AM02
+# (a business reject, answered in a status report), while above AMOUNT_VND_MAX it is not a message.
+SCHEME_TRANSFER_LIMIT_VND = 500_000_000
 # One pacs.008 or pacs.002 carries at most this many transactions: what one switch batch decides
 # for one participant fits (the inbound batch call's limit is the same), and a message stays small
 # enough to parse and validate in a few milliseconds.
@@ -72,7 +75,19 @@ def _rule(check: Any) -> Any:
     return validate
 
 
-AmountVnd = Annotated[int, BeforeValidator(_whole_vnd), Field(strict=True, gt=0, le=AMOUNT_VND_MAX)]
+_AMOUNT_TOO_LARGE = (
+    f"must be at most {AMOUNT_VND_MAX:,} VND; a transfer above the scheme's per-transaction limit of"
+    f" {SCHEME_TRANSFER_LIMIT_VND:,} VND is refused AM02"
+)
+
+
+def _storable(value: int) -> int:
+    if value > AMOUNT_VND_MAX:
+        raise PydanticCustomError("amount_too_large", _AMOUNT_TOO_LARGE)
+    return value
+
+
+AmountVnd = Annotated[int, BeforeValidator(_whole_vnd), Field(strict=True, gt=0), AfterValidator(_storable)]
 Max35Text = Annotated[str, Field(min_length=1, max_length=35)]
 Max140Text = Annotated[str, Field(min_length=1, max_length=140)]
 Bin = Annotated[str, AfterValidator(_rule(check_bin))]

@@ -135,3 +135,33 @@ def test_the_nodes_admin_door_without_the_admin_key_is_401(bank: TestClient) -> 
     assert bank.get("/v1/admin/books").status_code == 401
     assert bank.get("/v1/admin/books", headers={"Authorization": "Bearer wrong"}).status_code == 401
     assert bank.get("/v1/admin/books", headers={"Authorization": f"Bearer {ADMIN_KEY}"}).status_code == 200
+
+
+# --- errors that name the field (issue 14 item 8) --------------------------------------------------
+
+
+def test_a_registration_with_a_province_code_that_does_not_exist_is_422_naming_citizen_id(
+    switch: tuple[TestClient, str],
+) -> None:
+    client, _key = switch
+    body = {
+        "request_id": "VNEID-REQ-0001", "alias": {"type": "citizen_id", "value": "999090012345"},
+        "name": "Nguyễn Văn An", "citizen_id": "999090012345", "agent": "970436", "account": "0011001234567",
+    }  # fmt: skip
+    answer = client.post("/v1/aliases", json=body, headers=bearer(CITIZEN_KEY))
+    assert answer.status_code == 422, answer.text
+    [error] = answer.json()["errors"]
+    assert error["field"] == "citizen_id" and "province code 999" in error["rule"]
+
+
+def test_an_amount_beyond_what_can_be_stored_cites_the_schemes_limit(switch: tuple[TestClient, str]) -> None:
+    client, key = switch
+    body = {
+        "message_id": "VCB-M1", "end_to_end_id": "VCB-E1", "transaction_id": "VCB-T1", "amount_vnd": 10**16,
+        "debtor": {"name": "Nguyễn Văn An"}, "debtor_account": "0011001234567", "debtor_agent": "970436",
+        "creditor_account": "12010000123456", "creditor_agent": "970418",
+    }  # fmt: skip
+    answer = client.post("/v1/transfers", json=body, headers=bearer(key))
+    assert answer.status_code == 422
+    [error] = answer.json()["errors"]
+    assert error["field"] == "amount_vnd" and "500,000,000 VND" in error["rule"]

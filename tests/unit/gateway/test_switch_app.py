@@ -178,5 +178,22 @@ def test_probing_for_aliases_that_do_not_exist_runs_out_of_budget_with_429(clien
     assert answers[-1] == 429
 
 
+def test_a_429_says_when_to_come_back() -> None:
+    limiter = AliasLookupLimiter()
+    for _ in range(10):
+        limiter.charge(VCB, NOW, hit=False)  # ten misses spend the whole bucket
+    assert not limiter.allowed(VCB, NOW)
+    assert limiter.retry_after_s(VCB, NOW) == 1  # a miss's 10 tokens come back in half a second at 20/s
+    assert limiter.allowed(VCB, NOW + 1_000)
+
+
+def test_the_429_answer_carries_retry_after(client: TestClient) -> None:
+    vcb = register(client, VCB, "Vietcombank")
+    for n in range(int(100 / MISS_COST) + 2):
+        answer = client.get(f"/v1/aliases/citizen_id/0790900{n:05d}", headers=as_participant(vcb))
+    assert answer.status_code == 429
+    assert int(answer.headers["Retry-After"]) >= 1
+
+
 def test_health_answers_without_a_key(client: TestClient) -> None:
     assert client.get("/health").json() == {"status": "ok"}

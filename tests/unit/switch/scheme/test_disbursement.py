@@ -159,7 +159,7 @@ def test_a_fractional_amount_is_refused_with_CH20_because_VND_has_no_minor_unit(
     [
         (0, "greater than 0"),
         (-2_789_000, "greater than 0"),
-        (AMOUNT_VND_MAX + 1, "less than or equal"),
+        (AMOUNT_VND_MAX + 1, "per-transaction limit of 500,000,000 VND"),
         (2_789_000.0, "valid integer"),  # a whole float is still a wrong type
         ("2789000", "valid integer"),
         ("2.789.000", "valid integer"),
