@@ -9,9 +9,12 @@ wants to be a participant): what the switch calls. Plus the customer channel of 
     under a head.001 header (gateway.xml_inbound), and answers in kind.
     POST /v1/payments                 a customer's payment order (simulated banks only); 202
     GET  /v1/payments/{order_id}      its state at the bank
+    GET  /v1/admin/books              the bank's books, for an auditor
 
-Every /v1/inbound call must carry the switch's signature (HMAC-SHA256 of the body); a call without
-a valid one is refused with 401 and changes nothing.
+Every /v1/inbound call must carry the switch's signature (HMAC-SHA256 of the body); the customer
+channel takes the node's customer key (`customer_key` in credentials.json) and the books the admin
+key, as `Authorization: Bearer <key>`. A call without what its door takes is refused with 401
+before its body is read, and changes nothing.
 """
 
 from __future__ import annotations
@@ -22,7 +25,7 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Annotated, Any
 
-from fastapi import FastAPI, Header, Request
+from fastapi import Depends, FastAPI, Header, Request
 from fastapi.responses import Response, StreamingResponse
 from pydantic import BaseModel
 from starlette.types import Scope
@@ -48,6 +51,7 @@ class NodeApi:
     runtime: NodeRuntime
     signing_secret: str
     admin_key: str | None = None
+    customer_key: str | None = None  # the customer channel's (None: the channel is closed to all)
 
 
 def create_node_app(api: NodeApi) -> FastAPI:
@@ -91,13 +95,20 @@ def _carries_credentials(api: NodeApi) -> limits.Missing:
             signed = limits.header(scope, SIGNATURE_HEADER.lower().encode()) is not None
             return None if signed else (SIGNATURE_HEADER, SIGNATURE_RULE)
         if path.startswith("/v1/admin/"):
-            authorization = limits.header(scope, b"authorization") or ""
-            given = authorization.removeprefix("Bearer ").strip().encode()
-            admin = api.admin_key is not None and hmac.compare_digest(given, api.admin_key.encode())
-            return None if admin else ("Authorization", limits.BEARER_RULE)
-        return None  # the customer channel: its own key is issue 14's item 2
+            return None if _bearer_is(scope, api.admin_key) else ("Authorization", limits.BEARER_RULE)
+        if path.startswith("/v1/payments"):
+            return None if _bearer_is(scope, api.customer_key) else ("Authorization", limits.BEARER_RULE)
+        return None  # no other door: 404 or 405, as FastAPI answers
 
     return missing
+
+
+def _bearer_is(scope: Scope, expected: str | None) -> bool:
+    """Whether the request's bearer key is `expected` (compared in constant time); None: nobody's."""
+    authorization = limits.header(scope, b"authorization") or ""
+    if expected is None or not authorization.startswith("Bearer "):
+        return False
+    return hmac.compare_digest(authorization.removeprefix("Bearer ").strip().encode(), expected.encode())
 
 
 def _inbound_routes(app: FastAPI, api: NodeApi) -> None:
@@ -172,12 +183,15 @@ def _admin_routes(app: FastAPI, api: NodeApi) -> None:
 def _customer_routes(app: FastAPI, api: NodeApi) -> None:
     """The customer channel of a simulated bank."""
 
-    @app.post("/v1/payments", status_code=202, tags=["customers"])
+    def require_customer_key(authorization: Annotated[str | None, Header()] = None) -> None:
+        problems.require_key(authorization, api.customer_key, "this bank's customer key")
+
+    @app.post("/v1/payments", status_code=202, tags=["customers"], dependencies=[Depends(require_customer_key)])
     async def pay(order: PaymentOrder) -> dict[str, str]:
         await api.runtime.deliver(Envelope("customers", api.node.bin, order))
         return {"order_id": order.order_id, "status": "accepted for processing"}
 
-    @app.get("/v1/payments/{order_id}", tags=["customers"])
+    @app.get("/v1/payments/{order_id}", tags=["customers"], dependencies=[Depends(require_customer_key)])
     def payment(order_id: str) -> dict[str, Any]:
         found = api.node.payment(order_id[:35])
         if found is None:

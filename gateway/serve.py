@@ -84,7 +84,8 @@ async def serve(config: ServeConfig, ready: asyncio.Event | None = None) -> None
     payer_key, _secret = _register(switch, SERVE_TREASURY, None)
     _write_population(config, registry)
 
-    participants = _start_participants(config, switch_url, credentials, admin_key)
+    customer_keys = {spec.bin: secrets.token_urlsafe(24) for spec in DEFAULT_PARTICIPANTS}  # each bank's channel
+    participants = _start_participants(config, switch_url, credentials, admin_key, customer_keys)
     people = registry.people()
     samples = {spec.bin: sample_customers(spec, n, people) for n, spec in enumerate(DEFAULT_PARTICIPANTS)}
     workers: subprocess.Popen[bytes] | None = None
@@ -105,7 +106,8 @@ async def serve(config: ServeConfig, ready: asyncio.Event | None = None) -> None
                 await asyncio.sleep(0.05)
             for url in (switch_url, *urls.values()):
                 await _wait_healthy(client, url, participants)
-            _write_credentials(config, admin_key, citizen_key, switch_url, urls, credentials, samples, payer_key)
+            keys = Keys(admin_key, citizen_key, payer_key, customer_keys)
+            _write_credentials(config, keys, switch_url, urls, credentials, samples)
             if ready is not None:
                 ready.set()
             await asyncio.gather(*tasks, _while_running(participants, workers))
@@ -149,18 +151,24 @@ async def serve_participants(settings: dict[str, Any]) -> None:
             node_client = await clients.enter_async_context(_client())
             runtime.dispatcher = HttpDispatcher(spec.bin, to_switch, runtime.deliver, node_client)
             await runtime.start()
-            app = create_node_app(NodeApi(node, runtime, secret, settings["admin_key"]))
+            customer_key = settings["customer_keys"][spec.bin]
+            app = create_node_app(NodeApi(node, runtime, secret, settings["admin_key"], customer_key))
             servers.append(_server(app, host, settings["port"] + 1 + n))
         await asyncio.gather(*(server.serve() for server in servers))
 
 
 def _start_participants(
-    config: ServeConfig, switch_url: str, credentials: dict[str, tuple[str, str]], admin_key: str
+    config: ServeConfig,
+    switch_url: str,
+    credentials: dict[str, tuple[str, str]],
+    admin_key: str,
+    customer_keys: dict[str, str],
 ) -> subprocess.Popen[bytes]:
     settings = {
         "host": config.host, "port": config.port, "database": config.database, "out": str(config.out),
         "schema_prefix": config.schema_prefix, "switch_url": switch_url, "admin_key": admin_key,
         "credentials": credentials, "wires": {s.bin: s.wire.value for s in config.participants()},
+        "customer_keys": customer_keys,
     }  # fmt: skip
     path = config.out / "participants.json"  # keys and secrets: written next to credentials.json
     path.write_text(json.dumps(settings), encoding="utf-8")
@@ -274,27 +282,36 @@ def _server(app: Any, host: str, port: int) -> uvicorn.Server:
     return uvicorn.Server(uvicorn.Config(app, host=host, port=port, log_level="warning", lifespan="off"))
 
 
+@dataclass(frozen=True)
+class Keys:
+    """The keys serve made for this run, each role's own (README's authorization table)."""
+
+    admin: str
+    citizen_app: str
+    payer: str
+    customers: dict[str, str]  # BIN -> the customer channel's key of that simulated bank or wallet
+
+
 def _write_credentials(
     config: ServeConfig,
-    admin_key: str,
-    citizen_key: str,
+    keys: Keys,
     switch_url: str,
     urls: dict[str, str],
     credentials: dict[str, tuple[str, str]],
     samples: dict[str, list[Customer]],
-    payer_key: str,
 ) -> None:
     config.out.mkdir(parents=True, exist_ok=True)
     document = {
         "switch": switch_url,
-        "admin_key": admin_key,
-        "citizen_app_key": citizen_key,
-        "payer": {"bin": SERVE_TREASURY.bin, "api_key": payer_key, "population": "population.csv"},
+        "admin_key": keys.admin,
+        "citizen_app_key": keys.citizen_app,
+        "payer": {"bin": SERVE_TREASURY.bin, "api_key": keys.payer, "population": "population.csv"},
         "participants": {
             bin_code: {
                 "base_url": urls[bin_code],
                 "api_key": key,
                 "signing_secret": secret,
+                "customer_key": keys.customers[bin_code],  # its customer channel: POST/GET /v1/payments
                 "sample_accounts": [c.account for c in samples[bin_code][:SAMPLES_SHOWN]],
                 "sample_customers": [
                     {"account": c.account, "holder_name": c.holder_name, "citizen_id": c.citizen_id}
@@ -310,5 +327,5 @@ def _write_credentials(
     print(f"Switch on {switch_url}  (OpenAPI at {switch_url}/docs)", flush=True)
     for bin_code, url in urls.items():
         print(f"  participant {bin_code} on {url}", flush=True)
-    print(f"Admin key: {admin_key}", flush=True)
+    print(f"Admin key: {keys.admin}", flush=True)
     print(f"Keys, signing secrets and sample accounts: {path.resolve()}", flush=True)

@@ -116,12 +116,14 @@ def _is_paid_by_a_vietcombank_customer(sandbox: dict[str, Any], bank: IsoBank) -
             "creditor_account": account, "creditor_name": ACCOUNTS.get(account, ("Phan Văn Khải", 0))[0],
             "remittance_information": "Trả tiền hàng",
         }  # fmt: skip
-        placed = httpx.post(vietcombank["base_url"] + "/v1/payments", json=order, timeout=10)
+        customer = {"Authorization": f"Bearer {vietcombank['customer_key']}"}
+        placed = httpx.post(vietcombank["base_url"] + "/v1/payments", json=order, headers=customer, timeout=10)
         assert placed.status_code == 202, placed.text
     for order_id in orders:
         assert wait_until(lambda o=order_id: _payment_status(vietcombank, o) != "pending", SETTLE_S), order_id
     assert _payment_status(vietcombank, "VCB-BV-ORDER-1") == "settled"
-    refused = httpx.get(vietcombank["base_url"] + "/v1/payments/VCB-BV-ORDER-2").json()
+    customer = {"Authorization": f"Bearer {vietcombank['customer_key']}"}
+    refused = httpx.get(vietcombank["base_url"] + "/v1/payments/VCB-BV-ORDER-2", headers=customer).json()
     assert (refused["status"], refused["reason"]) == ("rejected", "AC01")
     credit = bank.books.received[(VIETCOMBANK, "VCB-BV-ORDER-1")]
     assert wait_until(lambda: credit.state == "posted", SETTLE_S), credit
@@ -247,7 +249,8 @@ def _position(sandbox: dict[str, Any]) -> dict[str, int]:
 
 
 def _payment_status(participant: dict[str, Any], order_id: str) -> str:
-    status: str = httpx.get(participant["base_url"] + f"/v1/payments/{order_id}").json()["status"]
+    customer = {"Authorization": f"Bearer {participant['customer_key']}"}
+    status: str = httpx.get(participant["base_url"] + f"/v1/payments/{order_id}", headers=customer).json()["status"]
     return status
 
 

@@ -23,11 +23,14 @@ def test_a_customer_payment_crosses_three_nodes_over_http_and_settles(sandbox: d
         "order_id": "E2E-ORDER-1", "debtor_account": vcb["sample_accounts"][0], "amount_vnd": 150_000,
         "creditor_agent": "970418", "creditor_account": bidv["sample_accounts"][1],
     }  # fmt: skip
-    assert httpx.post(vcb["base_url"] + "/v1/payments", json=order).status_code == 202
+    customer = bearer(vcb["customer_key"])
+    assert httpx.post(vcb["base_url"] + "/v1/payments", json=order).status_code == 401  # the channel is keyed
+    assert httpx.post(vcb["base_url"] + "/v1/payments", json=order, headers=bearer(vcb["api_key"])).status_code == 401
+    assert httpx.post(vcb["base_url"] + "/v1/payments", json=order, headers=customer).status_code == 202
     deadline = time.monotonic() + 10
     payment: dict[str, Any] = {}
     while time.monotonic() < deadline:
-        payment = httpx.get(vcb["base_url"] + "/v1/payments/E2E-ORDER-1").json()
+        payment = httpx.get(vcb["base_url"] + "/v1/payments/E2E-ORDER-1", headers=customer).json()
         if payment.get("status") == "settled":
             break
         time.sleep(0.1)
