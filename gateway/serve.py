@@ -33,7 +33,7 @@ from gateway.node_app import NodeApi, create_node_app
 from gateway.observe import configure_json_logging
 from gateway.runtime import NodeRuntime, wall_clock_ms
 from gateway.switch_app import connect, create_switch_app, networked_switch_api
-from network import nodes
+from network import nodes, processes
 from network.participants import (
     DEFAULT_PARTICIPANTS,
     SAMPLE_OPENING_VND,
@@ -173,18 +173,7 @@ def _start_participants(
     path = config.out / "participants.json"  # keys and secrets: written next to credentials.json
     path.write_text(json.dumps(settings), encoding="utf-8")
     command = [sys.executable, "-m", "gateway.participants_process", str(path)]
-    return subprocess.Popen(command, preexec_fn=_die_with_parent)  # prctl only, no fork hazards
-
-
-def _die_with_parent() -> None:
-    """Linux: the participants go when serve goes, even when serve is killed with SIGKILL."""
-    import ctypes
-    import signal
-
-    ctypes.CDLL("libc.so.6", use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
-
-
-PR_SET_PDEATHSIG = 1
+    return processes.start_child(command)  # the participants go when serve goes, even on SIGKILL
 
 
 def _storage(database: str | None, out: Path, schema_prefix: str) -> Storage:
@@ -209,7 +198,7 @@ def _start_switch_workers(config: ServeConfig, storage: Storage, admin_key: str,
         sys.executable, "-m", "uvicorn", "gateway.switch_process:create_app", "--factory",
         "--host", config.host, "--port", str(config.port), "--workers", str(config.workers), "--log-level", "warning",
     ]  # fmt: skip
-    return subprocess.Popen(command, env=environment)
+    return processes.start_child(command, env=environment)  # the workers go when serve goes
 
 
 def _client() -> aiohttp.ClientSession:

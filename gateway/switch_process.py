@@ -24,7 +24,7 @@ from fastapi import FastAPI
 
 from gateway.observe import configure_json_logging
 from gateway.switch_app import connect, create_switch_app, networked_switch_api
-from network import collector, nodes
+from network import collector, nodes, processes
 from network.participants import sample_population
 from network.storage import Storage
 
@@ -34,6 +34,7 @@ CONNECTIONS_MAX = 200
 def create_app() -> FastAPI:
     configure_json_logging()
     collector.tune_for_throughput()
+    processes.die_with_parent()  # a worker whose uvicorn master is killed outright ends too
     storage = Storage(url=os.environ["SWITCHYARD_DATABASE"], schema_prefix=os.environ["SWITCHYARD_SCHEMA_PREFIX"])
     # serve set the database up before it started the workers.
     switch = nodes.build_switch(storage, identities=sample_population(), set_up=False)

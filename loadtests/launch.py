@@ -18,6 +18,8 @@ from typing import Any
 import httpx
 import psutil
 
+from network import processes
+
 SERVE_PORTS = 9  # the switch and the eight simulated participants
 START_TIMEOUT_S = 60
 STOP_TIMEOUT_S = 20
@@ -79,7 +81,7 @@ def running_app(factory: str, log: Path) -> Iterator[str]:
 def _started(command: Sequence[str], log: Path) -> Iterator[subprocess.Popen[str]]:
     log.parent.mkdir(parents=True, exist_ok=True)
     with log.open("w") as sink:
-        process = subprocess.Popen(command, stdout=sink, stderr=subprocess.STDOUT, text=True)
+        process = processes.start_child(command, stdout=sink, stderr=subprocess.STDOUT, text=True)
     try:
         yield process
     finally:
