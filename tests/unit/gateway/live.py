@@ -17,6 +17,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import aiohttp
+import httpx
 import uvicorn
 from aiohttp import web
 from starlette.types import ASGIApp, Receive, Scope, Send
@@ -25,7 +27,9 @@ from banks.node import ParticipantNode
 from banks.schemas import AccountStatus, Customer
 from gateway.node_app import NodeApi, create_node_app
 from gateway.runtime import NodeRuntime
+from gateway.switch_app import SwitchApi, connect, create_switch_app
 from ledger.storage import open_engine
+from switch.node import SwitchNode
 from switch.scheme.codes import TransactionStatus
 from switch.scheme.messages import CreditTransfer, StatusReport
 from switch.scheme.pacs008 import SWITCH_MEMBER_ID
@@ -168,3 +172,71 @@ async def bidv_serving(tmp_path: Path) -> AsyncIterator[Bank]:
     finally:
         await runtime.stop()
         node.engine.dispose()
+
+
+# --- a switch and creditor banks on real sockets, the participants registered over HTTP -------------
+
+ADMIN_KEY = "admin-key-for-tests"
+ADMIN = {"Authorization": f"Bearer {ADMIN_KEY}"}
+CAP_VND = 10_000_000_000
+
+
+class Nowhere:
+    """A creditor bank's dispatcher: it sends nothing that a waiting request does not take here."""
+
+    async def send(self, envelope: Envelope) -> None:
+        raise AssertionError(f"a creditor bank sent {envelope!r} outside an answer")
+
+
+@dataclass
+class ServedBank:
+    node: ParticipantNode
+    api: NodeApi
+    calls: Calls
+    url: str
+
+
+@contextlib.asynccontextmanager
+async def served_bank(node: ParticipantNode) -> AsyncIterator[ServedBank]:
+    """A bank as `switchyard serve` runs it; its signing secret is set once the switch gave it one."""
+    runtime = NodeRuntime(node, None)
+    api = NodeApi(node, runtime, signing_secret="")
+    runtime.dispatcher = Nowhere()
+    await runtime.start()
+    calls = Calls(create_node_app(api))
+    try:
+        async with uvicorn_serving(calls) as url:
+            yield ServedBank(node, api, calls, url)
+    finally:
+        await runtime.stop()
+        node.engine.dispose()
+
+
+@contextlib.asynccontextmanager
+async def served_switch(tmp_path: Path) -> AsyncIterator[tuple[SwitchApi, str]]:
+    """The switch on its own SQLite file with its runtime and HTTP client: its API and base URL."""
+    switch = SwitchNode(open_engine(f"sqlite:///{tmp_path / 'switch.db'}"))
+    switch.setup()
+    api = SwitchApi(switch, ADMIN_KEY, runtime=NodeRuntime(switch))
+    async with aiohttp.ClientSession() as client:
+        connect(api, client)
+        assert api.runtime is not None
+        await api.runtime.start()
+        try:
+            async with uvicorn_serving(create_switch_app(api)) as switch_url:
+                yield api, switch_url
+        finally:
+            await api.runtime.stop()
+            switch.engine.dispose()
+
+
+async def register(
+    http: httpx.AsyncClient, bin_code: str, name: str, base_url: str, batches: bool, wire: str = "json"
+) -> dict[str, Any]:
+    """A bank registered by the admin on `wire`: its answer (API key and signing secret)."""
+    body = {"bin": bin_code, "name": name, "kind": "bank", "net_debit_cap_vnd": CAP_VND, "base_url": base_url,
+            "inbound_batches": batches, "wire": wire}  # fmt: skip
+    answer = await http.post("/v1/admin/participants", json=body, headers=ADMIN)
+    assert answer.status_code == 201, answer.text
+    assert answer.json()["wire"] == wire
+    return dict(answer.json())

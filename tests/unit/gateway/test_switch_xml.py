@@ -13,11 +13,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import aiohttp
 import httpx
 import pytest
 from aiohttp import web
 from live import (
+    ADMIN,
     AN,
     BIDV,
     CREATED,
@@ -31,17 +31,15 @@ from live import (
     aiohttp_serving,
     bidv_node,
     eventually,
-    uvicorn_serving,
+    register,
+    served_bank,
+    served_switch,
 )
 from lxml import etree
 
 from banks.node import ParticipantNode
-from gateway.node_app import NodeApi, create_node_app
-from gateway.runtime import NodeRuntime
 from gateway.signing import SIGNATURE_HEADER, verify
-from gateway.switch_app import BODY_BYTES_MAX, SwitchApi, connect, create_switch_app
-from ledger.storage import open_engine
-from switch.node import SwitchNode
+from gateway.switch_app import BODY_BYTES_MAX, SwitchApi
 from switch.scheme.codes import Purpose, StatusReason, TransactionStatus, VerificationOutcome
 from switch.scheme.messages import (
     CreditTransfer,
@@ -54,12 +52,9 @@ from switch.scheme.messages import (
 )
 from switch.scheme.pacs002 import ReadStatusReports
 from switch.scheme.pacs008 import PACS008
-from switch.scheme.transport import Envelope
 from switch.scheme.wire import WIRE_BYTES_MAX, XML_MEDIA_TYPE, read_wire, write_wire
 
-ADMIN_KEY = "admin-key-for-tests"
-ADMIN = {"Authorization": f"Bearer {ADMIN_KEY}"}
-CAP_VND = 10_000_000_000
+XML_WIRE = "iso20022-xml"
 
 
 def credit_transfer(
@@ -143,64 +138,21 @@ class Network:
         return list((await self.http.get("/v1/admin/positions", headers=ADMIN)).json())
 
 
-async def register(http: httpx.AsyncClient, bin_code: str, name: str, base_url: str, batches: bool) -> dict[str, Any]:
-    body = {"bin": bin_code, "name": name, "kind": "bank", "net_debit_cap_vnd": CAP_VND, "base_url": base_url,
-            "inbound_batches": batches, "wire": "iso20022-xml"}  # fmt: skip
-    answer = await http.post("/v1/admin/participants", json=body, headers=ADMIN)
-    assert answer.status_code == 201, answer.text
-    assert answer.json()["wire"] == "iso20022-xml"
-    return dict(answer.json())
-
-
-@contextlib.asynccontextmanager
-async def bidv_serving(tmp_path: Path) -> AsyncIterator[tuple[ParticipantNode, NodeApi, Calls, str]]:
-    """BIDV as `switchyard serve` runs it; its signing secret is set once the switch gave it one."""
-    node = bidv_node(tmp_path)
-    runtime = NodeRuntime(node, None)
-    api = NodeApi(node, runtime, signing_secret="")
-    runtime.dispatcher = _Nowhere()
-    await runtime.start()
-    calls = Calls(create_node_app(api))
-    try:
-        async with uvicorn_serving(calls) as url:
-            yield node, api, calls, url
-    finally:
-        await runtime.stop()
-        node.engine.dispose()
-
-
-class _Nowhere:
-    """BIDV's dispatcher: it sends nothing that a waiting request does not take in these tests."""
-
-    async def send(self, envelope: Envelope) -> None:
-        raise AssertionError(f"BIDV sent {envelope!r} outside an answer")
-
-
 @contextlib.asynccontextmanager
 async def network_serving(tmp_path: Path) -> AsyncIterator[Network]:
-    switch = SwitchNode(open_engine(f"sqlite:///{tmp_path / 'switch.db'}"))
-    switch.setup()
-    api = SwitchApi(switch, ADMIN_KEY, runtime=NodeRuntime(switch))
     callbacks = Callbacks()
-    async with aiohttp.ClientSession() as client:
-        connect(api, client)
-        assert api.runtime is not None
-        await api.runtime.start()
-        try:
-            async with (
-                uvicorn_serving(create_switch_app(api)) as switch_url,
-                bidv_serving(tmp_path) as (bidv, bidv_api, bidv_calls, bidv_url),
-                aiohttp_serving(callbacks.app()) as vcb_url,
-                httpx.AsyncClient(base_url=switch_url, timeout=WAIT_S * 3) as http,
-            ):
-                # BIDV as `serve` registers a simulated bank: it serves the JSON batch call too.
-                bidv_api.signing_secret = (await register(http, BIDV, "BIDV", bidv_url, True))["signing_secret"]
-                vcb = await register(http, VIETCOMBANK, "Vietcombank", vcb_url, False)
-                callbacks.secret = vcb["signing_secret"]
-                yield Network(http, api, bidv, bidv_calls, vcb["api_key"], callbacks)
-        finally:
-            await api.runtime.stop()
-            switch.engine.dispose()
+    async with (
+        served_switch(tmp_path) as (api, switch_url),
+        served_bank(bidv_node(tmp_path)) as bidv,
+        aiohttp_serving(callbacks.app()) as vcb_url,
+        httpx.AsyncClient(base_url=switch_url, timeout=WAIT_S * 3) as http,
+    ):
+        # BIDV as `serve` registers a simulated bank: it serves the JSON batch call too.
+        registered = await register(http, BIDV, "BIDV", bidv.url, True, XML_WIRE)
+        bidv.api.signing_secret = registered["signing_secret"]
+        vcb = await register(http, VIETCOMBANK, "Vietcombank", vcb_url, False, XML_WIRE)
+        callbacks.secret = vcb["signing_secret"]
+        yield Network(http, api, bidv.node, bidv.calls, vcb["api_key"], callbacks)
 
 
 def reports_of(response: httpx.Response) -> list[StatusReport]:

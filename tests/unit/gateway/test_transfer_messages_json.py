@@ -20,11 +20,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import aiohttp
 import httpx
 import pytest
 from aiohttp import web
 from live import (
+    ADMIN,
     AN,
     BIDV,
     HONG,
@@ -33,27 +33,22 @@ from live import (
     VIETCOMBANK,
     VIETINBANK,
     WAIT_S,
-    Calls,
+    ServedBank,
     aiohttp_serving,
     bidv_node,
     eventually,
-    uvicorn_serving,
+    register,
+    served_bank,
+    served_switch,
 )
 
 from banks.node import ParticipantNode
 from banks.schemas import Customer
-from gateway.node_app import NodeApi, create_node_app
-from gateway.runtime import NodeRuntime
 from gateway.signing import SIGNATURE_HEADER, verify
-from gateway.switch_app import BODY_BYTES_MAX, SwitchApi, connect, create_switch_app
+from gateway.switch_app import BODY_BYTES_MAX, SwitchApi
 from ledger.storage import open_engine
-from switch.node import SwitchNode
-from switch.scheme.transport import Envelope
 from switch.scheme.wire import WIRE_BYTES_MAX
 
-ADMIN_KEY = "admin-key-for-tests"
-ADMIN = {"Authorization": f"Bearer {ADMIN_KEY}"}
-CAP_VND = 10_000_000_000
 PATH = "/v1/transfer-messages"
 SAMPLE = Path(__file__).parents[2] / "data" / "json" / "pacs008-many.json"
 MESSAGE_ID = "VCB-20261201-000042"
@@ -121,19 +116,11 @@ class Callbacks:
 
 
 @dataclass
-class Bank:
-    node: ParticipantNode
-    api: NodeApi
-    calls: Calls
-    url: str
-
-
-@dataclass
 class Network:
     http: httpx.AsyncClient  # to the switch
     api: SwitchApi
-    bidv: Bank
-    vietinbank: Bank
+    bidv: ServedBank
+    vietinbank: ServedBank
     vcb_key: str
     bidv_key: str
     callbacks: Callbacks
@@ -147,15 +134,6 @@ class Network:
         return self.bidv.calls.seen + self.vietinbank.calls.seen
 
 
-async def register(http: httpx.AsyncClient, bin_code: str, name: str, base_url: str, batches: bool) -> Raw:
-    body = {"bin": bin_code, "name": name, "kind": "bank", "net_debit_cap_vnd": CAP_VND, "base_url": base_url,
-            "inbound_batches": batches}  # fmt: skip
-    answer = await http.post("/v1/admin/participants", json=body, headers=ADMIN)
-    assert answer.status_code == 201, answer.text
-    assert answer.json()["wire"] == "json"
-    return dict(answer.json())
-
-
 def vietinbank_node(tmp_path: Path) -> ParticipantNode:
     node = ParticipantNode(VIETINBANK, "VietinBank", open_engine(f"sqlite:///{tmp_path / 'vietinbank.db'}"))
     node.setup()
@@ -164,57 +142,23 @@ def vietinbank_node(tmp_path: Path) -> ParticipantNode:
 
 
 @contextlib.asynccontextmanager
-async def bank_serving(node: ParticipantNode) -> AsyncIterator[Bank]:
-    """A bank as `switchyard serve` runs it; its signing secret is set once the switch gave it one."""
-    runtime = NodeRuntime(node, None)
-    api = NodeApi(node, runtime, signing_secret="")
-    runtime.dispatcher = _Nowhere()
-    await runtime.start()
-    calls = Calls(create_node_app(api))
-    try:
-        async with uvicorn_serving(calls) as url:
-            yield Bank(node, api, calls, url)
-    finally:
-        await runtime.stop()
-        node.engine.dispose()
-
-
-class _Nowhere:
-    """A creditor bank's dispatcher: it sends nothing that a waiting request does not take here."""
-
-    async def send(self, envelope: Envelope) -> None:
-        raise AssertionError(f"a creditor bank sent {envelope!r} outside an answer")
-
-
-@contextlib.asynccontextmanager
 async def network_serving(tmp_path: Path) -> AsyncIterator[Network]:
-    switch = SwitchNode(open_engine(f"sqlite:///{tmp_path / 'switch.db'}"))
-    switch.setup()
-    api = SwitchApi(switch, ADMIN_KEY, runtime=NodeRuntime(switch))
     callbacks = Callbacks()
-    async with aiohttp.ClientSession() as client:
-        connect(api, client)
-        assert api.runtime is not None
-        await api.runtime.start()
-        try:
-            async with (
-                uvicorn_serving(create_switch_app(api)) as switch_url,
-                bank_serving(bidv_node(tmp_path)) as bidv,
-                bank_serving(vietinbank_node(tmp_path)) as vietinbank,
-                aiohttp_serving(callbacks.app()) as vcb_url,
-                httpx.AsyncClient(base_url=switch_url, timeout=WAIT_S * 3) as http,
-            ):
-                bidv_registered = await register(http, BIDV, "BIDV", bidv.url, True)
-                bidv.api.signing_secret = bidv_registered["signing_secret"]
-                vietinbank.api.signing_secret = (await register(http, VIETINBANK, "VietinBank", vietinbank.url, True))[
-                    "signing_secret"
-                ]
-                vcb = await register(http, VIETCOMBANK, "Vietcombank", vcb_url, False)
-                callbacks.secret = vcb["signing_secret"]
-                yield Network(http, api, bidv, vietinbank, vcb["api_key"], bidv_registered["api_key"], callbacks)
-        finally:
-            await api.runtime.stop()
-            switch.engine.dispose()
+    async with (
+        served_switch(tmp_path) as (api, switch_url),
+        served_bank(bidv_node(tmp_path)) as bidv,
+        served_bank(vietinbank_node(tmp_path)) as vietinbank,
+        aiohttp_serving(callbacks.app()) as vcb_url,
+        httpx.AsyncClient(base_url=switch_url, timeout=WAIT_S * 3) as http,
+    ):
+        bidv_registered = await register(http, BIDV, "BIDV", bidv.url, True)
+        bidv.api.signing_secret = bidv_registered["signing_secret"]
+        vietinbank.api.signing_secret = (await register(http, VIETINBANK, "VietinBank", vietinbank.url, True))[
+            "signing_secret"
+        ]
+        vcb = await register(http, VIETCOMBANK, "Vietcombank", vcb_url, False)
+        callbacks.secret = vcb["signing_secret"]
+        yield Network(http, api, bidv, vietinbank, vcb["api_key"], bidv_registered["api_key"], callbacks)
 
 
 def reports_of(response: httpx.Response) -> list[Raw]:
