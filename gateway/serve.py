@@ -85,7 +85,7 @@ async def serve(config: ServeConfig, ready: asyncio.Event | None = None) -> None
     _write_population(config, registry)
 
     customer_keys = {spec.bin: secrets.token_urlsafe(24) for spec in DEFAULT_PARTICIPANTS}  # each bank's channel
-    participants = _start_participants(config, switch_url, credentials, admin_key, customer_keys)
+    participants = Supervised(lambda: _start_participants(config, switch_url, credentials, admin_key, customer_keys))
     people = registry.people()
     samples = {spec.bin: sample_customers(spec, n, people) for n, spec in enumerate(DEFAULT_PARTICIPANTS)}
     workers: subprocess.Popen[bytes] | None = None
@@ -105,29 +105,60 @@ async def serve(config: ServeConfig, ready: asyncio.Event | None = None) -> None
             while not all(server.started for server in servers):
                 await asyncio.sleep(0.05)
             for url in (switch_url, *urls.values()):
-                await _wait_healthy(client, url, participants)
+                await _wait_healthy(client, url, participants.process)
             keys = Keys(admin_key, citizen_key, payer_key, customer_keys)
             _write_credentials(config, keys, switch_url, urls, credentials, samples)
             if ready is not None:
                 ready.set()
             await asyncio.gather(*tasks, _while_running(participants, workers))
     finally:
-        for process in (workers, participants):
+        for process in (workers, participants.process):
             if process is not None:
                 process.terminate()
                 process.wait(timeout=15)
 
 
-async def _while_running(*processes: subprocess.Popen[bytes] | None) -> None:
-    """Returns (raising) when a process serve started has ended: serve does not go on without it."""
-    while True:
-        for process in processes:
-            if process is not None and process.poll() is not None:
-                raise RuntimeError(f"{process.args!r} ended with exit code {process.returncode}")
-        await asyncio.sleep(PROCESS_POLL_S)
-
-
 PROCESS_POLL_S = 0.5
+PARTICIPANT_RESTARTS_MAX = 10  # in one run of serve: past it, something is wrong that a restart will not fix
+RESTART_BACKOFF_S = 0.5  # doubled after each restart: 0.5, 1, 2, 4, 8, then 8 s
+RESTART_BACKOFF_S_MAX = 8.0
+
+
+class Supervised:
+    """The participants' process, started again when it ends: the switch outlives its participants.
+    While it is down the switch's calls to them find no one and end AB08 (or AB05), each final."""
+
+    def __init__(self, start: Callable[[], subprocess.Popen[bytes]]) -> None:
+        self.start = start
+        self.process = start()
+        self.restarts = 0
+
+    async def restart(self) -> None:
+        code = self.process.returncode
+        if self.restarts >= PARTICIPANT_RESTARTS_MAX:
+            raise RuntimeError(f"the participants' process ended ({code}) after {self.restarts} restarts: serve stops")
+        delay_s = min(RESTART_BACKOFF_S * 2**self.restarts, RESTART_BACKOFF_S_MAX)
+        self.restarts += 1
+        message = (
+            f"The participants' process ended (exit code {code}); the switch goes on, its calls to them end"
+            f" AB08 meanwhile. Starting it again in {delay_s:.1f} s (restart {self.restarts} of"
+            f" {PARTICIPANT_RESTARTS_MAX})."
+        )
+        print(message, flush=True)
+        log.warning(message)
+        await asyncio.sleep(delay_s)
+        self.process = self.start()
+
+
+async def _while_running(participants: Supervised, workers: subprocess.Popen[bytes] | None) -> None:
+    """Returns (raising) when the switch's workers end: serve does not go on without its switch. The
+    participants' process is started again when it ends, a bounded number of times."""
+    while True:
+        if workers is not None and workers.poll() is not None:
+            raise RuntimeError(f"{workers.args!r} ended with exit code {workers.returncode}")
+        if participants.process.poll() is not None:
+            await participants.restart()
+        await asyncio.sleep(PROCESS_POLL_S)
 
 
 async def serve_participants(settings: dict[str, Any]) -> None:
