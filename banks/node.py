@@ -397,8 +397,17 @@ class ParticipantNode:
                 settled = report.transaction_status == TransactionStatus.ACSC
                 finished.append((report.original_transaction_id, settled, report.status_reason))
         self._finish_outbound(conn, finished, now_ms)
-        inbound = [r for r in reports if r.creditor_agent == self.bin and r.transaction_status.is_final]
+        inbound = [r for r in reports if r.transaction_status.is_final and self._about_our_credit(r)]
         self._finish_inbound(conn, inbound, now_ms)
+
+    def _about_our_credit(self, report: StatusReport) -> bool:
+        """A final report about a credit we made: one naming us its creditor, or the switch's NOOR to
+        our status request about a credit it never sent (a forged call, validly signed): that
+        credit closes, voided, instead of staying open through every sweep."""
+        if report.creditor_agent == self.bin:
+            return True
+        unknown = report.status_reason == StatusReason.NOOR and report.creditor_agent is None
+        return unknown and report.debtor_agent != self.bin
 
     def _finish_outbound(
         self, conn: Connection, finished: list[tuple[str, bool, StatusReason | None]], now_ms: int

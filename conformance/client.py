@@ -1,7 +1,7 @@
 """The kit's HTTP client: it plays the switch against a participant's inbound API.
 
-Every body is signed as the switch signs it (`X-Switchyard-Signature: sha256=<HMAC-SHA256 of the
-exact body>`, gateway.signing), and travels on the participant's wire: JSON as the switch sends it
+Every body is signed as the switch signs it (`X-Switchyard-Signature: t=<unix s>,id=<call id>,v1=<HMAC-SHA256
+of "t.id." and the exact body>`, gateway.signing), and travels on the participant's wire: JSON as the switch sends it
 (gateway.dispatch), or ISO 20022 XML under a Business Application Header from NAPAS to the
 participant (switch.scheme.wire). Every call is timed and kept in `calls`, for the timing check.
 

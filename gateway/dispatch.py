@@ -129,18 +129,15 @@ class HttpDispatcher:
             body = xml_wire.write(xml_wire.single(message), self.address, envelope.receiver)
         else:
             body = message.model_dump_json().encode()
-        headers = _headers(peer, body)
         url = peer.base_url.rstrip("/") + path
         if isinstance(message, StatusReport) and self.address == SWITCH_ADDRESS:
-            await self._callback(url, body, headers, envelope)
+            await self._callback(url, body, peer, envelope)
         else:
-            await self._exchange(url, body, headers, [envelope], peer)
+            await self._exchange(url, body, [envelope], peer)
 
-    async def _exchange(
-        self, url: str, body: bytes, headers: dict[str, str], envelopes: list[Envelope], peer: Peer
-    ) -> None:
+    async def _exchange(self, url: str, body: bytes, envelopes: list[Envelope], peer: Peer) -> None:
         """A call whose answer comes in the response: each answer goes into the sender's inbox."""
-        response = await self._post_with_retries(url, body, headers)
+        response = await self._post_with_retries(url, body, peer)
         receiver = envelopes[0].receiver
         if response is None:
             for envelope in envelopes:
@@ -158,13 +155,14 @@ class HttpDispatcher:
         for answer in answers:
             await self.deliver(Envelope(receiver, self.address, answer))
 
-    async def _post_with_retries(self, url: str, body: bytes, headers: dict[str, str]) -> tuple[int, bytes] | None:
+    async def _post_with_retries(self, url: str, body: bytes, peer: Peer) -> tuple[int, bytes] | None:
         """A refused or reset connection is tried again, quickly and a bounded number of times: the
         receiver is idempotent, so a repeat is safe, and well inside the switch's 5 s timeout. A
         call that reached the receiver and is merely slow is not repeated: its answer is awaited."""
         delay_s = CONNECT_BACKOFF_S
         for attempt in range(1, CONNECT_ATTEMPTS_MAX + 1):
             try:
+                headers = _headers(peer, body)  # each attempt its own signed call (a fresh id)
                 async with self.client.post(url, data=body, headers=headers, timeout=EXCHANGE_TIMEOUT) as response:
                     return response.status, await response.read()
             except (aiohttp.ClientConnectorError, aiohttp.ServerDisconnectedError):
@@ -176,10 +174,11 @@ class HttpDispatcher:
                 return None
         return None
 
-    async def _callback(self, url: str, body: bytes, headers: dict[str, str], envelope: Envelope) -> None:
+    async def _callback(self, url: str, body: bytes, peer: Peer, envelope: Envelope) -> None:
         delay_s = CALLBACK_BACKOFF_S
         for attempt in range(1, CALLBACK_ATTEMPTS_MAX + 1):
             try:
+                headers = _headers(peer, body)  # each attempt its own signed call (a fresh id)
                 async with self.client.post(url, data=body, headers=headers, timeout=CALLBACK_TIMEOUT) as response:
                     if response.status < 500:
                         return
@@ -360,14 +359,14 @@ class _XmlLane(_Lane):
         message = xml_wire.transfers_message(sent)  # type: ignore[arg-type]  # _call let only credits in
         body = xml_wire.write(message, dispatcher.address, self.receiver)
         url = peer.base_url.rstrip("/") + ENDPOINTS[(dispatcher.address == SWITCH_ADDRESS, CreditTransfer)]
-        await dispatcher._exchange(url, body, _headers(peer, body), envelopes, peer)
+        await dispatcher._exchange(url, body, envelopes, peer)
 
     async def _reports(self, envelopes: list[Envelope], peer: Peer) -> None:
         dispatcher = self.dispatcher
         message = xml_wire.reports_message([e.message for e in envelopes])  # type: ignore[misc]
         body = xml_wire.write(message, dispatcher.address, self.receiver)
         url = peer.base_url.rstrip("/") + ENDPOINTS[(True, StatusReport)]
-        await dispatcher._callback(url, body, _headers(peer, body), envelopes[0])
+        await dispatcher._callback(url, body, peer, envelopes[0])
 
 
 def _parts(envelopes: list[Envelope]) -> list[list[Envelope]]:

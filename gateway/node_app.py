@@ -22,7 +22,7 @@ from __future__ import annotations
 import hmac
 import json
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Annotated, Any
 
 from fastapi import Depends, FastAPI, Header, Request
@@ -35,7 +35,7 @@ from banks.schemas import PaymentOrder
 from gateway import limits, problems, xml_inbound
 from gateway.batches import BATCH_BYTES_MAX, BATCH_PATH, NDJSON_MEDIA_TYPE, BatchInvalid, Item, answer_line, parse_batch
 from gateway.runtime import Matcher, NodeRuntime, matcher_for
-from gateway.signing import SIGNATURE_HEADER, verify
+from gateway.signing import SIGNATURE_HEADER, SIGNATURE_RULE, Verifier
 from switch.scheme.messages import CreditTransfer, StatusReport, VerificationReport, VerificationRequest
 from switch.scheme.transport import SWITCH_ADDRESS, Envelope
 from switch.scheme.validation import FieldProblem, parse_message
@@ -52,6 +52,7 @@ class NodeApi:
     signing_secret: str
     admin_key: str | None = None
     customer_key: str | None = None  # the customer channel's (None: the channel is closed to all)
+    verifier: Verifier = field(default_factory=Verifier)  # signatures, and the call ids seen (replays)
 
 
 def create_node_app(api: NodeApi) -> FastAPI:
@@ -80,9 +81,6 @@ def _body_limit(scope: Scope) -> int:
     if xml_inbound.is_xml(limits.header(scope, b"content-type")):
         return WIRE_BYTES_MAX
     return BODY_BYTES_MAX
-
-
-SIGNATURE_RULE = "must be sha256=<hex HMAC-SHA256 of the body with the signing secret>"
 
 
 def _carries_credentials(api: NodeApi) -> limits.Missing:
@@ -118,10 +116,10 @@ def _inbound_routes(app: FastAPI, api: NodeApi) -> None:
         body = await request.body()
         if len(body) > bytes_max:
             raise problems.ApiProblem(413, "too-large", "Body too large", f"at most {bytes_max} bytes")
-        if not verify(api.signing_secret, body, request.headers.get(SIGNATURE_HEADER)):
+        broken = api.verifier.check(api.signing_secret, body, request.headers.get(SIGNATURE_HEADER))
+        if broken is not None:
             raise problems.ApiProblem(
-                401, "bad-signature", "Signature does not match", "sign the body with HMAC-SHA256",
-                SIGNATURE_HEADER, SIGNATURE_RULE,
+                401, "bad-signature", "Signature refused", broken, SIGNATURE_HEADER, broken,
             )  # fmt: skip
         return body
 

@@ -170,7 +170,8 @@ def create_switch_app(api: SwitchApi) -> FastAPI:
 
 def _document_inbound_api(app: FastAPI) -> None:
     """The participant inbound API, as OpenAPI webhooks: what the switch calls at a participant's
-    base URL, each call signed in X-Switchyard-Signature (sha256=<hex HMAC-SHA256 of the body>)."""
+    base URL, each call signed in X-Switchyard-Signature (t=<unix s>,id=<call id>,v1=<hex HMAC-SHA256
+    of "<t>.<id>." and the body>; refuse one outside 300 s of now or with an id already seen)."""
 
     @app.webhooks.post("inbound-transfers", response_model=StatusReport)
     def inbound_transfers(transfer: CreditTransfer) -> None:

@@ -349,12 +349,25 @@ def status_request_message(
 # --- signatures -------------------------------------------------------------------------------------------
 
 
-def signature(secret: str, body: bytes) -> str:
-    return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+SIGNED_WITHIN_S = 300  # the README's window for a call's timestamp
+
+
+def signature(secret: str, body: bytes, at_s: int | None = None, call_id: str = "iso-bank-test-call") -> str:
+    """The header as README documents it: t=<unix s>,id=<call id>,v1=<HMAC-SHA256 of 't.id.' + body>."""
+    stamp = int(time.time()) if at_s is None else at_s
+    mac = hmac.new(secret.encode(), f"{stamp}.{call_id}.".encode() + body, hashlib.sha256).hexdigest()
+    return f"t={stamp},id={call_id},v1={mac}"
 
 
 def signed(secret: str, body: bytes, header: str | None) -> bool:
-    return bool(secret) and header is not None and hmac.compare_digest(signature(secret, body), header)
+    """This bank's own reading of the header (written from README, not with the project's code)."""
+    if not secret or header is None:
+        return False
+    fields = dict(part.split("=", 1) for part in header.split(",") if "=" in part)
+    if not fields.get("t", "").isdigit() or abs(time.time() - int(fields["t"])) > SIGNED_WITHIN_S:
+        return False
+    expected = signature(secret, body, int(fields["t"]), fields.get("id", ""))
+    return hmac.compare_digest(expected, header)
 
 
 # --- the bank's books -------------------------------------------------------------------------------------

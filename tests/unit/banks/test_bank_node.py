@@ -664,6 +664,43 @@ def test_more_payments_than_one_ledger_batch_bouncing_together_are_all_voided_ab
     node.check_invariants()
 
 
+def test_a_credit_the_switch_never_sent_closes_when_the_switch_answers_noor(node: ParticipantNode) -> None:
+    """A validly signed credit nobody cleared (a forged call) is credited pending like any other; the
+    bank's status sweep asks the switch, which knows nothing of it and answers RJCT NOOR: the credit
+    is voided, the customer's balance is as before and nothing stays open (issue 14 item 6)."""
+    forged = credit_transfer("VCB-FORGED-1", amount_vnd=9_000_000)
+    from_switch(node, forged)
+    assert pending_credit(node, AN.account) == 9_000_000
+
+    noor = StatusReport(
+        original_message_id=forged.transaction_id, original_end_to_end_id=forged.transaction_id,
+        original_transaction_id=forged.transaction_id, debtor_agent=VIETCOMBANK,
+        transaction_status=TransactionStatus.RJCT, status_reason=StatusReason.NOOR,
+    )  # fmt: skip
+    from_switch(node, noor, now_ms=NOW + 20_000)
+
+    assert pending_credit(node, AN.account) == 0 and balance(node, AN.account) == 0
+    assert node.inbound_counts() == {"reversed": (1, 9_000_000)}
+    assert node.books()["open_items"] == 0
+    node.check_invariants()
+
+
+def test_a_stray_noor_after_a_credit_settled_changes_nothing(
+    node: ParticipantNode,
+) -> None:
+    transfer = credit_transfer("VCB-REAL-1")
+    from_switch(node, transfer)
+    from_switch(node, final_report("VCB-REAL-1", TransactionStatus.ACSC))
+    assert balance(node, AN.account) == 500_000  # settled: a later stray NOOR changes nothing
+    stray = StatusReport(
+        original_message_id="x", original_end_to_end_id="x", original_transaction_id="VCB-REAL-1",
+        debtor_agent=VIETCOMBANK, transaction_status=TransactionStatus.RJCT, status_reason=StatusReason.NOOR,
+    )  # fmt: skip
+    from_switch(node, stray, now_ms=NOW + 20_000)
+    assert balance(node, AN.account) == 500_000
+    node.check_invariants()
+
+
 # --- property: the ledger follows the switch's final reports ----------------------------------
 
 PROPERTY_ACCOUNTS = [AN.account, HONG.account, BINH.account, DUC.account, UNKNOWN_ACCOUNT]

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import hashlib
+import hmac
 import json
 import time
 from collections import Counter
@@ -108,9 +110,11 @@ def with_bad_amount(messages: list[BaseModel], index: int, amount: object) -> by
         {SIGNATURE_HEADER: "sha256=" + "0" * 64},
         {SIGNATURE_HEADER: "wrong-secret"},
         {SIGNATURE_HEADER: "of-another-body"},
-        {SIGNATURE_HEADER: "without-prefix"},
+        {SIGNATURE_HEADER: "without-timestamp"},
+        {SIGNATURE_HEADER: "an-hour-old"},
+        {SIGNATURE_HEADER: "old-form"},
     ],
-    ids=["unsigned", "empty", "zeros", "wrong-secret", "another-body", "no-prefix"],
+    ids=["unsigned", "empty", "zeros", "wrong-secret", "another-body", "no-timestamp", "an-hour-old", "old-form"],
 )
 def test_an_unsigned_or_wrongly_signed_batch_is_refused_with_401_and_changes_nothing(
     tmp_path: Path, headers: dict[str, str]
@@ -122,8 +126,12 @@ def test_an_unsigned_or_wrongly_signed_batch_is_refused_with_401_and_changes_not
         headers = {SIGNATURE_HEADER: sign("b2" * 32, body)}
     elif given == "of-another-body":
         headers = {SIGNATURE_HEADER: sign(SECRET, write_batch([credit_transfer("VCB2")]))}
-    elif given == "without-prefix":
-        headers = {SIGNATURE_HEADER: sign(SECRET, body).removeprefix("sha256=")}
+    elif given == "without-timestamp":
+        headers = {SIGNATURE_HEADER: ",".join(p for p in sign(SECRET, body).split(",") if not p.startswith("t="))}
+    elif given == "an-hour-old":
+        headers = {SIGNATURE_HEADER: sign(SECRET, body, now_s=time.time() - 3_600)}
+    elif given == "old-form":  # before issue 14: the body alone, replayable forever
+        headers = {SIGNATURE_HEADER: "sha256=" + hmac.new(SECRET.encode(), body, hashlib.sha256).hexdigest()}
 
     async def run() -> None:
         async with bidv_serving(tmp_path) as bank:
