@@ -34,6 +34,7 @@ from banks.node import ParticipantNode
 from banks.schemas import PaymentOrder
 from gateway import limits, problems, xml_inbound
 from gateway.batches import BATCH_BYTES_MAX, BATCH_PATH, NDJSON_MEDIA_TYPE, BatchInvalid, Item, answer_line, parse_batch
+from gateway.observe import NodeMetrics, TimingMiddleware
 from gateway.runtime import Matcher, NodeRuntime, matcher_for
 from gateway.signing import SIGNATURE_HEADER, SIGNATURE_RULE, Verifier
 from switch.scheme.messages import CreditTransfer, StatusReport, VerificationReport, VerificationRequest
@@ -58,6 +59,9 @@ class NodeApi:
 def create_node_app(api: NodeApi) -> FastAPI:
     app = FastAPI(title=f"Switchyard participant {api.node.bin} ({api.node.name})", version="1")
     problems.install(app)
+    metrics = NodeMetrics(api.node)
+    app.add_route("/metrics", metrics.endpoint, include_in_schema=False)
+    app.add_middleware(TimingMiddleware, metrics=metrics)
     app.add_middleware(limits.KeyFirst, missing=_carries_credentials(api), open_paths=OPEN_PATHS)
     app.add_middleware(limits.BodyLimit, limit_for=_body_limit)
 
@@ -71,7 +75,7 @@ def create_node_app(api: NodeApi) -> FastAPI:
     return app
 
 
-OPEN_PATHS = frozenset({"/health", "/openapi.json", "/docs", "/docs/oauth2-redirect", "/redoc"})
+OPEN_PATHS = frozenset({"/health", "/openapi.json", "/docs", "/docs/oauth2-redirect", "/redoc", "/metrics"})
 
 
 def _body_limit(scope: Scope) -> int:

@@ -21,7 +21,7 @@ ADMIN_KEY = "admin-key-for-tests"
 CUSTOMER_KEY = "bidv-customer-channel-key"
 OTHER_CUSTOMER_KEY = "vietcombank-customer-channel-key"
 PARTICIPANT_KEY = "a-participants-switch-api-key"
-OPEN = {"/health", "/openapi.json", "/docs", "/docs/oauth2-redirect", "/redoc"}
+OPEN = {"/health", "/openapi.json", "/docs", "/docs/oauth2-redirect", "/redoc", "/metrics"}
 BODY = b'{"order_id": "BIDV-ORDER-1"}'
 
 CREDENTIALS: dict[str, dict[str, str]] = {
