@@ -12,6 +12,7 @@ FastAPI's routing, dependencies and body parsing.
 
 from __future__ import annotations
 
+import hmac
 from collections.abc import Callable
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -90,8 +91,20 @@ class KeyFirst:
 
 
 BEARER_RULE = "must be 'Bearer <key>' with a key issued to you"
+# Open without a key on the switch and every node: liveness, the published contract, the scrape.
+OPEN_PATHS = frozenset({"/health", "/openapi.json", "/docs", "/docs/oauth2-redirect", "/redoc", "/metrics"})
 
 
 def header(scope: Scope, name: bytes) -> str | None:
     value = dict(scope.get("headers") or []).get(name)
     return None if value is None else value.decode("latin-1")
+
+
+def bearer_is(scope: Scope, *expected: str | None) -> bool:
+    """Whether the request's bearer key is one of `expected` (compared in constant time; None is
+    nobody's key)."""
+    authorization = header(scope, b"authorization") or ""
+    if not authorization.startswith("Bearer "):
+        return False
+    given = authorization.removeprefix("Bearer ").strip().encode()
+    return any(key is not None and hmac.compare_digest(given, key.encode()) for key in expected)

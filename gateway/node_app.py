@@ -19,7 +19,6 @@ before its body is read, and changes nothing.
 
 from __future__ import annotations
 
-import hmac
 import json
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
@@ -62,7 +61,7 @@ def create_node_app(api: NodeApi) -> FastAPI:
     metrics = NodeMetrics(api.node)
     app.add_route("/metrics", metrics.endpoint, include_in_schema=False)
     app.add_middleware(TimingMiddleware, metrics=metrics)
-    app.add_middleware(limits.KeyFirst, missing=_carries_credentials(api), open_paths=OPEN_PATHS)
+    app.add_middleware(limits.KeyFirst, missing=_carries_credentials(api), open_paths=limits.OPEN_PATHS)
     app.add_middleware(limits.BodyLimit, limit_for=_body_limit)
 
     @app.get("/health", tags=["operations"])
@@ -73,9 +72,6 @@ def create_node_app(api: NodeApi) -> FastAPI:
     _admin_routes(app, api)
     _customer_routes(app, api)
     return app
-
-
-OPEN_PATHS = frozenset({"/health", "/openapi.json", "/docs", "/docs/oauth2-redirect", "/redoc", "/metrics"})
 
 
 def _body_limit(scope: Scope) -> int:
@@ -97,29 +93,19 @@ def _carries_credentials(api: NodeApi) -> limits.Missing:
             signed = limits.header(scope, SIGNATURE_HEADER.lower().encode()) is not None
             return None if signed else (SIGNATURE_HEADER, SIGNATURE_RULE)
         if path.startswith("/v1/admin/"):
-            return None if _bearer_is(scope, api.admin_key) else ("Authorization", limits.BEARER_RULE)
+            return None if limits.bearer_is(scope, api.admin_key) else ("Authorization", limits.BEARER_RULE)
         if path.startswith("/v1/payments"):
-            return None if _bearer_is(scope, api.customer_key) else ("Authorization", limits.BEARER_RULE)
+            return None if limits.bearer_is(scope, api.customer_key) else ("Authorization", limits.BEARER_RULE)
         return None  # no other door: 404 or 405, as FastAPI answers
 
     return missing
 
 
-def _bearer_is(scope: Scope, expected: str | None) -> bool:
-    """Whether the request's bearer key is `expected` (compared in constant time); None: nobody's."""
-    authorization = limits.header(scope, b"authorization") or ""
-    if expected is None or not authorization.startswith("Bearer "):
-        return False
-    return hmac.compare_digest(authorization.removeprefix("Bearer ").strip().encode(), expected.encode())
-
-
 def _inbound_routes(app: FastAPI, api: NodeApi) -> None:
     """What the switch calls: every body must carry its signature."""
 
-    async def signed_body(request: Request, bytes_max: int = BODY_BYTES_MAX) -> Any:
-        body = await request.body()
-        if len(body) > bytes_max:
-            raise problems.ApiProblem(413, "too-large", "Body too large", f"at most {bytes_max} bytes")
+    async def signed_body(request: Request) -> Any:
+        body = await request.body()  # within its door's limit: BodyLimit counts it as it arrives
         broken = api.verifier.check(api.signing_secret, body, request.headers.get(SIGNATURE_HEADER))
         if broken is not None:
             raise problems.ApiProblem(
@@ -130,7 +116,7 @@ def _inbound_routes(app: FastAPI, api: NodeApi) -> None:
     @app.post("/v1/inbound/transfers", response_model=StatusReport, tags=["inbound"])
     async def inbound_transfer(request: Request) -> Any:
         if xml_inbound.is_xml(request.headers.get("content-type")):
-            body = await signed_body(request, WIRE_BYTES_MAX)
+            body = await signed_body(request)
             return await xml_inbound.transfers(api.runtime, api.node.bin, body)
         transfer = parse_message(CreditTransfer, _json(await signed_body(request)))
         envelope = Envelope(SWITCH_ADDRESS, api.node.bin, transfer)
@@ -142,7 +128,7 @@ def _inbound_routes(app: FastAPI, api: NodeApi) -> None:
     @app.post("/v1/inbound/verifications", response_model=VerificationReport, tags=["inbound"])
     async def inbound_verification(request: Request) -> Any:
         if xml_inbound.is_xml(request.headers.get("content-type")):
-            body = await signed_body(request, WIRE_BYTES_MAX)
+            body = await signed_body(request)
             return await xml_inbound.verification(api.runtime, api.node.bin, body)
         verification = parse_message(VerificationRequest, _json(await signed_body(request)))
 
@@ -157,7 +143,7 @@ def _inbound_routes(app: FastAPI, api: NodeApi) -> None:
         """Many messages in one call; each answer is a line of NDJSON, sent when it is ready (see
         gateway.batches). A message that breaks the format gets its problem on its line."""
         try:
-            items = parse_batch(await signed_body(request, BATCH_BYTES_MAX))
+            items = parse_batch(await signed_body(request))
         except BatchInvalid as error:
             raise problems.ApiProblem(
                 400, "message-invalid", "The batch cannot be read", str(error), error.field, error.rule
@@ -167,7 +153,7 @@ def _inbound_routes(app: FastAPI, api: NodeApi) -> None:
     @app.post("/v1/inbound/status-reports", status_code=204, tags=["inbound"])
     async def status_callback(request: Request) -> Response:
         if xml_inbound.is_xml(request.headers.get("content-type")):
-            body = await signed_body(request, WIRE_BYTES_MAX)
+            body = await signed_body(request)
             return await xml_inbound.status_reports(api.runtime, api.node.bin, body)
         report = parse_message(StatusReport, _json(await signed_body(request)))
         await api.runtime.deliver(Envelope(SWITCH_ADDRESS, api.node.bin, report))

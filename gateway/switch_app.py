@@ -150,7 +150,7 @@ def create_switch_app(api: SwitchApi) -> FastAPI:
     app.state.api = api
     app.add_middleware(TransferFastPath, api=api)
     app.add_middleware(SwitchXmlWire, api=api)
-    app.add_middleware(limits.KeyFirst, missing=_holds_a_key(api), open_paths=OPEN_PATHS)
+    app.add_middleware(limits.KeyFirst, missing=_holds_a_key(api), open_paths=limits.OPEN_PATHS)
     app.add_middleware(limits.BodyLimit, limit_for=_body_limit)
     if api.metrics is not None:
         app.add_middleware(TimingMiddleware, metrics=api.metrics)
@@ -198,22 +198,14 @@ def _body_limit(scope: Scope) -> int:
     return BODY_BYTES_MAX
 
 
-OPEN_PATHS = frozenset({"/health", "/openapi.json", "/docs", "/docs/oauth2-redirect", "/redoc", "/metrics"})
-
-
 def _holds_a_key(api: SwitchApi) -> limits.Missing:
     """Nothing missing when a request carries the admin key, the citizen app's key or a participant's."""
 
     def missing(scope: Scope) -> tuple[str, str] | None:
-        authorization = limits.header(scope, b"authorization")
-        if not authorization or not authorization.startswith("Bearer "):
-            return "Authorization", limits.BEARER_RULE
-        given = authorization.removeprefix("Bearer ").strip().encode()
-        for role_key in (api.admin_key, api.citizen_app_key):
-            if role_key is not None and hmac.compare_digest(given, role_key.encode()):
-                return None
+        if limits.bearer_is(scope, api.admin_key, api.citizen_app_key):
+            return None
         try:
-            api.caller(authorization)
+            api.caller(limits.header(scope, b"authorization"))  # a participant's key, or 401
         except problems.ApiProblem:
             return "Authorization", limits.BEARER_RULE
         return None
@@ -258,7 +250,7 @@ class TransferFastPath:
         if scope["type"] != "http" or scope["method"] != "POST" or scope["path"] != TRANSFERS_PATH:
             await self.app(scope, receive, send)
             return
-        body = await read_body(receive)  # BodyLimit has refused a declared length over the limit
+        body = await read_body(receive)  # within its limit: BodyLimit counts it as it arrives
         transfer, bin_code = self._well_formed(scope, body)
         if transfer is None or bin_code is None or self.api.runtime is None:
             await self.app(scope, _replay(body), send)
@@ -414,9 +406,7 @@ def _transfer_message_route(router: APIRouter, api: SwitchApi, caller: Callable[
         """pacs.008 of 1 to 1,000 transactions in; one pacs.002 out with a report per transaction,
         in the message's order: final where the creditor answered in time, PDNG (202) where not. A
         transaction that breaks a rule, or is not the caller's, is RJCT on its own."""
-        # Counted as it arrives: a chunked body declares no length for BodyLimit to refuse.
-        body = await read_body(request.receive, WIRE_BYTES_MAX)
-        message = parse_transfer_message(body)  # MessageInvalid: 400, nothing taken
+        message = parse_transfer_message(await request.body())  # MessageInvalid: 400, nothing taken
         answers = await answer_transfers(_runtime(api), bin_code, message, api.transfer_wait_s, json_wire=True)
         pending = any(not report.transaction_status.is_final for report in answers)
         content = xml_wire.reports_message(answers).model_dump_json().encode()

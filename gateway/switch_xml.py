@@ -26,7 +26,7 @@ from switch.scheme.messages import StatusReport, StatusRequest, VerificationRepo
 from switch.scheme.pacs008 import ReadCreditTransfers
 from switch.scheme.transport import SWITCH_ADDRESS, Envelope
 from switch.scheme.validation import MessageInvalid
-from switch.scheme.wire import WIRE_BYTES_MAX, XML_MEDIA_TYPE
+from switch.scheme.wire import XML_MEDIA_TYPE
 
 XML_PATHS: dict[str, tuple[type[Any], str]] = {  # what each path takes
     "/v1/transfers": (ReadCreditTransfers, "pacs.008"),
@@ -57,7 +57,7 @@ class SwitchXmlWire:
             return
         scope["route"] = scope["path"]  # for the latency metric's route label
         try:
-            response = await self._answer(scope, await read_body(receive, WIRE_BYTES_MAX))
+            response = await self._answer(scope, await read_body(receive))
         except problems.ApiProblem as error:
             response = problems.problem(
                 error.status, error.slug, error.title, error.detail, scope["path"], error.errors
@@ -142,18 +142,12 @@ def _no_answer(wait_s: float) -> problems.ApiProblem:
     return problems.ApiProblem(503, "busy", "No answer in time", detail)
 
 
-async def read_body(receive: Receive, bytes_max: int | None = None) -> bytes:
-    """The whole body, or 413 once it passes `bytes_max` (None: no count here). BodyLimit refuses a
-    declared length over the limit, but a chunked body declares none."""
-    chunks, size = [], 0
+async def read_body(receive: Receive) -> bytes:
+    """The whole body. It is never more than its door's limit: gateway.limits.BodyLimit, outermost,
+    counts the bytes as they arrive and answers 413 once they pass it."""
+    chunks = []
     while True:
         message = await receive()
         chunks.append(message.get("body", b""))
-        size += len(chunks[-1])
-        if bytes_max is not None and size > bytes_max:
-            raise problems.ApiProblem(
-                413, "too-large", "Body too large", f"at most {bytes_max} bytes", "(body)",
-                f"at most {bytes_max} bytes",
-            )  # fmt: skip
         if not message.get("more_body", False):
             return b"".join(chunks)
