@@ -89,7 +89,7 @@ class ParticipantNode:
         self.ledger = Ledger(engine)
         self.random = random.Random(f"{seed}:{bin_code}")
         self._sequence = 0
-        self._messages_sent = 0  # numbers the multi-transaction messages this process sends
+        self._message_ids = grouping.MessageIds(bin_code)
         # The sweep timer lives in memory: a node started again re-arms it on its first batch.
         self._sweep_armed = False
         self._resumed = False
@@ -165,13 +165,8 @@ class ParticipantNode:
             # each message whole in one of them.
             return [e for part in parts for e in self.handle(part, now_ms)]
         out = self._handle_batch(grouping.opened(delivered), now_ms)
-
-        def next_message_id() -> str:
-            self._messages_sent += 1
-            return f"{self.bin}-{now_ms}-{self._messages_sent}"
-
         # Our payments to the switch, and our answers to it, leave as messages of many.
-        return grouping.gathered(out, lambda _receiver: TRANSACTIONS_PER_MESSAGE_MAX, next_message_id)
+        return grouping.gathered(out, lambda _receiver: TRANSACTIONS_PER_MESSAGE_MAX, self._message_ids.at(now_ms))
 
     def _handle_batch(self, inbox: Sequence[Envelope], now_ms: int) -> list[Envelope]:
         orders = [e.message for e in inbox if isinstance(e.message, PaymentOrder)]

@@ -96,6 +96,7 @@ class _AcceptingParticipant:
 
     def __init__(self, address: str) -> None:
         self.address = address
+        self.message_ids = grouping.MessageIds(address)
 
     def handle(self, inbox: Sequence[Envelope], now_ms: int) -> list[Envelope]:
         out = []
@@ -111,7 +112,7 @@ class _AcceptingParticipant:
                     creditor_agent=self.address,
                 )
                 out.append(Envelope(self.address, SWITCH_ADDRESS, report))
-        return grouping.gathered(out, lambda _switch: TRANSACTIONS_PER_MESSAGE_MAX, lambda: f"{self.address}-{now_ms}")
+        return grouping.gathered(out, lambda _switch: TRANSACTIONS_PER_MESSAGE_MAX, self.message_ids.at(now_ms))
 
 
 def _run_switch_core(count: int, database: str | None, batched: bool) -> float:

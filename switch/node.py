@@ -104,7 +104,7 @@ class SwitchNode:
         self.clearing = ClearingService(self.ledger, self.directory, creditor_timeout_ms)
         self.disbursement_service = DisbursementService(self.ledger, self.clearing, identities, creditor_timeout_ms)
         self._participants_cache: tuple[int, dict[str, Participant]] | None = None
-        self._messages_sent = 0  # numbers the multi-transaction messages this process sends
+        self._message_ids = grouping.MessageIds("NAPAS")
 
     def setup(self) -> None:
         tables = (
@@ -207,11 +207,7 @@ class SwitchNode:
             participant = participants.get(receiver)
             return 1 if participant is None else participant.transactions_per_message_max
 
-        def next_message_id() -> str:
-            self._messages_sent += 1
-            return f"NAPAS-{now_ms}-{self._messages_sent}"
-
-        sent = grouping.gathered(out, room, next_message_id)
+        sent = grouping.gathered(out, room, self._message_ids.at(now_ms))
         return sent + self.clearing.creditor_timers(sent)
 
     def _parse_raw(self, sender: str, raw: RawMessage) -> CreditTransfer | Envelope:

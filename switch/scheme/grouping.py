@@ -27,6 +27,22 @@ from switch.scheme.transport import Envelope, TimerFired, Undeliverable
 Room = Callable[[str], int]  # receiver -> transactions per message it takes, 1 to the scheme's maximum
 
 
+class MessageIds:
+    """The ids of the messages of many one node sends: its name, the moment, and a count this node
+    keeps, so no two of its messages share an id (`at(now_ms)` is what `gathered` asks for)."""
+
+    def __init__(self, sender: str) -> None:
+        self.sender = sender
+        self.sent = 0
+
+    def at(self, now_ms: int) -> Callable[[], str]:
+        def next_id() -> str:
+            self.sent += 1
+            return f"{self.sender}-{now_ms}-{self.sent}"
+
+        return next_id
+
+
 def transactions_in(message: object) -> tuple[CreditTransfer, ...]:
     """The credit transfers `message` carries: itself, a message's transactions, or none."""
     if isinstance(message, CreditTransfer):

@@ -17,7 +17,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from switch.scheme.codes import TransactionStatus
-from switch.scheme.grouping import gathered, opened, slices, transactions_in
+from switch.scheme.grouping import MessageIds, gathered, opened, slices, transactions_in
 from switch.scheme.messages import (
     TRANSACTIONS_PER_MESSAGE_MAX,
     CreditTransfer,
@@ -85,9 +85,9 @@ def to(receiver: str, message: Message, delay_ms: int = 0, sender: str = "switch
     return Envelope(sender, receiver, message, delay_ms)
 
 
-def numbered(prefix: str = "NAPAS-1796083200000") -> Callable[[], str]:
-    counter = itertools.count(1)
-    return lambda: f"{prefix}-{next(counter)}"
+def numbered() -> Callable[[], str]:
+    """The switch's message ids at NOW, as SwitchNode numbers them."""
+    return MessageIds("NAPAS").at(1_796_083_200_000)
 
 
 def room_of(rooms: dict[str, int], default: int = TRANSACTIONS_PER_MESSAGE_MAX) -> Callable[[str], int]:
