@@ -51,8 +51,10 @@ def _parts(header: str | None) -> tuple[int, str, str] | None:
 def problem(secret: str, body: bytes, header: str | None, now_s: float | None = None) -> str | None:
     """What is wrong with a call's signature (the rule it breaks), or None: form, window, match."""
     parts = _parts(header)
-    if parts is None:
-        return SIGNATURE_RULE
+    return SIGNATURE_RULE if parts is None else _broken(secret, body, parts, now_s)
+
+
+def _broken(secret: str, body: bytes, parts: tuple[int, str, str], now_s: float | None) -> str | None:
     stamp, call_id, mac = parts
     now = time.time() if now_s is None else now_s
     if abs(now - stamp) > SIGNATURE_WINDOW_S:
@@ -77,11 +79,12 @@ class Verifier:
 
     def check(self, secret: str, body: bytes, header: str | None, now_s: float | None = None) -> str | None:
         """None for a good, fresh call (and it is remembered), else the rule it breaks."""
-        broken = problem(secret, body, header, now_s)
+        parts = _parts(header)
+        if parts is None:
+            return SIGNATURE_RULE
+        broken = _broken(secret, body, parts, now_s)
         if broken is not None:
             return broken
-        parts = _parts(header)
-        assert parts is not None  # problem() read it
         stamp, call_id, _mac_hex = parts
         self._forget_before((time.time() if now_s is None else now_s) - SIGNATURE_WINDOW_S)
         if call_id in self.seen:
