@@ -10,6 +10,7 @@ switchyard loadtest             locust against the networked sandbox, with thres
 switchyard bench transfers      transfers per second in process, next to the bare-SQLite ceiling
 switchyard bench payroll        payroll items per second in process, next to the same ceiling
 switchyard bench wire           CPU per message of the ISO 20022 XML codecs, next to JSON's
+switchyard bench payroll-crash  `switchyard payroll` killed with SIGKILL at many moments, each resumed and checked
 switchyard certify              the conformance checks against an integrator's own participant
 
 Commands import their room when they run, so `switchyard demo` never loads the web stack.
@@ -103,9 +104,12 @@ def _add_loadtest(commands: Any) -> tuple[str, Command]:
 
 def _add_bench(commands: Any) -> tuple[str, Command]:
     bench = commands.add_parser("bench", help="measure throughput in process")
-    bench.add_argument("what", choices=["transfers", "payroll", "wire"])
+    bench.add_argument("what", choices=["transfers", "payroll", "wire", "payroll-crash"])
     bench.add_argument("--count", type=_positive, default=20_000, help="transfers per mode")
-    bench.add_argument("--beneficiaries", type=_positive, default=100_000, help="payroll: people on the rolls")
+    bench.add_argument(
+        "--beneficiaries", type=_positive, default=None,
+        help="payroll, payroll-crash: people on the rolls (default 100,000; payroll-crash 8,000)",
+    )  # fmt: skip
     bench.add_argument(
         "--format", type=_formats, default=("json",),
         help="payroll: file formats, comma-separated (json,csv,pain.001): each run in turn, a row each",
@@ -121,6 +125,15 @@ def _add_bench(commands: Any) -> tuple[str, Command]:
     bench.add_argument(
         "--database", type=_database_url, default=None, help="postgresql://... (default: SQLite files in a temp folder)"
     )
+    bench.add_argument("--points", type=_positive, default=100, help="payroll-crash: kill points (at most 10,000)")
+    bench.add_argument("--seed", type=int, default=7, help="payroll-crash: the payroll's seed")
+    bench.add_argument("--kill-seed", type=int, default=2026, help="payroll-crash: the seed of the kill moments")
+    bench.add_argument("--items-per-file", type=_positive, default=2_000, help="payroll-crash: items per payroll file")
+    bench.add_argument("--parallel", type=_positive, default=1, help="payroll-crash: points run at once (at most 4)")
+    bench.add_argument(
+        "--out", type=Path, default=Path("out/payroll-crash"),
+        help="payroll-crash: folder for the uninterrupted run and each point's (kept for points that fail)",
+    )  # fmt: skip
     return "bench", _bench
 
 
@@ -384,11 +397,14 @@ def _loadtest(args: argparse.Namespace) -> int:
 
 
 def _bench(args: argparse.Namespace) -> int:
+    if args.what == "payroll-crash":
+        return _bench_payroll_crash(args)
     if args.what == "payroll":
         from loadtests.bench_payroll import REGISTRATION_SHARE_DEFAULT, bench_payroll_formats
 
         share = REGISTRATION_SHARE_DEFAULT if args.registration_share is None else args.registration_share
-        figures = bench_payroll_formats(args.beneficiaries, args.format, args.database, share)
+        beneficiaries = 100_000 if args.beneficiaries is None else args.beneficiaries
+        figures = bench_payroll_formats(beneficiaries, args.format, args.database, share)
     elif args.what == "wire":
         from loadtests.bench_wire import bench_wire
 
@@ -406,6 +422,24 @@ def _bench(args: argparse.Namespace) -> int:
     else:
         printing.print_bench_transfers(Console(), args.count, figures)
     return 0
+
+
+def _bench_payroll_crash(args: argparse.Namespace) -> int:
+    """Exit 1 when any point's resumed payroll differs from the uninterrupted run (each named in
+    the last lines, its folder kept). With --json the progress lines go to stderr."""
+    from loadtests.crash_run import PARALLEL_MAX, POINTS_MAX, PayrollSizes, crash_run
+
+    beneficiaries = 8_000 if args.beneficiaries is None else args.beneficiaries
+    sizes = PayrollSizes(beneficiaries, min(args.items_per_file, ITEMS_PER_FILE_MAX), args.seed)
+    parallel = min(args.parallel, PARALLEL_MAX)
+
+    def say(line: str) -> None:
+        print(line, file=sys.stderr if args.json else sys.stdout, flush=True)
+
+    summary = crash_run(sizes, min(args.points, POINTS_MAX), args.kill_seed, args.out, parallel, say)
+    if args.json:
+        print(json.dumps(summary.as_json(), sort_keys=True))
+    return 0 if all(outcome.held for outcome in summary.outcomes) else 1
 
 
 def _certify(args: argparse.Namespace) -> int:
