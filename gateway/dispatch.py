@@ -12,7 +12,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Awaitable, Callable
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 
 import aiohttp
@@ -70,6 +71,12 @@ LANE_CALLS_OPEN_MAX = 64  # all calls open to one participant, late answers incl
 
 Deliver = Callable[[Envelope], Awaitable[None]]
 PeerLookup = Callable[[str], Peer | None]
+CallObserver = Callable[[str, str, str, float], None]  # receiver, path, outcome, seconds
+
+
+def unobserved(_receiver: str, _path: str, _outcome: str, _seconds: float) -> None:
+    return None
+
 
 ENDPOINTS: dict[tuple[bool, type[BaseModel]], str] = {
     # (sent by the switch?, message) -> path on the receiver
@@ -82,13 +89,41 @@ ENDPOINTS: dict[tuple[bool, type[BaseModel]], str] = {
 
 
 class HttpDispatcher:
-    def __init__(self, address: str, peers: PeerLookup, deliver: Deliver, client: aiohttp.ClientSession) -> None:
+    def __init__(
+        self,
+        address: str,
+        peers: PeerLookup,
+        deliver: Deliver,
+        client: aiohttp.ClientSession,
+        on_call: CallObserver = unobserved,
+    ) -> None:
         self.address = address
         self.peers = peers  # cached (gateway.cache): a look-up on the event loop is a dictionary read
         self.deliver = deliver
         self.client = client
+        self.on_call = on_call  # each call's latency and outcome, for the sender's metrics
         self.lanes: dict[str, _Lane] = {}
         self.calls: set[asyncio.Task[None]] = set()  # batch calls under way (kept so none is collected)
+
+    @contextlib.asynccontextmanager
+    async def post(
+        self, receiver: str, peer: Peer, url: str, body: bytes, timeout: aiohttp.ClientTimeout
+    ) -> AsyncIterator[aiohttp.ClientResponse]:
+        """One signed call, observed: its time until the answer's headers and its outcome (2xx,
+        4xx, 5xx, unreachable, timeout or broken), whatever the caller then does with the answer."""
+        path = url.removeprefix(peer.base_url.rstrip("/"))
+        headers = _headers(peer, body)  # each call its own signature (a fresh id)
+        started = time.perf_counter()
+        answered = False
+        try:
+            async with self.client.post(url, data=body, headers=headers, timeout=timeout) as response:
+                answered = True
+                self.on_call(receiver, path, f"{response.status // 100}xx", time.perf_counter() - started)
+                yield response
+        except Exception as error:
+            if not answered:
+                self.on_call(receiver, path, _failure(error), time.perf_counter() - started)
+            raise
 
     async def send(self, envelope: Envelope) -> None:
         message = envelope.message
@@ -137,8 +172,8 @@ class HttpDispatcher:
 
     async def _exchange(self, url: str, body: bytes, envelopes: list[Envelope], peer: Peer) -> None:
         """A call whose answer comes in the response: each answer goes into the sender's inbox."""
-        response = await self._post_with_retries(url, body, peer)
         receiver = envelopes[0].receiver
+        response = await self._post_with_retries(receiver, url, body, peer)
         if response is None:
             for envelope in envelopes:
                 await self.deliver(Envelope(receiver, self.address, Undeliverable(receiver, envelope.message)))
@@ -155,15 +190,14 @@ class HttpDispatcher:
         for answer in answers:
             await self.deliver(Envelope(receiver, self.address, answer))
 
-    async def _post_with_retries(self, url: str, body: bytes, peer: Peer) -> tuple[int, bytes] | None:
+    async def _post_with_retries(self, receiver: str, url: str, body: bytes, peer: Peer) -> tuple[int, bytes] | None:
         """A refused or reset connection is tried again, quickly and a bounded number of times: the
         receiver is idempotent, so a repeat is safe, and well inside the switch's 5 s timeout. A
         call that reached the receiver and is merely slow is not repeated: its answer is awaited."""
         delay_s = CONNECT_BACKOFF_S
         for attempt in range(1, CONNECT_ATTEMPTS_MAX + 1):
             try:
-                headers = _headers(peer, body)  # each attempt its own signed call (a fresh id)
-                async with self.client.post(url, data=body, headers=headers, timeout=EXCHANGE_TIMEOUT) as response:
+                async with self.post(receiver, peer, url, body, EXCHANGE_TIMEOUT) as response:
                     return response.status, await response.read()
             except (aiohttp.ClientConnectorError, aiohttp.ServerDisconnectedError):
                 if attempt == CONNECT_ATTEMPTS_MAX:
@@ -178,8 +212,7 @@ class HttpDispatcher:
         delay_s = CALLBACK_BACKOFF_S
         for attempt in range(1, CALLBACK_ATTEMPTS_MAX + 1):
             try:
-                headers = _headers(peer, body)  # each attempt its own signed call (a fresh id)
-                async with self.client.post(url, data=body, headers=headers, timeout=CALLBACK_TIMEOUT) as response:
+                async with self.post(envelope.receiver, peer, url, body, CALLBACK_TIMEOUT) as response:
                     if response.status < 500:
                         return
             except (aiohttp.ClientError, TimeoutError):
@@ -190,6 +223,12 @@ class HttpDispatcher:
         log.warning(
             "status callback to %s failed %d times; the participant can ask (pacs.028)", url, CALLBACK_ATTEMPTS_MAX
         )
+
+
+def _failure(error: Exception) -> str:
+    if isinstance(error, aiohttp.ClientConnectorError | aiohttp.ServerDisconnectedError):
+        return "unreachable"
+    return "timeout" if isinstance(error, TimeoutError) else "broken"
 
 
 def _headers(peer: Peer, body: bytes) -> dict[str, str]:
@@ -267,12 +306,10 @@ class _Lane:
         assert peer is not None  # add() set it
         messages = [envelope.message for envelope in batch]
         body = write_batch(messages)  # type: ignore[arg-type]  # send() let only scheme messages in
-        headers = _headers(peer, body)
         answered: set[int] = set()
         try:
             url = peer.base_url.rstrip("/") + BATCH_PATH
-            client = self.dispatcher.client
-            async with client.post(url, data=body, headers=headers, timeout=EXCHANGE_TIMEOUT) as response:
+            async with self.dispatcher.post(self.receiver, peer, url, body, EXCHANGE_TIMEOUT) as response:
                 if response.status == 200:
                     await self._read_answers(response, messages, answered)  # type: ignore[arg-type]
                 else:

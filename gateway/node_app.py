@@ -60,9 +60,9 @@ def create_node_app(api: NodeApi) -> FastAPI:
     problems.install(app)
     metrics = NodeMetrics(api.node)
     app.add_route("/metrics", metrics.endpoint, include_in_schema=False)
-    app.add_middleware(TimingMiddleware, metrics=metrics)
     app.add_middleware(limits.KeyFirst, missing=_carries_credentials(api), open_paths=limits.OPEN_PATHS)
     app.add_middleware(limits.BodyLimit, limit_for=_body_limit)
+    app.add_middleware(TimingMiddleware, metrics=metrics)  # added last, so outermost: it sees every refusal
 
     @app.get("/health", tags=["operations"])
     def health() -> dict[str, str]:

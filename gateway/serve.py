@@ -16,6 +16,7 @@ import json
 import logging
 import os
 import secrets
+import shutil
 import subprocess
 import sys
 from collections.abc import Callable
@@ -30,7 +31,7 @@ from banks.node import ParticipantNode
 from banks.schemas import Customer
 from gateway.dispatch import HttpDispatcher, Peer
 from gateway.node_app import NodeApi, create_node_app
-from gateway.observe import configure_json_logging
+from gateway.observe import MULTIPROCESS_DIRECTORY_VARIABLE, configure_json_logging
 from gateway.runtime import NodeRuntime, wall_clock_ms
 from gateway.switch_app import connect, create_switch_app, networked_switch_api
 from network import nodes, processes
@@ -220,6 +221,8 @@ def _start_switch_workers(config: ServeConfig, storage: Storage, admin_key: str,
         raise ValueError("workers: several switch workers need PostgreSQL (--database postgresql://...)")
     environment = {
         **os.environ,
+        # Each worker counts in files here and a scrape of any worker sums them all (gateway.observe).
+        MULTIPROCESS_DIRECTORY_VARIABLE: str(_fresh_directory(config.out / "metrics")),
         "SWITCHYARD_DATABASE": storage.url,
         "SWITCHYARD_SCHEMA_PREFIX": storage.schema_prefix,
         "SWITCHYARD_ADMIN_KEY": admin_key,
@@ -230,6 +233,13 @@ def _start_switch_workers(config: ServeConfig, storage: Storage, admin_key: str,
         "--host", config.host, "--port", str(config.port), "--workers", str(config.workers), "--log-level", "warning",
     ]  # fmt: skip
     return processes.start_child(command, env=environment)  # the workers go when serve goes
+
+
+def _fresh_directory(path: Path) -> Path:
+    """Emptied first: a previous run's counts must not be added to this run's."""
+    shutil.rmtree(path, ignore_errors=True)
+    path.mkdir(parents=True)
+    return path
 
 
 def _client() -> aiohttp.ClientSession:

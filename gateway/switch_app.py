@@ -20,8 +20,8 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from gateway import limits, problems, xml_wire
 from gateway.cache import TtlCache
-from gateway.dispatch import HttpDispatcher, Peer
-from gateway.observe import SwitchMetrics, TimingMiddleware
+from gateway.dispatch import HttpDispatcher, Peer, unobserved
+from gateway.observe import AliasLookupOutcome, SwitchMetrics, TimingMiddleware
 from gateway.payer_api import DISBURSEMENTS_PATH, payer_router
 from gateway.ratelimit import AliasLookupLimiter
 from gateway.runtime import Matcher, NodeRuntime, matcher_for, wall_clock_ms
@@ -110,7 +110,7 @@ def expire_stale_tick() -> tuple[float, Envelope]:
 def networked_switch_api(node: SwitchNode, admin_key: str, citizen_app_key: str | None) -> SwitchApi:
     """The switch as `serve` and its workers run it: metrics, a runtime with the stale sweep; the
     HTTP client comes later (`connect`), when an event loop has one."""
-    metrics = SwitchMetrics(in_flight=node.in_flight)
+    metrics = SwitchMetrics(readings=node)
     runtime = NodeRuntime(node, on_batch=metrics.on_batch, ticks=[expire_stale_tick()])
     return SwitchApi(node, admin_key, runtime=runtime, citizen_app_key=citizen_app_key, metrics=metrics)
 
@@ -133,7 +133,13 @@ def connect(api: SwitchApi, client: aiohttp.ClientSession) -> None:
         return api.peers.get(bin_code, load)
 
     runtime = _runtime(api)
-    runtime.dispatcher = HttpDispatcher(SWITCH_ADDRESS, peers, runtime.deliver, client)
+    observe = api.metrics.on_participant_call if api.metrics is not None else unobserved
+    runtime.dispatcher = HttpDispatcher(SWITCH_ADDRESS, peers, runtime.deliver, client, on_call=observe)
+
+
+def _count_lookup(api: SwitchApi, outcome: AliasLookupOutcome) -> None:
+    if api.metrics is not None:
+        api.metrics.on_alias_lookup(outcome)
 
 
 def create_switch_app(api: SwitchApi) -> FastAPI:
@@ -468,6 +474,7 @@ def _participant_router(api: SwitchApi) -> APIRouter:
     def alias(alias_type: AliasType, value: str, bin_code: str = Depends(caller)) -> AliasOut:
         now_ms = api.clock_ms()
         if not api.limiter.allowed(bin_code, now_ms):
+            _count_lookup(api, AliasLookupOutcome.THROTTLED)
             raise problems.ApiProblem(
                 429, "rate-limited", "Too many look-ups", "the alias look-up budget is spent; a miss costs more",
                 headers={"Retry-After": str(api.limiter.retry_after_s(bin_code, now_ms))},
@@ -477,8 +484,10 @@ def _participant_router(api: SwitchApi) -> APIRouter:
             record = api.node.lookup_alias(parsed)
         except AliasNotFound:
             api.limiter.charge(bin_code, now_ms, hit=False)
+            _count_lookup(api, AliasLookupOutcome.NOT_FOUND)
             raise
         api.limiter.charge(bin_code, now_ms, hit=True)
+        _count_lookup(api, AliasLookupOutcome.FOUND)
         return AliasOut(agent=record.agent, holder_name_masked=record.holder_name_masked)
 
     return router

@@ -309,6 +309,10 @@ class SwitchNode:
         """Items of the disbursement not yet paid, on the cash list or held: progress, cheaply."""
         return self._in_transaction(lambda c: disbursement_repository.count_open(c, disbursement_id))
 
+    def disbursement_items_by_status(self) -> dict[ItemStatus, tuple[int, int]]:
+        """(count, VND) of all disbursements' items by status, for the operator's metrics."""
+        return self._in_transaction(disbursement_repository.counts_by_status_all)
+
     def disbursement_summary(self, debtor_agent: str | None, disbursement_id: int) -> DisbursementSummary:
         return self._in_transaction(lambda c: self.disbursement_service.summary(c, debtor_agent, disbursement_id))
 

@@ -122,6 +122,10 @@ _UPDATE_ITEM = Statement(
 )
 _COUNT_BY_STATUS = Statement(f"SELECT status, count(*), coalesce(sum(amount_vnd), 0) {_OF_ONE} GROUP BY status")
 _COUNT_OPEN = Statement(f"SELECT count(*) {_OF_ONE} AND status IN ('queued', 'sent', 'retry')")
+# Every disbursement's items: one pass over the (disbursement, status) index, for a metrics scrape.
+_COUNT_ALL_BY_STATUS = Statement(
+    "SELECT status, count(*), coalesce(sum(amount_vnd), 0) FROM switch_disbursement_item GROUP BY status"
+)
 _GROUPS = Statement(
     f"SELECT status, reason, creditor_agent, program, province_code, count(*), sum(amount_vnd) {_OF_ONE}"
     " GROUP BY status, reason, creditor_agent, program, province_code"
@@ -264,6 +268,12 @@ def update_items(conn: Connection, items: Sequence[ItemRecord]) -> None:
 
 def counts_by_status(conn: Connection, disbursement_id: int) -> dict[ItemStatus, tuple[int, int]]:
     return {_STATUSES[s]: (int(c), int(a)) for s, c, a in _COUNT_BY_STATUS.rows(conn, disbursement_id=disbursement_id)}
+
+
+def counts_by_status_all(conn: Connection) -> dict[ItemStatus, tuple[int, int]]:
+    """(count, VND) of every disbursement's items by status: every status present, zero if none."""
+    found = {_STATUSES[s]: (int(c), int(a)) for s, c, a in _COUNT_ALL_BY_STATUS.rows(conn)}
+    return {status: found.get(status, (0, 0)) for status in ItemStatus}
 
 
 def count_open(conn: Connection, disbursement_id: int) -> int:

@@ -119,6 +119,31 @@ def test_metrics_count_final_transfers_by_status_and_reason_in_prometheus_format
     assert 'switchyard_http_request_seconds_count{method="POST",route="/v1/transfers"' in metrics.text
 
 
+def test_metrics_time_the_switchs_calls_to_each_participant_and_show_positions_against_caps(
+    sandbox: dict[str, Any],
+) -> None:
+    vcb, bidv = sandbox["participants"]["970436"], sandbox["participants"]["970418"]
+    order = {
+        "order_id": "E2E-ORDER-CALLS", "debtor_account": vcb["sample_accounts"][0], "amount_vnd": 120_000,
+        "creditor_agent": "970418", "creditor_account": bidv["sample_accounts"][0],
+    }  # fmt: skip
+    customer = bearer(vcb["customer_key"])
+    assert httpx.post(vcb["base_url"] + "/v1/payments", json=order, headers=customer).status_code == 202
+    deadline, status = time.monotonic() + 10, None
+    while status != "settled" and time.monotonic() < deadline:
+        status = httpx.get(vcb["base_url"] + "/v1/payments/E2E-ORDER-CALLS", headers=customer).json().get("status")
+        time.sleep(0.1)
+    assert status == "settled"
+
+    text = httpx.get(sandbox["switch"] + "/metrics").text
+
+    calls = [line for line in text.splitlines() if line.startswith("switchyard_participant_call_seconds_count")]
+    assert any('participant="970418"' in line and 'outcome="2xx"' in line for line in calls), calls
+    assert 'switchyard_participant_net_debit_cap_vnd{participant="970436"}' in text
+    assert 'switchyard_disbursement_items{status="paid"}' in text
+    assert "request_id" not in text and vcb["sample_accounts"][0] not in text  # counts, never ids
+
+
 def test_a_body_over_the_limit_is_refused_with_413_before_it_is_read(sandbox: dict[str, Any]) -> None:
     vcb = sandbox["participants"]["970436"]
     answer = httpx.post(

@@ -144,3 +144,37 @@ def server_errors(sandbox: dict[str, Any]) -> list[str]:
     """The errors the served switch logged, for a failing assertion to show."""
     log = Path(sandbox["out"]) / "serve.log"
     return [line[-2000:] for line in log.read_text().splitlines() if '"ERROR"' in line or "Traceback" in line]
+
+
+def test_a_scrape_of_any_worker_counts_what_every_worker_did(workers: dict[str, Any]) -> None:
+    """prometheus-client's multiprocess mode: each worker counts in files serve gave them all, so
+    whichever worker answers the scrape, the transfers it reports are all of them."""
+    vcb = workers["participants"]["970436"]
+    refused_before = _refused_be23(workers)
+    count = 24
+
+    def submit(number: int) -> str:
+        transfer = {
+            "message_id": f"PG-MP-M{number}", "end_to_end_id": f"PG-MP-E{number}", "transaction_id": f"PG-MP-{number}",
+            "amount_vnd": 10_000, "debtor": {"name": "Lê Thị Thu"}, "debtor_account": vcb["sample_accounts"][0],
+            "debtor_agent": "970436", "creditor_alias": {"type": "citizen_id", "value": "079090054321"},
+        }  # fmt: skip
+        key = bearer(vcb["api_key"])
+        answer = httpx.post(workers["switch"] + "/v1/transfers", json=transfer, headers=key, timeout=30)
+        return str(answer.json()["status_reason"])
+
+    with concurrent.futures.ThreadPoolExecutor(max_workers=8) as pool:
+        reasons = list(pool.map(submit, range(count)))
+    assert reasons == ["BE23"] * count  # nobody registered that citizen id: refused at the switch, each final
+
+    scrapes = [_refused_be23(workers) - refused_before for _ in range(2 * WORKERS)]  # new connections: any worker
+    assert scrapes == [count] * len(scrapes)
+
+
+def _refused_be23(workers: dict[str, Any]) -> float:
+    with httpx.Client() as fresh:  # a connection of its own, so the kernel picks any worker to answer
+        text = fresh.get(workers["switch"] + "/metrics").text
+    for line in text.splitlines():
+        if line.startswith("switchyard_transfers_total{") and 'reason="BE23"' in line and 'status="RJCT"' in line:
+            return float(line.rsplit(" ", 1)[1])
+    return 0.0

@@ -60,3 +60,15 @@ def test_a_log_line_has_milliseconds_and_the_time_zone() -> None:
     record = logging.makeLogRecord({"name": "switchyard.test", "levelname": "INFO", "msg": "Vietcombank offline"})
     line = json.loads(JsonFormatter().format(record))
     assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}[+-]\d\d:\d\d", line["time"]), line["time"]
+
+
+def test_a_call_a_node_refuses_is_one_log_line_with_its_request_id(
+    bank: tuple[ParticipantNode, TestClient], caplog: pytest.LogCaptureFixture
+) -> None:
+    _node, client = bank
+    with caplog.at_level(logging.INFO, logger="switchyard.requests"):
+        answer = client.post("/v1/inbound/transfers", content=b"{}", headers={"X-Request-Id": "napas-7731"})
+
+    assert answer.status_code == 401 and answer.headers["x-request-id"] == "napas-7731"
+    [line] = [r for r in caplog.records if r.name == "switchyard.requests"]
+    assert (line.request_id, line.status, line.route) == ("napas-7731", 401, "/v1/inbound/transfers")  # type: ignore[attr-defined]
