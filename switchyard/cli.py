@@ -12,6 +12,7 @@ switchyard bench payroll        payroll items per second in process, next to the
 switchyard bench wire           CPU per message of the ISO 20022 XML codecs, next to JSON's
 switchyard bench payroll-crash  `switchyard payroll` killed with SIGKILL at many moments, each resumed and checked
 switchyard certify              the conformance checks against an integrator's own participant
+switchyard audit verify         the payroll's audit trail: the hash chain whole, or its first broken link
 
 Commands import their room when they run, so `switchyard demo` never loads the web stack.
 """
@@ -41,7 +42,17 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="switchyard", description="A sandbox national payment switch.")
     commands = parser.add_subparsers(dest="command", required=True)
     handlers: dict[str, Command] = {}
-    for add in (_add_demo, _add_payroll, _add_loadtest, _add_bench, _add_run, _add_fuzz, _add_serve, _add_certify):
+    for add in (
+        _add_demo,
+        _add_payroll,
+        _add_loadtest,
+        _add_bench,
+        _add_run,
+        _add_fuzz,
+        _add_serve,
+        _add_certify,
+        _add_audit,
+    ):
         name, handler = add(commands)
         handlers[name] = handler
     args = parser.parse_args(argv)
@@ -199,6 +210,31 @@ def _add_certify(commands: Any) -> tuple[str, Command]:
     )
     certify.add_argument("--out", type=Path, default=Path("out/certify"), help="folder for junit.xml and report.html")
     return "certify", _certify
+
+
+def _add_audit(commands: Any) -> tuple[str, Command]:
+    audit = commands.add_parser("audit", help="the payroll's audit trail")
+    actions = audit.add_subparsers(dest="audit_command", required=True)
+    verify = actions.add_parser(
+        "verify", help="prove the hash chain is whole, or name its first broken link; prints one JSON line"
+    )
+    verify.add_argument("--database", required=True, help="the payer's SQLite file, or a postgresql:// URL")
+    verify.add_argument("--schema", default=None, help="PostgreSQL: the payer node's schema, e.g. switchyard_payer")
+    verify.add_argument(
+        "--expect-head", type=_expected_head, default=None, metavar="SEQ:HASH",
+        help="a head an earlier verify printed: fail unless the log still holds that entry unchanged",
+    )  # fmt: skip
+    return "audit", _audit
+
+
+def _expected_head(text: str) -> Any:
+    from payer.audit.core import parse_head
+    from payer.audit.errors import ExpectedHeadInvalid
+
+    try:
+        return parse_head(text)
+    except ExpectedHeadInvalid as error:
+        raise argparse.ArgumentTypeError(error.rule) from None
 
 
 def _http_url(text: str) -> str:
@@ -469,6 +505,27 @@ def _certify(args: argparse.Namespace) -> int:
     for path in write_reports(certification, args.out):
         console.print(f"Wrote {path.resolve()}")
     return 0 if certification.ok else 1
+
+
+def _audit(args: argparse.Namespace) -> int:
+    """Exit 0 when the chain is whole, 1 naming its first broken link (sequence number and what is
+    wrong), 2 when there is no audit trail to verify."""
+    from payer.audit import service
+    from payer.audit.errors import AuditLogMissing
+
+    try:
+        engine = service.open_database(args.database, args.schema)
+        try:
+            report = service.verify(engine, args.expect_head)
+        finally:
+            engine.dispose()
+    except AuditLogMissing as error:
+        print(f"switchyard audit verify: {error}", file=sys.stderr)
+        return 2
+    print(json.dumps(report.as_json(), sort_keys=True, ensure_ascii=False))
+    if report.broken is not None:
+        print(f"switchyard audit verify: the chain is broken at {report.broken.message}", file=sys.stderr)
+    return 0 if report.ok else 1
 
 
 if __name__ == "__main__":

@@ -4,7 +4,7 @@ AuditError
 ├── AuditEventInvalid     a step's event breaks a rule (names the field); nothing was appended
 ├── AppendBatchTooLarge   more events than one append takes; nothing was appended
 ├── ExpectedHeadInvalid   an expected head that is not SEQ:HASH
-└── AuditLogMissing       the database has no audit table
+└── AuditLogMissing       no audit trail there: no such file or schema, or no audit table
 """
 
 from __future__ import annotations
@@ -36,6 +36,7 @@ class ExpectedHeadInvalid(AuditError):
 
 
 class AuditLogMissing(AuditError):
-    def __init__(self, where: str) -> None:
-        super().__init__(f"{where}: no audit trail here (table payer_audit_entry is missing)")
+    def __init__(self, where: str, problem: str = "no audit trail here (no table payer_audit_entry)") -> None:
+        super().__init__(f"{where}: {problem}")
         self.where = where
+        self.problem = problem

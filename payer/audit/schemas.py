@@ -104,12 +104,18 @@ class BrokenLinkReason(enum.StrEnum):
     EXPECTED_HEAD_DIFFERS = "expected_head_differs"  # the pinned head's row was replaced: the chain was rewritten
 
 
+# What is wrong, and how the two values that disagree read.
 BROKEN_LINK_MEANINGS = {
-    BrokenLinkReason.HASH_MISMATCH: "the row was altered",
-    BrokenLinkReason.SEQUENCE_GAP: "a row is missing or was renumbered",
-    BrokenLinkReason.PREVIOUS_HASH_MISMATCH: "the row is not chained to the one before it (reordered or inserted)",
-    BrokenLinkReason.EXPECTED_HEAD_MISSING: "the log ends before the expected head (its tail was cut off)",
-    BrokenLinkReason.EXPECTED_HEAD_DIFFERS: "the expected head's row differs (the chain was rewritten)",
+    BrokenLinkReason.HASH_MISMATCH: "the row was altered: its content hashes to {expected}, its stored hash is {found}",
+    BrokenLinkReason.SEQUENCE_GAP: "a row is missing or was renumbered: expected sequence {expected}, found {found}",
+    BrokenLinkReason.PREVIOUS_HASH_MISMATCH: (
+        "the row is not chained to the one before it (reordered or inserted):"
+        " the one before hashes to {expected}, the row names {found}"
+    ),
+    BrokenLinkReason.EXPECTED_HEAD_MISSING: "the log ends before the expected head {expected} (its tail was cut): {found}",
+    BrokenLinkReason.EXPECTED_HEAD_DIFFERS: (
+        "the expected head's row differs (the chain was rewritten): expected hash {expected}, found {found}"
+    ),
 }
 
 
@@ -125,10 +131,8 @@ class BrokenLink:
 
     @property
     def message(self) -> str:
-        return (
-            f"sequence {self.sequence}: {self.reason.value}, {BROKEN_LINK_MEANINGS[self.reason]}"
-            f" (expected {self.expected}, found {self.found})"
-        )
+        meaning = BROKEN_LINK_MEANINGS[self.reason].format(expected=self.expected, found=self.found)
+        return f"sequence {self.sequence}: {self.reason.value}, {meaning}"
 
 
 @dataclass(slots=True, frozen=True)

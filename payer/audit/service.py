@@ -13,9 +13,11 @@ a transaction of its own that the refused change never touched:
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
+from pathlib import Path
 
-from sqlalchemy import Connection, Engine
+from sqlalchemy import Connection, Engine, text
 
+from ledger.storage import SCHEMA_NAME_PATTERN, open_engine
 from payer.audit import core, repository
 from payer.audit.errors import AppendBatchTooLarge, AuditLogMissing
 from payer.audit.schemas import (
@@ -81,3 +83,35 @@ def _entries(engine: Engine, page_rows: int) -> Iterator[AuditEntry]:
         if len(entries) < page_rows:
             return
         after = entries[-1].sequence
+
+
+def open_database(where: str, schema: str | None = None) -> Engine:
+    """The engine of a node's database to verify: an SQLite file's path (or sqlite: URL), or a
+    postgresql:// URL with the node's schema. It never creates anything: a missing file or schema is
+    AuditLogMissing, where opening it the ordinary way would make a new, empty one."""
+    if where.startswith("postgresql"):
+        return _open_postgres(where, schema)
+    if schema is not None:
+        raise AuditLogMissing(where, "--schema is for PostgreSQL only")
+    path = Path(where.removeprefix("sqlite:///")) if where.startswith("sqlite:///") else Path(where)
+    if not path.is_file():
+        raise AuditLogMissing(where, "no such file")
+    return open_engine(f"sqlite:///{path}")
+
+
+def _open_postgres(url: str, schema: str | None) -> Engine:
+    if schema is None:
+        return open_engine(url)
+    if not SCHEMA_NAME_PATTERN.match(schema):
+        raise AuditLogMissing(f"schema {schema!r}", f"must match {SCHEMA_NAME_PATTERN.pattern}")
+    plain = open_engine(url)
+    try:
+        with plain.connect() as connection:
+            found = connection.execute(
+                text("SELECT 1 FROM information_schema.schemata WHERE schema_name = :schema"), {"schema": schema}
+            ).first()
+    finally:
+        plain.dispose()
+    if found is None:
+        raise AuditLogMissing(plain.url.render_as_string(hide_password=True), f"no schema {schema!r}")
+    return open_engine(url, schema=schema)
