@@ -112,7 +112,9 @@ BROKEN_LINK_MEANINGS = {
         "the row is not chained to the one before it (reordered or inserted):"
         " the one before hashes to {expected}, the row names {found}"
     ),
-    BrokenLinkReason.EXPECTED_HEAD_MISSING: "the log ends before the expected head {expected} (its tail was cut): {found}",
+    BrokenLinkReason.EXPECTED_HEAD_MISSING: (
+        "the log ends before the expected head {expected} (its tail was cut): {found}"
+    ),
     BrokenLinkReason.EXPECTED_HEAD_DIFFERS: (
         "the expected head's row differs (the chain was rewritten): expected hash {expected}, found {found}"
     ),
