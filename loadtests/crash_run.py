@@ -1,11 +1,14 @@
 """`switchyard bench payroll-crash`: `switchyard payroll` killed with SIGKILL at many seeded moments,
 each run again to completion and checked against an uninterrupted run.
 
-One uninterrupted run comes first, timed: its wall time and when its preparation was done, which is
-when `prepared.json` appears. The kill points are planned from those two figures
-(`plan_kill_points`): a share of them (70 % by default) inside the paying phase, counted from the
-moment `prepared.json` appears, the rest from the start of the process; each group is spread evenly
-over its phase, one point at a random moment in each equal slice of it. Each point runs in a folder
+One uninterrupted run comes first, timed: its wall time, when its preparation began writing (the
+`db/` folder appears; before that the interpreter is loading) and when it was done (`prepared.json`
+appears). The kill points are planned from those figures (`plan_kill_points`): a share of them
+(70 % by default) inside the paying phase, counted from the moment `prepared.json` appears; a few
+(5 %) while the process starts, counted from its start; the rest while preparing, counted from the
+moment `db/` appears. Each group is spread evenly over its phase, one point at a seeded random
+moment in each equal slice of it. Counting from the moment a phase began, not from the start,
+keeps the points where they were planned however long the interpreter takes to start. Each point runs in a folder
 of its own: the payroll is started, killed at its moment, started again with the same arguments and
 left to finish. Then `outcome_problems` compares the finished folder with the uninterrupted one:
 the same items, each final and ending the same way (up to the retries a crash may cost or spare an
@@ -46,6 +49,7 @@ TREASURY_BIN = "999999"  # the payroll's payer: its credits' keys begin with it
 UNFINISHED = ("queued", "sent", "retry")
 RETRYABLE = ("AB05", "AB08")  # timed out or agent offline: retried, then the cash list
 PAYING_SHARE_DEFAULT = 0.7
+STARTING_SHARE_DEFAULT = 0.05  # nothing is written yet: a few points show that, more would tell nothing new
 POINTS_MAX = 10_000
 PARALLEL_MAX = 4  # each point is one payroll process at a time; more than the cores only skews the moments
 POLL_S = 0.005  # how finely a kill lands on its moment
@@ -73,6 +77,14 @@ class Phase(enum.StrEnum):
 GROUPS = ("before preparing", "preparing", "paying", "after finish")
 
 
+class Anchor(enum.StrEnum):
+    """The moment a kill's delay is counted from."""
+
+    START = "start"  # the process was started
+    DATABASE = "db/"  # the databases' folder appeared: preparation began
+    PREPARED = PREPARED_FILE  # preparation was done
+
+
 class RunFailed(Exception):
     """A payroll run that did not end with exit 0 and one JSON line."""
 
@@ -90,16 +102,17 @@ class PayrollSizes:
 
 @dataclass(frozen=True, slots=True)
 class Kill:
-    after_prepared: bool  # counted from the moment prepared.json appears, not from the start
-    delay_s: float
+    anchor: Anchor
+    delay_s: float  # after the anchor
 
 
 @dataclass(frozen=True, slots=True)
 class Baseline:
     out: Path
     result: dict[str, Any]
-    wall_s: float
+    database_s: float  # when db/ appeared: the interpreter loaded, preparation begun
     prepared_s: float  # when prepared.json appeared: preparation done, files about to be submitted
+    wall_s: float
 
     @property
     def items_total(self) -> int:
@@ -129,8 +142,9 @@ class PointOutcome:
 @dataclass(slots=True)
 class CrashRunSummary:
     points: int
-    baseline_wall_s: float
+    baseline_database_s: float
     baseline_prepared_s: float
+    baseline_wall_s: float
     outcomes: list[PointOutcome] = field(default_factory=list)
     wall_s: float = 0.0
 
@@ -150,8 +164,9 @@ class CrashRunSummary:
             "failed": [{"point": o.index, "folder": str(o.out), "problems": o.problems} for o in failed],
             "by_group": self.by_group(),
             "by_phase": self.by_phase(),
-            "baseline_wall_s": round(self.baseline_wall_s, 3),
+            "baseline_database_s": round(self.baseline_database_s, 3),
             "baseline_prepared_s": round(self.baseline_prepared_s, 3),
+            "baseline_wall_s": round(self.baseline_wall_s, 3),
             "wall_s": round(self.wall_s, 1),
         }
 
@@ -160,18 +175,30 @@ class CrashRunSummary:
 
 
 def plan_kill_points(
-    points: int, kill_seed: int, prepared_s: float, wall_s: float, paying_share: float = PAYING_SHARE_DEFAULT
+    points: int,
+    kill_seed: int,
+    database_s: float,
+    prepared_s: float,
+    wall_s: float,
+    paying_share: float = PAYING_SHARE_DEFAULT,
+    starting_share: float = STARTING_SHARE_DEFAULT,
 ) -> list[Kill]:
-    """`points` kills over a run whose preparation ends at `prepared_s` and which ends at `wall_s`:
-    round(points * paying_share) inside the paying phase (delays from prepared.json), the others
-    from the start of the process up to prepared.json. Each group is spread evenly: its phase cut
-    into as many equal slices as it has points, one point at a seeded random moment in each slice.
-    Sorted by when they fall in the run."""
-    assert 0 < points <= POINTS_MAX and 0.0 <= paying_share <= 1.0 and 0.0 < prepared_s <= wall_s
+    """`points` kills over a run whose preparation begins at `database_s` and ends at `prepared_s`,
+    and which ends at `wall_s`: round(points * paying_share) while paying (from prepared.json),
+    round(points * starting_share) of the others while the process starts (from its start), the
+    rest while preparing (from db/). Each group is spread evenly: its phase cut into as many equal
+    slices as it has points, one point at a seeded random moment in each slice. In the run's order."""
+    assert 0 < points <= POINTS_MAX and 0.0 <= paying_share <= 1.0 and 0.0 <= starting_share <= 1.0
+    assert 0.0 < database_s <= prepared_s <= wall_s
     rng = random.Random(kill_seed)
     paying = round(points * paying_share)
-    preparing = [Kill(False, moment) for moment in _spread(rng, points - paying, prepared_s)]
-    return preparing + [Kill(True, moment) for moment in _spread(rng, paying, wall_s - prepared_s)]
+    starting = min(points - paying, round(points * starting_share))
+    phases = (
+        (Anchor.START, starting, database_s),
+        (Anchor.DATABASE, points - paying - starting, prepared_s - database_s),
+        (Anchor.PREPARED, paying, wall_s - prepared_s),
+    )
+    return [Kill(anchor, moment) for anchor, count, length_s in phases for moment in _spread(rng, count, length_s)]
 
 
 def _spread(rng: random.Random, count: int, length_s: float) -> list[float]:
@@ -322,8 +349,10 @@ def run_baseline(sizes: PayrollSizes, out: Path, timeout_s: float = BASELINE_TIM
     shutil.rmtree(out, ignore_errors=True)
     began = time.monotonic()
     process = start(sizes, out)
-    prepared_s = 0.0
+    database_s = prepared_s = 0.0
     while process.poll() is None and time.monotonic() - began < timeout_s:
+        if not database_s and (out / "db").exists():
+            database_s = time.monotonic() - began
         if not prepared_s and (out / PREPARED_FILE).exists():
             prepared_s = time.monotonic() - began
         time.sleep(POLL_S)
@@ -331,9 +360,9 @@ def run_baseline(sizes: PayrollSizes, out: Path, timeout_s: float = BASELINE_TIM
     result = finish(process, timeout_s=1)
     if result["ok"] is not True:
         raise RunFailed(f"the uninterrupted run failed its invariants: {result['failures']}")
-    if not prepared_s:
-        raise RunFailed(f"{PREPARED_FILE} never appeared during the uninterrupted run")
-    return Baseline(out, result, wall_s, prepared_s)
+    if not database_s or not prepared_s:
+        raise RunFailed(f"db/ or {PREPARED_FILE} never appeared during the uninterrupted run")
+    return Baseline(out, result, database_s, prepared_s, wall_s)
 
 
 def crash(
@@ -343,8 +372,9 @@ def crash(
     (Phase.FINISHED if it ended by itself first). RunFailed if it ended any other way."""
     process = start(sizes, out)
     began = time.monotonic()
-    if kill.after_prepared:
-        while not (out / PREPARED_FILE).exists() and process.poll() is None and time.monotonic() - began < timeout_s:
+    if kill.anchor is not Anchor.START:
+        anchor = out / ("db" if kill.anchor is Anchor.DATABASE else PREPARED_FILE)
+        while not anchor.exists() and process.poll() is None and time.monotonic() - began < timeout_s:
             time.sleep(POLL_S)
         began = time.monotonic()
     while process.poll() is None and time.monotonic() - began < kill.delay_s:
@@ -413,11 +443,11 @@ def crash_run(
     began = time.monotonic()
     baseline = run_baseline(sizes, out / "baseline")
     say(
-        f"uninterrupted: {baseline.wall_s:.2f} s, prepared.json at {baseline.prepared_s:.2f} s, "
-        f"{baseline.result['paid_count']} paid ({baseline.out})"
+        f"uninterrupted: {baseline.wall_s:.2f} s, db/ at {baseline.database_s:.2f} s, prepared.json at "
+        f"{baseline.prepared_s:.2f} s, {baseline.result['paid_count']} paid ({baseline.out})"
     )
-    plan = plan_kill_points(points, kill_seed, baseline.prepared_s, baseline.wall_s)
-    summary = CrashRunSummary(points, baseline.wall_s, baseline.prepared_s)
+    plan = plan_kill_points(points, kill_seed, baseline.database_s, baseline.prepared_s, baseline.wall_s)
+    summary = CrashRunSummary(points, baseline.database_s, baseline.prepared_s, baseline.wall_s)
     timeout_s = run_timeout_s(baseline)
     width = len(str(points))
 
@@ -439,7 +469,7 @@ def crash_run(
 
 def progress_line(outcome: PointOutcome, points: int) -> str:
     kill = outcome.kill
-    moment = f"prepared.json +{kill.delay_s:.3f} s" if kill.after_prepared else f"start +{kill.delay_s:.3f} s"
+    moment = f"{kill.anchor} +{kill.delay_s:.3f} s"
     reached = "?" if outcome.reached is None else outcome.reached.phase.value
     if outcome.reached and outcome.reached.detail:
         reached += f" ({outcome.reached.detail})"

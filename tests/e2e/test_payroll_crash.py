@@ -23,6 +23,7 @@ import pytest
 
 from loadtests.crash_run import (
     SWITCHYARD,
+    Anchor,
     Baseline,
     Kill,
     PayrollSizes,
@@ -52,13 +53,13 @@ def kill_plans(baseline: Baseline) -> dict[str, list[Kill]]:
     paying_s = baseline.wall_s - baseline.prepared_s
 
     def anywhere() -> Kill:
-        return Kill(False, rng.uniform(FIRST_KILL_S, max(FIRST_KILL_S, LATEST_SHARE * baseline.wall_s)))
+        return Kill(Anchor.START, rng.uniform(FIRST_KILL_S, max(FIRST_KILL_S, LATEST_SHARE * baseline.wall_s)))
 
     def preparing() -> Kill:
-        return Kill(False, rng.uniform(FIRST_KILL_S, max(FIRST_KILL_S, 0.9 * baseline.prepared_s)))
+        return Kill(Anchor.START, rng.uniform(FIRST_KILL_S, max(FIRST_KILL_S, 0.9 * baseline.prepared_s)))
 
     def paying() -> Kill:
-        return Kill(True, rng.uniform(0.0, LATEST_SHARE * paying_s))
+        return Kill(Anchor.PREPARED, rng.uniform(0.0, LATEST_SHARE * paying_s))
 
     return {
         "anywhere-1": [anywhere()],
@@ -75,9 +76,9 @@ def crash_as_planned(out: Path, plan: list[Kill]) -> list[str]:
         shutil.rmtree(out, ignore_errors=True)
         phases = []
         for kill in plan:
-            scaled = Kill(kill.after_prepared, kill.delay_s * 0.5**attempt)
-            if not kill.after_prepared:
-                scaled = Kill(False, max(FIRST_KILL_S, scaled.delay_s))
+            scaled = Kill(kill.anchor, kill.delay_s * 0.5**attempt)
+            if kill.anchor is Anchor.START:
+                scaled = Kill(Anchor.START, max(FIRST_KILL_S, scaled.delay_s))
             reached = crash(SIZES, out, scaled)
             if reached.phase is Phase.FINISHED:
                 break
