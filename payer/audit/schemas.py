@@ -41,9 +41,9 @@ class AuditAction(enum.StrEnum):
 
 
 class AuditRole(enum.StrEnum):
-    """Who acts in the payroll, as the HTTP keys per role name them (issue 15, item 8)."""
+    """Who acts in the payroll: the people's roles as payer.requests names them, then the institutions."""
 
-    MOLISA = "molisa"
+    MOLISA_OFFICER = "molisa_officer"  # values as payer.requests.schemas.Role names them
     TREASURY_PREPARER = "treasury_preparer"
     TREASURY_APPROVER = "treasury_approver"
     TREASURY_BANK = "treasury_bank"  # the commercial bank holding the Treasury's account

@@ -28,8 +28,8 @@ def payer_database(folder: Path) -> Path:
     transaction a step."""
     v1 = payment_request_subject(REQUEST, 1)
     steps: list[tuple[str, AuditRole, AuditAction, str, dict[str, Any]]] = [
-        ("Nguyễn Thị Lan", AuditRole.MOLISA, AuditAction.PREPARED, v1, {"items": 2, "amount_vnd": 1_000_000}),
-        ("Nguyễn Thị Lan", AuditRole.MOLISA, AuditAction.FILED, v1, {"digest": "9f2c41"}),
+        ("Nguyễn Thị Lan", AuditRole.MOLISA_OFFICER, AuditAction.PREPARED, v1, {"items": 2, "amount_vnd": 1_000_000}),
+        ("Nguyễn Thị Lan", AuditRole.MOLISA_OFFICER, AuditAction.FILED, v1, {"digest": "9f2c41"}),
         ("Nguyễn Thị Lan", AuditRole.TREASURY_APPROVER, AuditAction.REFUSED, v1, {"refused": "approved"}),
         ("Trần Văn Đức", AuditRole.TREASURY_APPROVER, AuditAction.APPROVED, v1, {"items": 2}),
         ("VietinBank 970415", AuditRole.TREASURY_BANK, AuditAction.SENT, v1, {"message_id": "KBNN-2026-12-0001"}),

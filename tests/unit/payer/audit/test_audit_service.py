@@ -37,10 +37,10 @@ def payroll_steps(request_id: str = HANOI, start_ms: int = DECEMBER_2026_MS) -> 
     its preparer, approved, sent, one item paid, one paid in cash, the rest returned unclaimed."""
     v1, v2 = payment_request_subject(request_id, 1), payment_request_subject(request_id, 2)
     steps: list[tuple[str, AuditRole, AuditAction, str, dict[str, Any]]] = [
-        ("Nguyễn Thị Lan", AuditRole.MOLISA, AuditAction.PREPARED, v1, {"items": 3, "amount_vnd": 1_500_000}),
-        ("Nguyễn Thị Lan", AuditRole.MOLISA, AuditAction.FILED, v1, {"digest": "9f2c41"}),
+        ("Nguyễn Thị Lan", AuditRole.MOLISA_OFFICER, AuditAction.PREPARED, v1, {"items": 3, "amount_vnd": 1_500_000}),
+        ("Nguyễn Thị Lan", AuditRole.MOLISA_OFFICER, AuditAction.FILED, v1, {"digest": "9f2c41"}),
         ("Lê Hoàng Yến", AuditRole.TREASURY_PREPARER, AuditAction.RETURNED, v1, {"reason": "tổng không khớp"}),
-        ("Nguyễn Thị Lan", AuditRole.MOLISA, AuditAction.FILED, v2, {"digest": "4be0a7"}),
+        ("Nguyễn Thị Lan", AuditRole.MOLISA_OFFICER, AuditAction.FILED, v2, {"digest": "4be0a7"}),
         ("Lê Hoàng Yến", AuditRole.TREASURY_APPROVER, AuditAction.REFUSED, v2,
          {"refused": "approved", "rule": "the preparer of a payment order never approves it"}),
         ("Trần Văn Đức", AuditRole.TREASURY_APPROVER, AuditAction.APPROVED, v2, {"items": 3}),
