@@ -128,6 +128,9 @@ def file_problem(field: str, rule: str, reason: StatusReason = StatusReason.FF01
     return MessageInvalid([FieldProblem(field, rule, reason)])
 
 
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")  # what XML 1.0 cannot carry
+
+
 def check_size(data: bytes) -> None:
     if len(data) > FILE_BYTES_MAX:
         raise file_problem("file", f"{len(data)} bytes is over the limit of {FILE_BYTES_MAX} bytes")
@@ -143,8 +146,11 @@ def check_row_count(count: int) -> None:
 
 
 def check_message_id(message_id: object, field: str = "message_id") -> str:
+    # Printable: the pain.002 report carries it in XML, which cannot carry a control character.
     if not isinstance(message_id, str) or not 1 <= len(message_id) <= 35:
         raise file_problem(field, "must be text of 1 to 35 characters")
+    if _CONTROL.search(message_id):
+        raise file_problem(field, "must not hold a control character")
     return message_id
 
 

@@ -29,6 +29,8 @@ from switch.scheme.codes import (
     VerificationOutcome,
 )
 from switch.scheme.identifiers import (
+    ACCOUNT_PATTERN,
+    BIN_PATTERN,
     CITIZEN_ID_PATTERN,
     check_account,
     check_bin,
@@ -87,11 +89,26 @@ def _storable(value: int) -> int:
     return value
 
 
-AmountVnd = Annotated[int, BeforeValidator(_whole_vnd), Field(strict=True, gt=0), AfterValidator(_storable)]
-Max35Text = Annotated[str, Field(min_length=1, max_length=35)]
-Max140Text = Annotated[str, Field(min_length=1, max_length=140)]
-Bin = Annotated[str, AfterValidator(_rule(check_bin))]
-AccountNumber = Annotated[str, AfterValidator(_rule(check_account))]
+def _published(pattern: re.Pattern[str]) -> dict[str, Any]:
+    """A rule a validator checks, published in the JSON schema too (the validator names the rule)."""
+    return {"pattern": f"^{pattern.pattern}$"}
+
+
+# Field first: its bounds then stay JSON Schema's (exclusiveMinimum, maximum) in the published document.
+AmountVnd = Annotated[
+    int, Field(strict=True, gt=0, json_schema_extra={"maximum": AMOUNT_VND_MAX}), BeforeValidator(_whole_vnd),
+    AfterValidator(_storable),
+]  # fmt: skip
+# Every message may travel as ISO 20022 XML, which cannot carry most control characters (XML 1.0
+# allows tab, line feed and carriage return): text with one is refused at the door, not when a
+# report or a creditor's pacs.008 is written (switch.scheme.xml refuses the same characters).
+XML_TEXT_PATTERN = r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]*$"
+Max35Text = Annotated[str, Field(min_length=1, max_length=35, pattern=XML_TEXT_PATTERN)]
+Max140Text = Annotated[str, Field(min_length=1, max_length=140, pattern=XML_TEXT_PATTERN)]
+Bin = Annotated[str, AfterValidator(_rule(check_bin)), Field(json_schema_extra=_published(BIN_PATTERN))]
+AccountNumber = Annotated[
+    str, AfterValidator(_rule(check_account)), Field(json_schema_extra=_published(ACCOUNT_PATTERN))
+]
 CitizenIdText = Annotated[str, Field(pattern=r"^[0-9]{12}$")]
 
 
@@ -190,7 +207,8 @@ class StatusReport(SchemeMessage):
     creditor_agent: Bin | None = None
     amount_vnd: AmountVnd | None = None
     settled_at_ms: int | None = None
-    additional_information: Annotated[str, Field(max_length=500)] | None = None  # AddtlInf: the rule broken
+    additional_information: Annotated[str, Field(max_length=500, pattern=XML_TEXT_PATTERN)] | None = None
+    # AddtlInf above: the rule broken
 
 
 class CreditTransferMessage(SchemeMessage):
