@@ -24,8 +24,9 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from typing import Annotated, Any
 
-from fastapi import Depends, FastAPI, Header, Request
+from fastapi import Depends, FastAPI, Path, Request
 from fastapi.responses import Response, StreamingResponse
+from fastapi.security import APIKeyHeader
 from pydantic import BaseModel
 from starlette.types import Scope
 
@@ -35,14 +36,23 @@ from gateway import limits, problems, xml_inbound
 from gateway.batches import BATCH_BYTES_MAX, BATCH_PATH, NDJSON_MEDIA_TYPE, BatchInvalid, Item, answer_line, parse_batch
 from gateway.observe import NodeMetrics, TimingMiddleware
 from gateway.runtime import Matcher, NodeRuntime, matcher_for
+from gateway.schemas import ID_LENGTH_MAX, Books, NodeHealth, PaymentAccepted, PaymentState
 from gateway.signing import SIGNATURE_HEADER, SIGNATURE_RULE, Verifier
 from switch.scheme.messages import CreditTransfer, StatusReport, VerificationReport, VerificationRequest
 from switch.scheme.transport import SWITCH_ADDRESS, Envelope
 from switch.scheme.validation import FieldProblem, parse_message
-from switch.scheme.wire import WIRE_BYTES_MAX
+from switch.scheme.wire import WIRE_BYTES_MAX, XML_MEDIA_TYPE
 
 BODY_BYTES_MAX = 64 * 1024
 ANSWER_WAIT_S = 120.0  # the node's own (simulated) latency decides when it answers
+# What each door takes, one security scheme each in the OpenAPI document.
+SWITCH_SIGNATURE = APIKeyHeader(
+    name=SIGNATURE_HEADER, scheme_name="switchSignature", auto_error=False,
+    description=f"the switch's signature of the call: {SIGNATURE_RULE}",
+)  # fmt: skip
+ADMIN_KEY = problems.Bearer("adminKey", "the sandbox's admin key (admin_key in credentials.json)")
+CUSTOMER_KEY = problems.Bearer("customerKey", "this bank's customer channel key (customer_key in credentials.json)")
+XML_DOCUMENT = {"schema": {"type": "string", "description": "an ISO 20022 document under a head.001 header"}}
 
 
 @dataclass(slots=True)
@@ -58,13 +68,14 @@ class NodeApi:
 def create_node_app(api: NodeApi) -> FastAPI:
     app = FastAPI(title=f"Switchyard participant {api.node.bin} ({api.node.name})", version="1")
     problems.install(app)
+    problems.publish(app, limits.OPEN_PATHS, bodies=[CreditTransfer, VerificationRequest, StatusReport])
     metrics = NodeMetrics(api.node)
     app.add_route("/metrics", metrics.endpoint, include_in_schema=False)
     app.add_middleware(limits.KeyFirst, missing=_carries_credentials(api), open_paths=limits.OPEN_PATHS)
     app.add_middleware(limits.BodyLimit, limit_for=_body_limit)
     app.add_middleware(TimingMiddleware, metrics=metrics)  # added last, so outermost: it sees every refusal
 
-    @app.get("/health", tags=["operations"])
+    @app.get("/health", tags=["operations"], response_model=NodeHealth)
     def health() -> dict[str, str]:
         return {"status": "ok", "bin": api.node.bin}
 
@@ -103,6 +114,7 @@ def _carries_credentials(api: NodeApi) -> limits.Missing:
 
 def _inbound_routes(app: FastAPI, api: NodeApi) -> None:
     """What the switch calls: every body must carry its signature."""
+    signed = [Depends(SWITCH_SIGNATURE)]  # documents it: signed_body checks it against the body
 
     async def signed_body(request: Request) -> Any:
         body = await request.body()  # within its door's limit: BodyLimit counts it as it arrives
@@ -113,7 +125,11 @@ def _inbound_routes(app: FastAPI, api: NodeApi) -> None:
             )  # fmt: skip
         return body
 
-    @app.post("/v1/inbound/transfers", response_model=StatusReport, tags=["inbound"])
+    @app.post(
+        "/v1/inbound/transfers", response_model=StatusReport, tags=["inbound"], dependencies=signed,
+        openapi_extra=_body(CreditTransfer, xml=True),
+        responses={200: {"content": {XML_MEDIA_TYPE: XML_DOCUMENT}}, **problems.answers(400, 403, 504)},
+    )  # fmt: skip
     async def inbound_transfer(request: Request) -> Any:
         if xml_inbound.is_xml(request.headers.get("content-type")):
             body = await signed_body(request)
@@ -125,7 +141,11 @@ def _inbound_routes(app: FastAPI, api: NodeApi) -> None:
             raise problems.ApiProblem(504, "no-answer", "No answer", "the bank did not answer")
         return found.message
 
-    @app.post("/v1/inbound/verifications", response_model=VerificationReport, tags=["inbound"])
+    @app.post(
+        "/v1/inbound/verifications", response_model=VerificationReport, tags=["inbound"], dependencies=signed,
+        openapi_extra=_body(VerificationRequest, xml=True),
+        responses={200: {"content": {XML_MEDIA_TYPE: XML_DOCUMENT}}, **problems.answers(400, 403, 504)},
+    )  # fmt: skip
     async def inbound_verification(request: Request) -> Any:
         if xml_inbound.is_xml(request.headers.get("content-type")):
             body = await signed_body(request)
@@ -138,7 +158,11 @@ def _inbound_routes(app: FastAPI, api: NodeApi) -> None:
             raise problems.ApiProblem(504, "no-answer", "No answer", "the bank did not answer")
         return found.message
 
-    @app.post(BATCH_PATH, tags=["inbound"], response_class=StreamingResponse)
+    @app.post(
+        BATCH_PATH, tags=["inbound"], response_class=StreamingResponse, dependencies=signed,
+        openapi_extra={"requestBody": {"required": True, "content": {NDJSON_MEDIA_TYPE: TEXT}}},
+        responses={200: {"content": {NDJSON_MEDIA_TYPE: TEXT}}, **problems.answers(400)},
+    )  # fmt: skip
     async def inbound_batch(request: Request) -> StreamingResponse:
         """Many messages in one call; each answer is a line of NDJSON, sent when it is ready (see
         gateway.batches). A message that breaks the format gets its problem on its line."""
@@ -150,7 +174,10 @@ def _inbound_routes(app: FastAPI, api: NodeApi) -> None:
             ) from None
         return StreamingResponse(_batch_answers(api, items), media_type=NDJSON_MEDIA_TYPE)
 
-    @app.post("/v1/inbound/status-reports", status_code=204, tags=["inbound"])
+    @app.post(
+        "/v1/inbound/status-reports", status_code=204, tags=["inbound"], dependencies=signed,
+        openapi_extra=_body(StatusReport, xml=True), responses=problems.answers(400, 403),
+    )  # fmt: skip
     async def status_callback(request: Request) -> Response:
         if xml_inbound.is_xml(request.headers.get("content-type")):
             body = await signed_body(request)
@@ -161,8 +188,8 @@ def _inbound_routes(app: FastAPI, api: NodeApi) -> None:
 
 
 def _admin_routes(app: FastAPI, api: NodeApi) -> None:
-    @app.get("/v1/admin/books", tags=["admin"])
-    def books(authorization: Annotated[str | None, Header()] = None) -> dict[str, int | bool]:
+    @app.get("/v1/admin/books", tags=["admin"], response_model=Books)
+    def books(authorization: Annotated[str | None, Depends(ADMIN_KEY)]) -> dict[str, int | bool]:
         """The bank's books for an auditor (admin key): its settlement account mirrors its position."""
         problems.require_key(authorization, api.admin_key, "the admin key")
         return api.node.books()
@@ -171,19 +198,25 @@ def _admin_routes(app: FastAPI, api: NodeApi) -> None:
 def _customer_routes(app: FastAPI, api: NodeApi) -> None:
     """The customer channel of a simulated bank."""
 
-    def require_customer_key(authorization: Annotated[str | None, Header()] = None) -> None:
+    def require_customer_key(authorization: Annotated[str | None, Depends(CUSTOMER_KEY)]) -> None:
         problems.require_key(authorization, api.customer_key, "this bank's customer key")
 
-    @app.post("/v1/payments", status_code=202, tags=["customers"], dependencies=[Depends(require_customer_key)])
+    @app.post(
+        "/v1/payments", status_code=202, tags=["customers"], dependencies=[Depends(require_customer_key)],
+        response_model=PaymentAccepted, responses=problems.answers(503),
+    )  # fmt: skip
     async def pay(order: PaymentOrder) -> dict[str, str]:
         await api.runtime.deliver(Envelope("customers", api.node.bin, order))
         return {"order_id": order.order_id, "status": "accepted for processing"}
 
-    @app.get("/v1/payments/{order_id}", tags=["customers"], dependencies=[Depends(require_customer_key)])
-    def payment(order_id: str) -> dict[str, Any]:
-        found = api.node.payment(order_id[:35])
+    @app.get(
+        "/v1/payments/{order_id}", tags=["customers"], dependencies=[Depends(require_customer_key)],
+        response_model=PaymentState, responses=problems.answers(404),
+    )  # fmt: skip
+    def payment(order_id: Annotated[str, Path(min_length=1, max_length=ID_LENGTH_MAX)]) -> dict[str, Any]:
+        found = api.node.payment(order_id)
         if found is None:
-            raise problems.ApiProblem(404, "not-found", "No such payment", f"no payment {order_id[:35]}")
+            raise problems.ApiProblem(404, "not-found", "No such payment", f"no payment {order_id}")
         return found
 
 
@@ -214,6 +247,17 @@ def _answer_to(message: Any) -> Matcher:
             debtor_agent=message.debtor_agent,
         )  # fmt: skip
     return matcher_for(VerificationReport, original_verification_id=message.verification_id)
+
+
+TEXT = {"schema": {"type": "string"}}
+
+
+def _body(model: type[BaseModel], xml: bool) -> dict[str, Any]:
+    """The request body of a route that reads it itself (to check its signature first)."""
+    content: dict[str, Any] = {"application/json": {"schema": {"$ref": f"#/components/schemas/{model.__name__}"}}}
+    if xml:
+        content[XML_MEDIA_TYPE] = XML_DOCUMENT
+    return {"requestBody": {"required": True, "content": content}}
 
 
 def _problem(problem: FieldProblem) -> dict[str, str]:

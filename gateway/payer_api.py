@@ -21,10 +21,18 @@ import asyncio
 import dataclasses
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Header, Path, Query, Request, Response
+from fastapi import APIRouter, Depends, Path, Query, Request, Response
 from fastapi.responses import JSONResponse
 
 from gateway import problems
+from gateway.schemas import (
+    ID_LENGTH_MAX,
+    DisbursementAccepted,
+    DisbursementFileIn,
+    DisbursementOut,
+    ItemsPage,
+    RowErrorOut,
+)
 from switch.disbursements.reports import item_fields
 from switch.disbursements.schemas import DisbursementRecord
 from switch.errors import PayerOnly
@@ -36,12 +44,43 @@ ITEMS_PAGE_MAX = 1_000
 DisbursementId = Annotated[int, Path(ge=1, le=2**31 - 1)]
 ROW_ERRORS_SHOWN_MAX = 1_000
 DISBURSEMENTS_PATH = "/v1/disbursements"
+PAYER_KEY = problems.Bearer("payerKey", "a Treasury participant's API key")
+CSV_MEDIA_TYPE = "text/csv"
+TEXT_DOCUMENT = {"schema": {"type": "string"}}
+# What the payer reads of one disbursement: refused as another's or unknown alike (404).
+READ_ANSWERS = problems.answers(403, 404)
+SUBMITTED_ANSWERS: dict[int | str, dict[str, Any]] = {
+    201: {
+        "description": "a new disbursement (or a corrected file under the message id of one refused whole)",
+        "model": DisbursementAccepted,
+        "headers": {"Location": {"description": "the disbursement's summary", "schema": {"type": "string"}}},
+    },
+    200: {
+        "description": "the same file again: its disbursement",
+        "model": DisbursementAccepted,
+        "headers": {"Location": {"description": "the disbursement's summary", "schema": {"type": "string"}}},
+    },
+    **problems.answers(400, 403, 409),
+}
+# The file as the body, its format named by Content-Type.
+FILE_BODY = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "application/json": {"schema": {"$ref": f"#/components/schemas/{DisbursementFileIn.__name__}"}},
+            CSV_MEDIA_TYPE: {
+                "schema": {"type": "string", "description": "end_to_end_id,citizen_id,name,amount_vnd,program,cycle"}
+            },
+            "application/xml": {"schema": {"type": "string", "description": "pain.001.001.09"}},
+        },
+    }
+}
 
 
 def payer_router(api: Any) -> APIRouter:
     """`api` is the switch app's SwitchApi (node, runtime, clock)."""
 
-    def payer(authorization: Annotated[str | None, Header()] = None) -> str:
+    def payer(authorization: Annotated[str | None, Depends(PAYER_KEY)]) -> str:
         found = api.caller(authorization)
         participant = api.participant(found)
         if participant is None or participant.kind != ParticipantKind.TREASURY:
@@ -51,10 +90,10 @@ def payer_router(api: Any) -> APIRouter:
 
     router = APIRouter()
 
-    @router.post("", status_code=201, responses={200: {"description": "the same file again: its disbursement"}})
+    @router.post("", status_code=201, responses=SUBMITTED_ANSWERS, openapi_extra=FILE_BODY)
     async def submit(
         request: Request,
-        message_id: Annotated[str | None, Query(max_length=35)] = None,
+        message_id: Annotated[str | None, Query(min_length=1, max_length=ID_LENGTH_MAX)] = None,
         bin_code: str = Depends(payer),
     ) -> Any:
         body = await _body(request)
@@ -72,15 +111,15 @@ def payer_router(api: Any) -> APIRouter:
             _accepted(disbursement, errors), status_code=status, headers={"Location": _location(disbursement)}
         )
 
-    @router.get("")
+    @router.get("", response_model=list[DisbursementOut], responses=problems.answers(403))
     def disbursements(bin_code: str = Depends(payer)) -> list[dict[str, Any]]:
         return [_disbursement_out(b) for b in api.node.disbursements(bin_code)]
 
-    @router.get("/{disbursement_id}")
+    @router.get("/{disbursement_id}", responses=READ_ANSWERS)
     def summary(disbursement_id: DisbursementId, bin_code: str = Depends(payer)) -> DisbursementSummary:
         return api.node.disbursement_summary(bin_code, disbursement_id)
 
-    @router.get("/{disbursement_id}/items")
+    @router.get("/{disbursement_id}/items", response_model=ItemsPage, responses=READ_ANSWERS)
     def items(
         disbursement_id: DisbursementId,
         after: Annotated[int, Query(ge=0, le=2**31 - 1)] = 0,
@@ -92,7 +131,7 @@ def payer_router(api: Any) -> APIRouter:
         next_after = page[-1].seq if len(page) == limit else None
         return {"items": [item_fields(i) for i in page], "next_after": next_after}
 
-    @router.get("/{disbursement_id}/row-errors")
+    @router.get("/{disbursement_id}/row-errors", response_model=list[RowErrorOut], responses=READ_ANSWERS)
     def row_errors(disbursement_id: DisbursementId, bin_code: str = Depends(payer)) -> list[dict[str, Any]]:
         errors = api.node.disbursement_row_errors(bin_code, disbursement_id)
         return [_row_error(e) for e in errors]
@@ -104,9 +143,14 @@ def payer_router(api: Any) -> APIRouter:
 
         return read
 
-    router.add_api_route("/{disbursement_id}/items.csv", export("items", "text/csv"), methods=["GET"])
-    router.add_api_route("/{disbursement_id}/report", export("pain.002", "application/xml"), methods=["GET"])
-    router.add_api_route("/{disbursement_id}/cash-list", export("cash-list", "text/csv"), methods=["GET"])
+    for path, kind, media_type in (
+        ("/{disbursement_id}/items.csv", "items", CSV_MEDIA_TYPE),
+        ("/{disbursement_id}/report", "pain.002", "application/xml"),
+        ("/{disbursement_id}/cash-list", "cash-list", CSV_MEDIA_TYPE),
+    ):
+        read = export(kind, media_type)
+        documented = {200: {"description": kind, "content": {media_type: TEXT_DOCUMENT}}, **READ_ANSWERS}
+        router.add_api_route(path, read, methods=["GET"], response_class=Response, responses=documented)
     return router
 
 
@@ -138,17 +182,19 @@ def _disbursement_out(disbursement: DisbursementRecord) -> dict[str, Any]:
 
 
 def _accepted(disbursement: DisbursementRecord, errors: list[Any]) -> dict[str, Any]:
-    return {
-        **_disbursement_out(disbursement),
-        "row_errors": [_row_error(e) for e in errors[:ROW_ERRORS_SHOWN_MAX]],
-        "row_errors_total": len(errors),
-        "links": {
-            "summary": _location(disbursement),
-            "items": f"{_location(disbursement)}/items",
-            "report": f"{_location(disbursement)}/report",
-            "cash_list": f"{_location(disbursement)}/cash-list",
-        },
-    }
+    return DisbursementAccepted.model_validate(
+        {
+            **_disbursement_out(disbursement),
+            "row_errors": [_row_error(e) for e in errors[:ROW_ERRORS_SHOWN_MAX]],
+            "row_errors_total": len(errors),
+            "links": {
+                "summary": _location(disbursement),
+                "items": f"{_location(disbursement)}/items",
+                "report": f"{_location(disbursement)}/report",
+                "cash_list": f"{_location(disbursement)}/cash-list",
+            },
+        }
+    ).model_dump(mode="json")
 
 
 def _row_error(error: Any) -> dict[str, Any]:

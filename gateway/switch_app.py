@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from typing import Annotated, Any
 
 import aiohttp
-from fastapi import APIRouter, Depends, FastAPI, Header, Request
+from fastapi import APIRouter, Depends, FastAPI, Path, Query, Request
 from fastapi.responses import Response
 from pydantic import ValidationError
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -26,15 +26,23 @@ from gateway.payer_api import DISBURSEMENTS_PATH, payer_router
 from gateway.ratelimit import AliasLookupLimiter
 from gateway.runtime import Matcher, NodeRuntime, matcher_for, wall_clock_ms
 from gateway.schemas import (
+    ALIAS_VALUE_LENGTH_MAX,
+    BIN_PARAMETER_PATTERN,
+    CITIZEN_ID_PARAMETER_PATTERN,
+    ID_LENGTH_MAX,
     AliasChange,
     AliasOut,
     AliasRegistrationOut,
+    ClearingCount,
+    DisbursementFileIn,
     FundsIn,
+    Health,
     LimitsIn,
     ParticipantIn,
     ParticipantOut,
     PositionOut,
     RegisteredParticipant,
+    TransferPending,
     TransferStatusOut,
     WireIn,
 )
@@ -63,7 +71,7 @@ from switch.scheme.messages import (
 from switch.scheme.transfer_message_json import parse_transfer_message
 from switch.scheme.transport import CITIZEN_APP_ADDRESS, SWITCH_ADDRESS, Envelope, TimerFired
 from switch.scheme.validation import parse_message
-from switch.scheme.wire import WIRE_BYTES_MAX
+from switch.scheme.wire import WIRE_BYTES_MAX, XML_MEDIA_TYPE
 
 BODY_BYTES_MAX = 64 * 1024
 TRANSFERS_PATH = "/v1/transfers"
@@ -72,6 +80,17 @@ TRANSFER_WAIT_S = 6.0  # a little longer than the switch waits for a creditor (5
 REGISTRATION_WAIT_S = 12.0  # longer than the switch waits for a verification (10 s)
 VERIFICATION_WAIT_S = 12.0
 STATUS_WAIT_S = 5.0
+
+# The keys, one security scheme each in the OpenAPI document (README's authorization table says
+# which door takes which).
+ADMIN_KEY = problems.Bearer("adminKey", "the switch's admin key (admin_key in credentials.json)")
+PARTICIPANT_KEY = problems.Bearer("participantKey", "a participant's API key, issued when the admin registers it")
+CITIZEN_APP_KEY = problems.Bearer("citizenAppKey", "the citizen app's key (citizen_app_key in credentials.json)")
+BinCode = Annotated[str, Path(pattern=BIN_PARAMETER_PATTERN, description="a participant's 6-digit BIN")]
+XML_DOCUMENT = {"schema": {"type": "string", "description": "an ISO 20022 document under a head.001 header"}}
+AliasValue = Annotated[
+    str, Path(min_length=1, max_length=ALIAS_VALUE_LENGTH_MAX, description="a 12-digit citizen id or a mobile number")
+]
 
 
 @dataclass(slots=True)
@@ -153,6 +172,7 @@ def create_switch_app(api: SwitchApi) -> FastAPI:
         ),
     )
     problems.install(app)
+    problems.publish(app, limits.OPEN_PATHS, bodies=[DisbursementFileIn])
     app.state.api = api
     app.add_middleware(TransferFastPath, api=api)
     app.add_middleware(SwitchXmlWire, api=api)
@@ -162,7 +182,7 @@ def create_switch_app(api: SwitchApi) -> FastAPI:
         app.add_middleware(TimingMiddleware, metrics=api.metrics)
         app.add_route("/metrics", api.metrics.endpoint, include_in_schema=False)
 
-    @app.get("/health", tags=["operations"])
+    @app.get("/health", tags=["operations"], response_model=Health)
     def health() -> dict[str, str]:
         return {"status": "ok"}
 
@@ -292,7 +312,7 @@ def _runtime(api: SwitchApi) -> NodeRuntime:
 
 
 def _admin_router(api: SwitchApi) -> APIRouter:
-    def require_admin(authorization: Annotated[str | None, Header()] = None) -> None:
+    def require_admin(authorization: Annotated[str | None, Depends(ADMIN_KEY)]) -> None:
         problems.require_key(authorization, api.admin_key, "the admin key")
 
     router = APIRouter(dependencies=[Depends(require_admin)])
@@ -313,7 +333,7 @@ def _participant_admin_routes(router: APIRouter, api: SwitchApi) -> None:
 
     @router.post(
         "/participants", status_code=201, response_model=RegisteredParticipant,
-        dependencies=[Depends(forget_participants)],
+        dependencies=[Depends(forget_participants)], responses=problems.answers(409),
     )  # fmt: skip
     def register(body: ParticipantIn) -> RegisteredParticipant:
         now_ms = api.clock_ms()
@@ -342,40 +362,44 @@ def _participant_admin_routes(router: APIRouter, api: SwitchApi) -> None:
         return [_participant_out(p) for p in api.node.all_participants().values()]
 
     @router.post(
-        "/participants/{bin_code}/suspend", response_model=ParticipantOut, dependencies=[Depends(forget_participants)]
-    )
-    def suspend(bin_code: str) -> ParticipantOut:
+        "/participants/{bin_code}/suspend", response_model=ParticipantOut, dependencies=[Depends(forget_participants)],
+        responses=problems.answers(404),
+    )  # fmt: skip
+    def suspend(bin_code: BinCode) -> ParticipantOut:
         return _participant_out(api.node.set_status(bin_code, ParticipantStatus.SUSPENDED))
 
     @router.post(
-        "/participants/{bin_code}/resume", response_model=ParticipantOut, dependencies=[Depends(forget_participants)]
-    )
-    def resume(bin_code: str) -> ParticipantOut:
+        "/participants/{bin_code}/resume", response_model=ParticipantOut, dependencies=[Depends(forget_participants)],
+        responses=problems.answers(404),
+    )  # fmt: skip
+    def resume(bin_code: BinCode) -> ParticipantOut:
         return _participant_out(api.node.set_status(bin_code, ParticipantStatus.ACTIVE))
 
     @router.put(
-        "/participants/{bin_code}/wire", response_model=ParticipantOut, dependencies=[Depends(forget_participants)]
-    )
-    def wire(bin_code: str, body: WireIn) -> ParticipantOut:
+        "/participants/{bin_code}/wire", response_model=ParticipantOut, dependencies=[Depends(forget_participants)],
+        responses=problems.answers(404),
+    )  # fmt: skip
+    def wire(bin_code: BinCode, body: WireIn) -> ParticipantOut:
         """Its messages from now on as ISO 20022 XML or as JSON (the next call uses it)."""
         return _participant_out(api.node.set_wire(bin_code, body.wire))
 
     @router.put(
-        "/participants/{bin_code}/limits", response_model=ParticipantOut, dependencies=[Depends(forget_participants)]
-    )
-    def limits(bin_code: str, body: LimitsIn) -> ParticipantOut:
+        "/participants/{bin_code}/limits", response_model=ParticipantOut, dependencies=[Depends(forget_participants)],
+        responses=problems.answers(404, 409),
+    )  # fmt: skip
+    def limits(bin_code: BinCode, body: LimitsIn) -> ParticipantOut:
         return _participant_out(api.node.set_cap(bin_code, body.net_debit_cap_vnd, api.clock_ms()))
 
 
 def _position_admin_routes(router: APIRouter, api: SwitchApi) -> None:
     """Money in and out of a participant's position, and every position."""
 
-    @router.post("/participants/{bin_code}/funds-in", response_model=PositionOut)
-    def funds_in(bin_code: str, body: FundsIn) -> PositionOut:
+    @router.post("/participants/{bin_code}/funds-in", response_model=PositionOut, responses=problems.answers(404))
+    def funds_in(bin_code: BinCode, body: FundsIn) -> PositionOut:
         return _position_out(api.node.fund_in(bin_code, body.amount_vnd, api.clock_ms()))
 
-    @router.post("/participants/{bin_code}/funds-out", response_model=PositionOut)
-    def funds_out(bin_code: str, body: FundsIn) -> PositionOut:
+    @router.post("/participants/{bin_code}/funds-out", response_model=PositionOut, responses=problems.answers(404, 409))
+    def funds_out(bin_code: BinCode, body: FundsIn) -> PositionOut:
         return _position_out(api.node.fund_out(bin_code, body.amount_vnd, api.clock_ms()))
 
     @router.get("/positions", response_model=list[PositionOut])
@@ -384,7 +408,7 @@ def _position_admin_routes(router: APIRouter, api: SwitchApi) -> None:
 
 
 def _clearing_admin_routes(router: APIRouter, api: SwitchApi) -> None:
-    @router.get("/clearing-summary")
+    @router.get("/clearing-summary", response_model=list[ClearingCount])
     def clearing_summary() -> list[dict[str, Any]]:
         """Transfers the switch cleared, by status, reason, debtor agent and creditor agent: what a
         load test counts against (from the database, so it is the same from every worker)."""
@@ -398,8 +422,11 @@ def _transfer_message_route(router: APIRouter, api: SwitchApi, caller: Callable[
         TRANSFER_MESSAGES_PATH.removeprefix("/v1"),
         response_model=StatusReportMessage,
         responses={
-            202: {"description": "some transactions not final yet (PDNG): their status follows by callback and GET"},
-            400: {"description": "the message as a whole cannot be read: nothing is taken"},
+            202: {
+                "description": "some transactions not final yet (PDNG): their status follows by callback and GET",
+                "model": StatusReportMessage,
+            },
+            **problems.answers(400, 503),
         },
         openapi_extra={
             "requestBody": {
@@ -420,7 +447,7 @@ def _transfer_message_route(router: APIRouter, api: SwitchApi, caller: Callable[
 
 
 def _participant_router(api: SwitchApi) -> APIRouter:
-    async def caller(authorization: Annotated[str | None, Header()] = None) -> str:
+    async def caller(authorization: Annotated[str | None, Depends(PARTICIPANT_KEY)]) -> str:
         # async: a sync dependency costs a thread hop per request; this is a cached look-up.
         return api.caller(authorization)
 
@@ -429,7 +456,17 @@ def _participant_router(api: SwitchApi) -> APIRouter:
     @router.post(
         "/transfers",
         response_model=StatusReport,
-        responses={202: {"description": "not final yet: the status follows by callback and by GET"}},
+        responses={
+            200: {"content": {XML_MEDIA_TYPE: XML_DOCUMENT}, "description": "the final pacs.002"},
+            202: {
+                "description": "not final yet: the status follows by callback and by GET (Location)",
+                "model": TransferPending,
+                "headers": {"Location": {"description": "where to ask", "schema": {"type": "string"}}},
+                "content": {XML_MEDIA_TYPE: XML_DOCUMENT},
+            },
+            **problems.answers(400, 403, 503),
+        },
+        openapi_extra=_takes_xml_too(CreditTransfer),
     )
     async def submit_transfer(transfer: CreditTransfer, bin_code: str = Depends(caller)) -> Any:
         """pacs.008 in; the final pacs.002 out when the creditor answers in time, else 202."""
@@ -443,22 +480,36 @@ def _participant_router(api: SwitchApi) -> APIRouter:
 
     _transfer_message_route(router, api, caller)
 
-    @router.post("/verifications", response_model=VerificationReport)
+    @router.post(
+        "/verifications", response_model=VerificationReport, openapi_extra=_takes_xml_too(VerificationRequest),
+        responses={
+            200: {"content": {XML_MEDIA_TYPE: XML_DOCUMENT}, "description": "acmt.024"},
+            **problems.answers(400, 403, 503),
+        },
+    )  # fmt: skip
     async def verify_account(request: VerificationRequest, bin_code: str = Depends(caller)) -> Any:
         """acmt.023 in, acmt.024 out: is this the account of the person I am about to pay?"""
         report = matcher_for(VerificationReport, bin_code, original_verification_id=request.verification_id)
         return await _answer(api, Envelope(bin_code, SWITCH_ADDRESS, request), report, VERIFICATION_WAIT_S)
 
-    @router.post("/status-requests", response_model=StatusReport)
+    @router.post(
+        "/status-requests", response_model=StatusReport, openapi_extra=_takes_xml_too(StatusRequest),
+        responses={
+            200: {"content": {XML_MEDIA_TYPE: XML_DOCUMENT}, "description": "pacs.002"},
+            **problems.answers(400, 403, 503),
+        },
+    )  # fmt: skip
     async def status_request(request: StatusRequest, bin_code: str = Depends(caller)) -> Any:
         """pacs.028: the state of a transaction, for its debtor or creditor agent (NOOR for others)."""
         report = matcher_for(StatusReport, bin_code, original_transaction_id=request.original_transaction_id)
         return await _answer(api, Envelope(bin_code, SWITCH_ADDRESS, request), report, STATUS_WAIT_S)
 
-    @router.get("/transfers/{transaction_id}", response_model=TransferStatusOut)
-    def transfer_status(transaction_id: str, bin_code: str = Depends(caller)) -> TransferStatusOut:
+    @router.get("/transfers/{transaction_id}", response_model=TransferStatusOut, responses=problems.answers(404))
+    def transfer_status(
+        transaction_id: Annotated[str, Path(min_length=1, max_length=ID_LENGTH_MAX)], bin_code: str = Depends(caller)
+    ) -> TransferStatusOut:
         """A participant sees only the transfers it sent: anybody else's id is unknown (404 NOOR)."""
-        record = api.node.transfer_status(bin_code, transaction_id[:35])
+        record = api.node.transfer_status(bin_code, transaction_id)
         return TransferStatusOut(
             original_message_id=record.message_id,
             original_end_to_end_id=record.end_to_end_id,
@@ -470,8 +521,8 @@ def _participant_router(api: SwitchApi) -> APIRouter:
             status_reason=record.reason,
         )
 
-    @router.get("/aliases/{alias_type}/{value}", response_model=AliasOut, responses={429: {}})
-    def alias(alias_type: AliasType, value: str, bin_code: str = Depends(caller)) -> AliasOut:
+    @router.get("/aliases/{alias_type}/{value}", response_model=AliasOut, responses=problems.answers(400, 404, 429))
+    def alias(alias_type: AliasType, value: AliasValue, bin_code: str = Depends(caller)) -> AliasOut:
         now_ms = api.clock_ms()
         if not api.limiter.allowed(bin_code, now_ms):
             _count_lookup(api, AliasLookupOutcome.THROTTLED)
@@ -494,7 +545,7 @@ def _participant_router(api: SwitchApi) -> APIRouter:
 
 
 def _citizen_router(api: SwitchApi) -> APIRouter:
-    def require_citizen_app(authorization: Annotated[str | None, Header()] = None) -> None:
+    def require_citizen_app(authorization: Annotated[str | None, Depends(CITIZEN_APP_KEY)]) -> None:
         problems.require_key(authorization, api.citizen_app_key, "the citizen app's key")
 
     router = APIRouter(dependencies=[Depends(require_citizen_app)])
@@ -508,18 +559,25 @@ def _citizen_router(api: SwitchApi) -> APIRouter:
         report = matcher_for(AliasRegistrationReport, original_request_id=request.request_id)
         return await _answer(api, Envelope(CITIZEN_APP_ADDRESS, SWITCH_ADDRESS, request), report, REGISTRATION_WAIT_S)
 
-    @router.post("/aliases", response_model=AliasRegistrationReport)
+    @router.post("/aliases", response_model=AliasRegistrationReport, responses=problems.answers(503))
     async def register_alias(request: AliasRegistration) -> Any:
         """Make this account the one that receives welfare: verified with its bank (acmt.023) first."""
         return await _register(request)
 
-    @router.put("/aliases", response_model=AliasRegistrationReport)
+    @router.put("/aliases", response_model=AliasRegistrationReport, responses=problems.answers(503))
     async def change_alias(request: AliasRegistration) -> Any:
         """The same as registering: the new account replaces the old one, which stays in the history."""
         return await _register(request)
 
-    @router.get("/aliases/{alias_type}/{value}/registration", response_model=AliasRegistrationOut)
-    def read_registration(alias_type: AliasType, value: str, citizen_id: str) -> AliasRegistrationOut:
+    @router.get(
+        "/aliases/{alias_type}/{value}/registration", response_model=AliasRegistrationOut,
+        responses=problems.answers(400, 404),
+    )  # fmt: skip
+    def read_registration(
+        alias_type: AliasType,
+        value: AliasValue,
+        citizen_id: Annotated[str, Query(pattern=CITIZEN_ID_PARAMETER_PATTERN, description="the registrant's")],
+    ) -> AliasRegistrationOut:
         """The account a citizen registered, and its history: for its owner only (else 404, BE23)."""
         alias = parse_message(Alias, {"type": alias_type.value, "value": value})
         record = api.node.lookup_alias(alias)
@@ -533,12 +591,20 @@ def _citizen_router(api: SwitchApi) -> APIRouter:
             alias=alias, agent=record.agent, account=record.account, registered_ms=record.registered_ms, history=history
         )
 
-    @router.post("/aliases/removals", response_model=AliasRegistrationReport)
+    @router.post("/aliases/removals", response_model=AliasRegistrationReport, responses=problems.answers(503))
     async def remove_alias(request: AliasRemoval) -> Any:
         report = matcher_for(AliasRegistrationReport, original_request_id=request.request_id)
         return await _answer(api, Envelope(CITIZEN_APP_ADDRESS, SWITCH_ADDRESS, request), report, STATUS_WAIT_S)
 
     return router
+
+
+def _takes_xml_too(model: type[Any]) -> dict[str, Any]:
+    """The request body of a route that takes JSON, or the same message as an ISO 20022 document
+    (gateway.switch_xml answers that one before the route)."""
+    json_schema = {"$ref": f"#/components/schemas/{model.__name__}"}
+    content = {"application/json": {"schema": json_schema}, XML_MEDIA_TYPE: XML_DOCUMENT}
+    return {"requestBody": {"required": True, "content": content}}
 
 
 def _participant_out(p: Participant) -> ParticipantOut:
