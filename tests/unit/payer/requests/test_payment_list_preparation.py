@@ -112,7 +112,7 @@ def test_every_exclusion_reason_says_what_it_means_and_maps_to_the_switchs_reaso
 
 
 def test_only_a_molisa_officer_prepares_a_payment_list() -> None:
-    with pytest.raises(RoleRefused, match="prepared_by.role: treasury_preparer"):
+    with pytest.raises(RoleRefused, match=r"prepared_by.role: treasury_preparer"):
         core.prepare(rolls_of(PEOPLE[:2]), {}, CYCLE, TREASURY_PREPARER)
 
 
@@ -123,7 +123,7 @@ def test_a_category_the_program_does_not_have_is_refused_naming_the_beneficiary(
 
 
 def test_a_cycle_that_is_not_a_month_is_refused() -> None:
-    with pytest.raises(InputInvalid, match="cycle: '2026-13' must be YYYY-MM"):
+    with pytest.raises(InputInvalid, match=r"cycle: '2026-13' must be YYYY-MM"):
         core.prepare([], {}, "2026-13", MOLISA_OFFICER)
 
 
