@@ -16,9 +16,11 @@ item), nobody on the payroll twice, each paid item credited once at the banks an
 their own databases), and the money reconciled in every file. tests/e2e/test_payroll_crash.py
 uses the same functions.
 
-A machine busier or idler than during the uninterrupted run shifts the moments: a point planned
-near the end may find the payroll already finished (counted "after finish"; running a finished
-payroll again must change nothing, and is checked the same way).
+A machine busier or idler than during the uninterrupted run shifts the moments. A run that ends by
+itself before its kill is thrown away and the point tried again, its delay rescaled to the length
+that run had (`rescaled`), so the point keeps its place in the phase; a point whose every try ended
+first counts "after finish" (running a finished payroll again must change nothing, and is checked
+the same way).
 """
 
 from __future__ import annotations
@@ -56,6 +58,7 @@ POLL_S = 0.005  # how finely a kill lands on its moment
 RUN_TIMEOUT_S_MIN = 120
 RUN_TIMEOUT_WALL_TIMES = 20  # a run this many times slower than the uninterrupted one is stuck
 BASELINE_TIMEOUT_S = 3_600
+KILL_TRIES = 3
 
 
 class Phase(enum.StrEnum):
@@ -114,6 +117,13 @@ class Baseline:
     prepared_s: float  # when prepared.json appeared: preparation done, files about to be submitted
     wall_s: float
 
+    def after_anchor_s(self, anchor: Anchor) -> float:
+        """How long the run went on after the anchor's moment."""
+        return (
+            self.wall_s
+            - {Anchor.START: 0.0, Anchor.DATABASE: self.database_s, Anchor.PREPARED: self.prepared_s}[anchor]
+        )
+
     @property
     def items_total(self) -> int:
         return sum(int(disbursement["items_total"]) for disbursement in self.result["disbursements"])
@@ -123,12 +133,14 @@ class Baseline:
 class Reached:
     phase: Phase
     detail: str
+    ended_s: float = 0.0  # Phase.FINISHED: when the run ended by itself, after the kill's anchor
 
 
 @dataclass(frozen=True, slots=True)
 class PointOutcome:
     index: int
-    kill: Kill
+    kill: Kill  # as it landed: rescaled if an earlier try finished first
+    tries: int  # 1, or more when a run finished before its kill and the point was tried again
     reached: Reached | None  # None: the run failed before anything could be read
     problems: list[str]
     wall_s: float
@@ -164,6 +176,7 @@ class CrashRunSummary:
             "failed": [{"point": o.index, "folder": str(o.out), "problems": o.problems} for o in failed],
             "by_group": self.by_group(),
             "by_phase": self.by_phase(),
+            "tried_again": sum(outcome.tries > 1 for outcome in self.outcomes),
             "baseline_database_s": round(self.baseline_database_s, 3),
             "baseline_prepared_s": round(self.baseline_prepared_s, 3),
             "baseline_wall_s": round(self.baseline_wall_s, 3),
@@ -379,10 +392,11 @@ def crash(
         began = time.monotonic()
     while process.poll() is None and time.monotonic() - began < kill.delay_s:
         time.sleep(POLL_S)
+    ended_s = time.monotonic() - began
     process.send_signal(signal.SIGKILL)  # a no-op on a process that has ended and not been waited for
     _stdout, stderr = process.communicate(timeout=timeout_s)
     if process.returncode == 0:
-        return Reached(Phase.FINISHED, "")
+        return Reached(Phase.FINISHED, "", ended_s)
     if process.returncode != -signal.SIGKILL:
         raise RunFailed(f"exit {process.returncode} before the kill: {stderr[-3000:]}")
     return phase_reached(out, items_expected)
@@ -412,17 +426,31 @@ def phase_reached(out: Path, items_expected: int | None = None) -> Reached:
 def run_point(
     sizes: PayrollSizes, baseline: Baseline, index: int, kill: Kill, out: Path, timeout_s: float
 ) -> PointOutcome:
-    """One point in its own folder: killed at its moment, run again to the end, checked."""
-    shutil.rmtree(out, ignore_errors=True)
+    """One point in its own folder: killed at its moment, run again to the end, checked. A run that
+    ends before its kill (the machine is faster now than during the uninterrupted run) is thrown
+    away and the point tried again, its delay rescaled to that run's length (`rescaled`), up to
+    KILL_TRIES times; after that it counts as killed after finish."""
     began = time.monotonic()
     reached: Reached | None = None
+    length_s = baseline.after_anchor_s(kill.anchor)
+    tries = 0
     try:
-        reached = crash(sizes, out, kill, timeout_s, baseline.items_total)
+        while tries < KILL_TRIES and (reached is None or reached.phase is Phase.FINISHED):
+            if reached is not None:
+                kill, length_s = rescaled(kill, length_s, reached.ended_s), reached.ended_s
+            shutil.rmtree(out, ignore_errors=True)
+            reached, tries = crash(sizes, out, kill, timeout_s, baseline.items_total), tries + 1
         result = finish(start(sizes, out), timeout_s)
         problems = outcome_problems(out, result, baseline, sizes.files)
     except (RunFailed, sqlite3.Error, ValueError, KeyError, TypeError) as error:  # the point fails; the others go on
         problems = [f"{type(error).__name__}: {error}"]
-    return PointOutcome(index, kill, reached, problems, time.monotonic() - began, out)
+    return PointOutcome(index, kill, max(tries, 1), reached, problems, time.monotonic() - began, out)
+
+
+def rescaled(kill: Kill, expected_s: float, observed_s: float) -> Kill:
+    """The same place in its phase for a run whose phase (from the kill's anchor to the end) lasted
+    `observed_s` where `expected_s` was expected: the delay times observed / expected."""
+    return Kill(kill.anchor, kill.delay_s * observed_s / expected_s if expected_s > 0 else 0.0)
 
 
 def run_timeout_s(baseline: Baseline) -> float:
@@ -473,6 +501,8 @@ def progress_line(outcome: PointOutcome, points: int) -> str:
     reached = "?" if outcome.reached is None else outcome.reached.phase.value
     if outcome.reached and outcome.reached.detail:
         reached += f" ({outcome.reached.detail})"
+    if outcome.tries > 1:
+        reached += f", try {outcome.tries}: the run before ended first"
     verdict = "held" if outcome.held else f"FAILED, kept in {outcome.out}: " + "; ".join(outcome.problems)[:2000]
     return f"point {outcome.index}/{points}: killed at {moment}, {reached}; {verdict} [{outcome.wall_s:.1f} s]"
 
@@ -483,7 +513,8 @@ def summary_lines(summary: CrashRunSummary) -> Iterator[str]:
     paying = ", ".join(
         f"{phase} {count}" for phase, count in summary.by_phase().items() if Phase(phase).group == "paying"
     )
-    yield f"{summary.points} points killed: {groups} (paying: {paying})"
+    tried_again = sum(outcome.tries > 1 for outcome in summary.outcomes)
+    yield f"{summary.points} points killed: {groups} (paying: {paying}); {tried_again} tried again"
     yield f"{summary.points - len(failed)} held, {len(failed)} failed; {summary.wall_s:.0f} s in all"
     for outcome in failed:
         yield f"FAILED point {outcome.index} ({outcome.out}): " + "; ".join(outcome.problems)[:2000]

@@ -15,6 +15,7 @@ from loadtests.crash_run import (
     PointOutcome,
     Reached,
     plan_kill_points,
+    rescaled,
     summary_lines,
 )
 
@@ -60,9 +61,16 @@ def test_each_phase_is_cut_into_equal_slices_with_one_kill_in_each() -> None:
         assert [int(moment // slice_s) for moment in moments] == list(range(len(moments))), anchor
 
 
+def test_a_point_tried_again_after_a_faster_run_keeps_its_place_in_the_phase() -> None:
+    # Planned at 1.05 s of a paying phase of 1.4 s (three quarters in); the run paid in 0.9 s.
+    again = rescaled(Kill(Anchor.PREPARED, 1.05), expected_s=1.4, observed_s=0.9)
+    assert again.anchor is Anchor.PREPARED
+    assert again.delay_s == pytest.approx(0.675)  # three quarters of 0.9 s
+
+
 def outcome(index: int, phase: Phase, problems: list[str]) -> PointOutcome:
     kill = Kill(Anchor.PREPARED, 0.25)
-    return PointOutcome(index, kill, Reached(phase, ""), problems, 4.2, Path(f"out/point-{index:03d}"))
+    return PointOutcome(index, kill, 1, Reached(phase, ""), problems, 4.2, Path(f"out/point-{index:03d}"))
 
 
 def test_the_summary_counts_submitting_and_closing_as_paying_and_names_the_failed_folder() -> None:
