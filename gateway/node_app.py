@@ -34,7 +34,7 @@ from banks.node import ParticipantNode
 from banks.schemas import PaymentOrder
 from gateway import limits, problems, xml_inbound
 from gateway.batches import BATCH_BYTES_MAX, BATCH_PATH, NDJSON_MEDIA_TYPE, BatchInvalid, Item, answer_line, parse_batch
-from gateway.observe import NodeMetrics, TimingMiddleware
+from gateway.observe import NodeMetrics, RequestObserver
 from gateway.runtime import Matcher, NodeRuntime, matcher_for
 from gateway.schemas import ID_LENGTH_MAX, Books, NodeHealth, PaymentAccepted, PaymentState
 from gateway.signing import SIGNATURE_HEADER, SIGNATURE_RULE, Verifier
@@ -73,7 +73,7 @@ def create_node_app(api: NodeApi) -> FastAPI:
     app.add_route("/metrics", metrics.endpoint, include_in_schema=False)
     app.add_middleware(limits.KeyFirst, missing=_carries_credentials(api), open_paths=limits.OPEN_PATHS)
     app.add_middleware(limits.BodyLimit, limit_for=_body_limit)
-    app.add_middleware(TimingMiddleware, metrics=metrics)  # added last, so outermost: it sees every refusal
+    app.add_middleware(RequestObserver, metrics=metrics)  # added last, so outermost: it sees every refusal
 
     @app.get("/health", tags=["operations"], response_model=NodeHealth)
     def health() -> dict[str, str]:
@@ -134,12 +134,7 @@ def _inbound_routes(app: FastAPI, api: NodeApi) -> None:
         if xml_inbound.is_xml(request.headers.get("content-type")):
             body = await signed_body(request)
             return await xml_inbound.transfers(api.runtime, api.node.bin, body)
-        transfer = parse_message(CreditTransfer, _json(await signed_body(request)))
-        envelope = Envelope(SWITCH_ADDRESS, api.node.bin, transfer)
-        found = await api.runtime.ask(envelope, _answer_to(transfer), ANSWER_WAIT_S)
-        if found is None:
-            raise problems.ApiProblem(504, "no-answer", "No answer", "the bank did not answer")
-        return found.message
+        return await _asked(api, parse_message(CreditTransfer, _json(await signed_body(request))))
 
     @app.post(
         "/v1/inbound/verifications", response_model=VerificationReport, tags=["inbound"], dependencies=signed,
@@ -150,13 +145,7 @@ def _inbound_routes(app: FastAPI, api: NodeApi) -> None:
         if xml_inbound.is_xml(request.headers.get("content-type")):
             body = await signed_body(request)
             return await xml_inbound.verification(api.runtime, api.node.bin, body)
-        verification = parse_message(VerificationRequest, _json(await signed_body(request)))
-
-        envelope = Envelope(SWITCH_ADDRESS, api.node.bin, verification)
-        found = await api.runtime.ask(envelope, _answer_to(verification), ANSWER_WAIT_S)
-        if found is None:
-            raise problems.ApiProblem(504, "no-answer", "No answer", "the bank did not answer")
-        return found.message
+        return await _asked(api, parse_message(VerificationRequest, _json(await signed_body(request))))
 
     @app.post(
         BATCH_PATH, tags=["inbound"], response_class=StreamingResponse, dependencies=signed,
@@ -185,6 +174,14 @@ def _inbound_routes(app: FastAPI, api: NodeApi) -> None:
         report = parse_message(StatusReport, _json(await signed_body(request)))
         await api.runtime.deliver(Envelope(SWITCH_ADDRESS, api.node.bin, report))
         return Response(status_code=204)
+
+
+async def _asked(api: NodeApi, message: CreditTransfer | VerificationRequest) -> Any:
+    """The switch's call answered in its response: the node's pacs.002 or acmt.024, or 504."""
+    found = await api.runtime.ask(Envelope(SWITCH_ADDRESS, api.node.bin, message), _answer_to(message), ANSWER_WAIT_S)
+    if found is None:
+        raise problems.ApiProblem(504, "no-answer", "No answer", "the bank did not answer")
+    return found.message
 
 
 def _admin_routes(app: FastAPI, api: NodeApi) -> None:

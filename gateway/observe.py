@@ -229,7 +229,7 @@ REFUSAL_BODY_BYTES_MAX = 8 * 1024  # of a refusal's problem+json, read for its l
 REFUSAL_ERRORS_LOGGED_MAX = 5
 
 
-class TimingMiddleware:
+class RequestObserver:
     """Every request: its latency by route template (not raw path: ids would explode the label
     set), a request id (the caller's `X-Request-Id` when it is plain, else a new one) sent back in
     the answer's header, and one log line for each refused (4xx) or failed (5xx) request with that

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+from collections.abc import Callable
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Path, Query, Request, Response
@@ -111,6 +112,13 @@ def payer_router(api: Any) -> APIRouter:
             _accepted(disbursement, errors), status_code=status, headers={"Location": _location(disbursement)}
         )
 
+    _reads(router, api, payer)
+    return router
+
+
+def _reads(router: APIRouter, api: Any, payer: Callable[..., str]) -> None:
+    """What a payer reads of its own disbursements: list, summary, items, row errors and the files."""
+
     @router.get("", response_model=list[DisbursementOut], responses=problems.answers(403))
     def disbursements(bin_code: str = Depends(payer)) -> list[dict[str, Any]]:
         return [_disbursement_out(b) for b in api.node.disbursements(bin_code)]
@@ -151,7 +159,6 @@ def payer_router(api: Any) -> APIRouter:
         read = export(kind, media_type)
         documented = {200: {"description": kind, "content": {media_type: TEXT_DOCUMENT}}, **READ_ANSWERS}
         router.add_api_route(path, read, methods=["GET"], response_class=Response, responses=documented)
-    return router
 
 
 async def _body(request: Request) -> bytes:

@@ -21,7 +21,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from gateway import limits, problems, xml_wire
 from gateway.cache import TtlCache
 from gateway.dispatch import HttpDispatcher, Peer, unobserved
-from gateway.observe import AliasLookupOutcome, SwitchMetrics, TimingMiddleware
+from gateway.observe import AliasLookupOutcome, RequestObserver, SwitchMetrics
 from gateway.payer_api import DISBURSEMENTS_PATH, payer_router
 from gateway.ratelimit import AliasLookupLimiter
 from gateway.runtime import Matcher, NodeRuntime, matcher_for, wall_clock_ms
@@ -179,7 +179,7 @@ def create_switch_app(api: SwitchApi) -> FastAPI:
     app.add_middleware(limits.KeyFirst, missing=_holds_a_key(api), open_paths=limits.OPEN_PATHS)
     app.add_middleware(limits.BodyLimit, limit_for=_body_limit)
     if api.metrics is not None:
-        app.add_middleware(TimingMiddleware, metrics=api.metrics)
+        app.add_middleware(RequestObserver, metrics=api.metrics)
         app.add_route("/metrics", api.metrics.endpoint, include_in_schema=False)
 
     @app.get("/health", tags=["operations"], response_model=Health)
@@ -504,6 +504,13 @@ def _participant_router(api: SwitchApi) -> APIRouter:
         report = matcher_for(StatusReport, bin_code, original_transaction_id=request.original_transaction_id)
         return await _answer(api, Envelope(bin_code, SWITCH_ADDRESS, request), report, STATUS_WAIT_S)
 
+    _participant_reads(router, api, caller)
+    return router
+
+
+def _participant_reads(router: APIRouter, api: SwitchApi, caller: Callable[..., Any]) -> None:
+    """What a participant may read: its own transfers' statuses, and the directory (rate-limited)."""
+
     @router.get("/transfers/{transaction_id}", response_model=TransferStatusOut, responses=problems.answers(404))
     def transfer_status(
         transaction_id: Annotated[str, Path(min_length=1, max_length=ID_LENGTH_MAX)], bin_code: str = Depends(caller)
@@ -540,8 +547,6 @@ def _participant_router(api: SwitchApi) -> APIRouter:
         api.limiter.charge(bin_code, now_ms, hit=True)
         _count_lookup(api, AliasLookupOutcome.FOUND)
         return AliasOut(agent=record.agent, holder_name_masked=record.holder_name_masked)
-
-    return router
 
 
 def _citizen_router(api: SwitchApi) -> APIRouter:
