@@ -9,8 +9,9 @@ Its ledger has four accounts per commune's list (`<kind>:<request id>:<commune c
 - `paid`: debited with every payout, to the person or their representative;
 - `returned`: debited with the unclaimed money sent back to the Treasury.
 So, read off the ledger, funded (treasury) = paid + returned + held (cash), and the lines say the
-same: every operation checks both, before and after, in its one transaction. A refused operation
-raises inside that transaction: nothing is written and nothing moves.
+same: every operation checks both for its list, before and after, in its one transaction (the
+whole ledger's check sums every transfer, so `check_invariants` runs it, not each payout). A refused
+operation raises inside that transaction: nothing is written and nothing moves.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from typing import Protocol
 from sqlalchemy import Connection, Engine
 from sqlmodel import SQLModel
 
-from ledger import Account, AccountFlag, Ledger, LedgerInvariantViolation, Transfer, TransferResult
+from ledger import Account, AccountFlag, AccountResult, Ledger, LedgerInvariantViolation, Transfer, TransferResult
 from ledger import repository as ledger_repository
 from post_office import core, repository
 from post_office.core import LedgerView, Visit
@@ -130,7 +131,7 @@ class PostOfficeNode:
                 Account(account_id(kind, status.request_id, status.commune_code), kind, _FLAGS[kind]) for kind in _NAMES
             ]
             results = self.ledger.create_accounts(conn, accounts)
-            assert all(result.value == "ok" for result in results), f"accounts of a new list: {results}"
+            assert all(result == AccountResult.OK for result in results), f"accounts of a new list: {results}"
             self._check(conn, status)
             return status
 
