@@ -189,22 +189,24 @@ def _item_families(counts: Mapping[ItemStatus, tuple[int, int]]) -> Iterator[Gau
 
 
 class NodeMetrics:
-    """A simulated bank's or wallet's figures: its HTTP latency, and its payments and credits by
-    state (count and VND), read from its database when Prometheus scrapes, so they are never stale."""
+    """A node's figures: its HTTP latency, and what `readings` reads from its database when
+    Prometheus scrapes, so it is never stale (a bank's or wallet's books: `BooksCollector`)."""
 
-    def __init__(self, node: ParticipantNode) -> None:
+    def __init__(self, readings: Collector) -> None:
         self.registry = CollectorRegistry()
         self.request_seconds = Histogram(
             "switchyard_http_request_seconds", "HTTP request latency by route and status",
             ["method", "route", "status"], buckets=LATENCY_BUCKETS_S, registry=self.registry,
         )  # fmt: skip
-        self.registry.register(_BooksCollector(node))
+        self.registry.register(readings)
 
     def endpoint(self, _request: Request) -> Response:
         return Response(generate_latest(self.registry), media_type=CONTENT_TYPE_LATEST)
 
 
-class _BooksCollector(Collector):
+class BooksCollector(Collector):
+    """A simulated bank's or wallet's payments and credits by state, count and VND."""
+
     def __init__(self, node: ParticipantNode) -> None:
         self.node = node
 

@@ -39,16 +39,14 @@ from typing import Annotated, Any, TypeVar
 
 from fastapi import Depends, FastAPI, Path, Query, Request, Response
 from fastapi.security import HTTPBearer
-from prometheus_client import CollectorRegistry, Histogram, generate_latest
 from prometheus_client.core import GaugeMetricFamily
-from prometheus_client.exposition import CONTENT_TYPE_LATEST
 from prometheus_client.registry import Collector
 from pydantic import BaseModel, ValidationError
 from starlette.concurrency import run_in_threadpool
 from starlette.types import Scope
 
 from gateway import limits, payer_node_problems, problems
-from gateway.observe import LATENCY_BUCKETS_S, NodeMetrics, RequestObserver
+from gateway.observe import NodeMetrics, RequestObserver
 from gateway.payer_node_schemas import (
     BODIES,
     LINE_KEY,
@@ -134,7 +132,7 @@ def create_payer_node_app(api: PayerNodeApi) -> FastAPI:
     app.state.payer_node_api = api  # for the doors' dependencies
     payer_node_problems.install(app)
     problems.publish(app, limits.OPEN_PATHS, bodies=BODIES)
-    metrics = PayerNodeMetrics(api.node)
+    metrics = NodeMetrics(_PayerReadings(api.node))
     app.add_route("/metrics", metrics.endpoint, include_in_schema=False)
     app.add_middleware(limits.KeyFirst, missing=_carries_a_key(api), open_paths=limits.OPEN_PATHS)
     app.add_middleware(limits.BodyLimit, limit_for=_body_limit)
@@ -455,23 +453,6 @@ def _audit_routes(app: FastAPI, api: PayerNodeApi) -> None:
 
 
 # --- metrics -------------------------------------------------------------------------------------
-
-
-class PayerNodeMetrics(NodeMetrics):
-    """The payer node's figures: its HTTP latency, and its request versions by state and audit
-    entries, read from its database when Prometheus scrapes. A NodeMetrics in kind, because the
-    request observer takes one; it has no books of a bank, so it sets up its own registry."""
-
-    def __init__(self, node: PayerNode) -> None:  # no super().__init__: that would read a bank's books
-        self.registry = CollectorRegistry()
-        self.request_seconds = Histogram(
-            "switchyard_http_request_seconds", "HTTP request latency by route and status",
-            ["method", "route", "status"], buckets=LATENCY_BUCKETS_S, registry=self.registry,
-        )  # fmt: skip
-        self.registry.register(_PayerReadings(node))
-
-    def endpoint(self, _request: Request) -> Response:
-        return Response(generate_latest(self.registry), media_type=CONTENT_TYPE_LATEST)
 
 
 class _PayerReadings(Collector):

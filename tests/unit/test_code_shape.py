@@ -7,22 +7,17 @@ nested functions and methods, sync and async, count on their own.
 from __future__ import annotations
 
 import ast
+import tomllib
 from collections.abc import Iterator
 from pathlib import Path
 
 ROOT = Path(__file__).parents[2]
-PACKAGES = (
-    "ledger",
-    "switch",
-    "banks",
-    "wallets",
-    "payer",
-    "network",
-    "scenarios",
-    "gateway",
-    "loadtests",
-    "conformance",
-    "switchyard",
+# Every package the project ships, read from pyproject.toml so a new package cannot be missed.
+PACKAGES = tuple(
+    pattern.rstrip("*")
+    for pattern in tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["tool"]["setuptools"][
+        "packages"
+    ]["find"]["include"]
 )
 LINES_MAX = 70
 
