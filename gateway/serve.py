@@ -1,9 +1,16 @@
-"""`switchyard serve`: the switch and the default network's banks and wallets, each on its own port.
+"""`switchyard serve`: the switch, the default network's banks and wallets and the payer's node
+(MOLISA and the State Treasury's payment requests), each on its own port.
 
 Every node is its own FastAPI app with its own runtime and database; every message between the
 switch and a participant crosses real HTTP on loopback. The switch listens on --port, the
-participants on the ports after it, in the order of the default network. Credentials are printed
-and written to <out>/credentials.json.
+participants on the ports after it, in the order of the default network, and the payer's node on
+the port after the last participant's. Credentials are printed and written to
+<out>/credentials.json.
+
+The payer's node runs in serve's own process, whatever --workers says: its database then has one
+owner, a process that is never started again (the participants' process is restarted when it ends,
+and the switch's workers are several), and its officers' keys never leave the process that made
+them except in credentials.json.
 """
 
 from __future__ import annotations
@@ -32,12 +39,15 @@ from banks.schemas import Customer
 from gateway.dispatch import HttpDispatcher, Peer
 from gateway.node_app import NodeApi, create_node_app
 from gateway.observe import MULTIPROCESS_DIRECTORY_VARIABLE, configure_json_logging
+from gateway.payer_node_app import PayerNodeApi, create_payer_node_app
 from gateway.runtime import NodeRuntime, wall_clock_ms
 from gateway.switch_app import connect, create_switch_app, networked_switch_api
 from network import nodes, processes
 from network.participants import (
     DEFAULT_PARTICIPANTS,
+    DEFAULT_START,
     SAMPLE_OPENING_VND,
+    SAMPLE_POPULATION_SEED,
     SERVE_TREASURY,
     ParticipantSpec,
     refusing_sample_customers,
@@ -45,7 +55,9 @@ from network.participants import (
     sample_population,
 )
 from network.storage import Storage
+from payer.node import PAYER_NODE_NAME
 from payer.registry import PopulationRegistry
+from payer.requests.schemas import Officer, Role
 from switch.node import SwitchNode
 from switch.scheme.codes import WireFormat
 from switch.scheme.spreadsheet import safe_row
@@ -86,6 +98,7 @@ async def serve(config: ServeConfig, ready: asyncio.Event | None = None) -> None
     _write_population(config, registry)
 
     customer_keys = {spec.bin: secrets.token_urlsafe(24) for spec in DEFAULT_PARTICIPANTS}  # each bank's channel
+    payer_node = _payer_node(config, storage, registry, admin_key)
     participants = Supervised(lambda: _start_participants(config, switch_url, credentials, admin_key, customer_keys))
     people = registry.people()
     samples = {spec.bin: sample_customers(spec, n, people) for n, spec in enumerate(DEFAULT_PARTICIPANTS)}
@@ -102,13 +115,14 @@ async def serve(config: ServeConfig, ready: asyncio.Event | None = None) -> None
             else:
                 switch.engine.dispose()
                 workers = _start_switch_workers(config, storage, admin_key, citizen_key)
+            servers.append(_server(create_payer_node_app(payer_node.api), config.host, payer_node.port))
             tasks = [asyncio.create_task(server.serve()) for server in servers]
             while not all(server.started for server in servers):
                 await asyncio.sleep(0.05)
-            for url in (switch_url, *urls.values()):
+            for url in (switch_url, *urls.values(), payer_node.url):
                 await _wait_healthy(client, url, participants.process)
             keys = Keys(admin_key, citizen_key, payer_key, customer_keys)
-            _write_credentials(config, keys, switch_url, urls, credentials, samples)
+            _write_credentials(config, keys, switch_url, urls, credentials, samples, payer_node)
             if ready is not None:
                 ready.set()
             await asyncio.gather(*tasks, _while_running(participants, workers))
@@ -286,6 +300,76 @@ def _register(switch: SwitchNode, spec: ParticipantSpec, base_url: str | None) -
     return credentials.api_key, credentials.signing_secret
 
 
+PAYER_NODE_PORT_OFFSET = 1 + len(DEFAULT_PARTICIPANTS)  # the port after the last participant's
+
+
+@dataclass(frozen=True, slots=True)
+class ServeOfficer:
+    """A person with a key to the payer's node. The node knows the person and the role; the office is
+    for the people who read credentials.json."""
+
+    officer: Officer
+    office: str
+
+
+SERVE_OFFICERS: tuple[ServeOfficer, ...] = (
+    ServeOfficer(
+        Officer(officer_id="molisa.hanoi.nguyen.thi.hanh", name="Nguyễn Thị Hạnh", role=Role.MOLISA_OFFICER),
+        "Sở Lao động – Thương binh và Xã hội Hà Nội",
+    ),
+    ServeOfficer(
+        Officer(officer_id="kbnn.hanoi.tran.van.minh", name="Trần Văn Minh", role=Role.TREASURY_PREPARER),
+        "Kho bạc Nhà nước Hà Nội, phòng kiểm soát chi",
+    ),
+    ServeOfficer(
+        Officer(officer_id="kbnn.hanoi.le.thi.thu", name="Lê Thị Thu", role=Role.TREASURY_APPROVER),
+        "Kho bạc Nhà nước Hà Nội, phòng kiểm soát chi",
+    ),
+)
+POST_OFFICE = "Bưu điện Thành phố Hà Nội (Vietnam Post)"
+
+
+@dataclass(frozen=True, slots=True)
+class ServedPayerNode:
+    api: PayerNodeApi
+    port: int
+    url: str
+    keys: dict[str, ServeOfficer]  # each officer's key, made for this run
+    trail: dict[str, str]  # where its audit trail is, for `switchyard audit verify`: its file, or its schema
+
+
+def _payer_node(config: ServeConfig, storage: Storage, registry: PopulationRegistry, admin_key: str) -> ServedPayerNode:
+    """The payer's node on its own database, its rolls the sandbox's population (the same seed as the
+    population, so the same rolls every run), and a new key for each officer and the post office.
+    The admin key opens its audit trail."""
+    rolls = nodes.sandbox_rolls(registry, SAMPLE_POPULATION_SEED, DEFAULT_START.date())
+    node = nodes.build_payer(storage, registry, rolls)
+    keys = {secrets.token_urlsafe(24): officer for officer in SERVE_OFFICERS}
+    officers = {key: served.officer for key, served in keys.items()}
+    api = PayerNodeApi(node, officers, admin_key, post_office_key=secrets.token_urlsafe(24))
+    port = config.port + PAYER_NODE_PORT_OFFSET
+    if storage.url is None:
+        trail = {"database": str(Path(node.engine.url.database or "").resolve())}
+    else:  # the URL is the one serve was given: credentials.json does not repeat its password
+        trail = {"schema": f"{storage.schema_prefix}_{PAYER_NODE_NAME}"}
+    return ServedPayerNode(api, port, f"http://{config.host}:{port}", keys, trail)
+
+
+def _payer_node_credentials(payer_node: ServedPayerNode) -> dict[str, Any]:
+    """Its base URL, each officer's key by role (one person a role), the post office's key, and where
+    its audit trail is. The admin key (admin_key) opens the trail's verification."""
+    officers = {
+        served.officer.role.value: {"api_key": key, **served.officer.model_dump(mode="json"), "office": served.office}
+        for key, served in payer_node.keys.items()
+    }
+    return {
+        "base_url": payer_node.url,
+        "officers": officers,
+        "post_office": {"name": POST_OFFICE, "api_key": payer_node.api.post_office_key},
+        **payer_node.trail,
+    }
+
+
 def _fixed_peer(peer: Peer) -> Callable[[str], Peer | None]:
     """A participant talks to the switch only."""
 
@@ -329,6 +413,7 @@ def _write_credentials(
     urls: dict[str, str],
     credentials: dict[str, tuple[str, str]],
     samples: dict[str, list[Customer]],
+    payer_node: ServedPayerNode,
 ) -> None:
     config.out.mkdir(parents=True, exist_ok=True)
     document = {
@@ -351,11 +436,13 @@ def _write_credentials(
             }
             for bin_code, (key, secret) in credentials.items()
         },
+        "payer_node": _payer_node_credentials(payer_node),
     }
     path = config.out / "credentials.json"
     path.write_text(json.dumps(document, indent=2) + "\n", encoding="utf-8")
     print(f"Switch on {switch_url}  (OpenAPI at {switch_url}/docs)", flush=True)
     for bin_code, url in urls.items():
         print(f"  participant {bin_code} on {url}", flush=True)
+    print(f"Payer node (MOLISA and the Treasury's payment requests) on {payer_node.url}", flush=True)
     print(f"Admin key: {keys.admin}", flush=True)
     print(f"Keys, signing secrets and sample accounts: {path.resolve()}", flush=True)

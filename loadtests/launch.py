@@ -20,7 +20,7 @@ import psutil
 
 from network import processes
 
-SERVE_PORTS = 9  # the switch and the eight simulated participants
+SERVE_PORTS = 10  # the switch, the eight simulated participants and the payer node (gateway.serve)
 START_TIMEOUT_S = 60
 STOP_TIMEOUT_S = 20
 

@@ -1,17 +1,24 @@
-"""Building and wiring nodes: the one place a switch, a bank, a wallet or the Treasury is made and
-admitted to the switch, for the in-process network, `switchyard serve`, its switch workers and the
-benches alike.
+"""Building and wiring nodes: the one place a switch, a bank, a wallet, the Treasury or the payer's node
+(MOLISA and the Treasury's payment requests) is made and admitted to the switch, for the in-process
+network, `switchyard serve`, its switch workers and the benches alike.
 
 A node owns its database: each gets its own engine from the storage, named after the node.
 """
 
 from __future__ import annotations
 
+import random
+from collections.abc import Sequence
+from datetime import date
+
 from sqlalchemy import Engine
 
 from banks.node import ParticipantNode
 from network.participants import ParticipantSpec
 from network.storage import Storage
+from payer.node import PAYER_NODE_NAME, PayerNode
+from payer.registry import PopulationRegistry
+from payer.rolls import Beneficiary, build_rolls
 from switch.clearing.schemas import CREDITOR_TIMEOUT_MS
 from switch.errors import ParticipantExists
 from switch.node import SwitchNode
@@ -85,3 +92,25 @@ def admit(
     if spec.prefund_vnd:
         switch.fund_in(spec.bin, spec.prefund_vnd, now_ms)
     return True
+
+
+# A roll written by a commune clerk now and then names a person by another given name: the police
+# registry check (C06) then leaves them off the list as an identity mismatch, so a list prepared
+# from the sandbox's rolls shows that check at work on a few people.
+SANDBOX_ROLLS_NAME_TYPO_SHARE = 0.01
+
+
+def sandbox_rolls(registry: PopulationRegistry, seed: int, today: date) -> list[Beneficiary]:
+    """Everyone in the sandbox's population on one roll, by the default program shares, the same for
+    the same seed."""
+    return build_rolls(registry.people(), random.Random(seed), today, SANDBOX_ROLLS_NAME_TYPO_SHARE)
+
+
+def build_payer(storage: Storage, registry: IdentityRegistry, rolls: Sequence[Beneficiary]) -> PayerNode:
+    """The payer's node (payment requests and their audit trail) on its own database, its tables
+    created (idempotent: a restart on the same database keeps every request and the whole chain). It
+    prepares lists from `rolls` against `registry`, the police registry, within the budgets of those
+    rolls (payer.node's default)."""
+    node = PayerNode(storage.engine_for(PAYER_NODE_NAME), registry, rolls)
+    node.setup()
+    return node
