@@ -188,3 +188,21 @@ def test_every_simulated_bank_operation_answers_each_caller_only_as_its_document
     assert count >= 7
     assert {200, 401} <= set(tally.statuses), tally.statuses
     assert tally.found == {}, f"{tally.kinds()}\n{report(tally)}"
+
+
+def payer_node_roles(sandbox: dict[str, Any]) -> list[Role]:
+    node = sandbox["payer_node"]
+    officers = [Role(role, bearer(officer["api_key"])) for role, officer in sorted(node["officers"].items())]
+    return [
+        *officers,
+        Role("the post office", bearer(node["post_office"]["api_key"])),
+        Role("the admin", bearer(sandbox["admin_key"])),
+        Role("nobody", {}),
+    ]
+
+
+def test_every_payer_node_operation_answers_each_officer_only_as_its_document_says(sandbox: dict[str, Any]) -> None:
+    tally, count = run(sandbox["payer_node"]["base_url"], payer_node_roles(sandbox))
+    assert count >= 9
+    assert {200, 401, 403} <= set(tally.statuses), tally.statuses
+    assert tally.found == {}, f"{tally.kinds()}\n{report(tally)}"
