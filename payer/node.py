@@ -28,7 +28,7 @@ from collections import Counter
 from collections.abc import Callable, Collection, Mapping, Sequence
 from typing import NamedTuple, TypeVar
 
-from sqlalchemy import Connection, Engine, func, select, tuple_
+from sqlalchemy import Connection, Engine
 from sqlmodel import SQLModel
 
 from payer.audit import repository as audit_repository
@@ -282,7 +282,7 @@ class PayerNode:
             request = service.load_request(conn, request_id)
             if not 1 <= version <= request.version:
                 raise NotFound("version", f"{request_id} has versions 1 to {request.version}")
-            return _lines_page(conn, request_id, version, after, limit)
+            return repository.lines_page(conn, request_id, version, after, limit)
 
     def timeline(self, request_id: str, after_sequence: int = 0, limit: int = TIMELINE_ROWS_MAX) -> list[AuditEntry]:
         """The request's audit entries in order, refusals among them (a request refused before it was
@@ -299,10 +299,8 @@ class PayerNode:
 
     def versions_by_state(self) -> dict[RequestState, int]:
         """How many request versions are filed, returned and approved (what /metrics shows)."""
-        versions = repository.VERSIONS
         with self.engine.connect() as conn:
-            rows = conn.execute(select(versions.c.state, func.count()).group_by(versions.c.state))
-            counted = {RequestState(state): count for state, count in rows}
+            counted = repository.versions_by_state(conn)
         return {state: counted.get(state, 0) for state in RequestState}
 
     # --- refusals ----------------------------------------------------------------------------
@@ -361,23 +359,6 @@ def _current(conn: Connection, request_id: str, version: int) -> PaymentRequest:
         rule = f"version {version} is not the current version of {request_id}, {request.version}: read it again"
         raise Conflict("version", rule)
     return request
-
-
-def _lines_page(
-    conn: Connection, request_id: str, version: int, after: tuple[str, Program] | None, limit: int
-) -> list[PaymentListLine]:
-    # The keyset page payer.requests.repository does not have (yet): its load_lines reads a version whole.
-    lines = repository.LINES
-    query = select(lines.c.citizen_id, lines.c.name, lines.c.province_code, lines.c.program, lines.c.amount_vnd).where(
-        lines.c.request_id == request_id, lines.c.version == version
-    )
-    if after is not None:
-        query = query.where(tuple_(lines.c.citizen_id, lines.c.program) > tuple_(after[0], after[1].value))
-    query = query.order_by(lines.c.citizen_id, lines.c.program).limit(limit)
-    return [
-        PaymentListLine(citizen_id, name, province_code, Program(program), amount_vnd)
-        for citizen_id, name, province_code, program, amount_vnd in conn.execute(query)
-    ]
 
 
 # --- the steps' audit entries --------------------------------------------------------------------

@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import DDL, BigInteger, Column, Connection, Integer, String, event, select
+from sqlalchemy import DDL, BigInteger, Column, Connection, Integer, String, event, func, select, tuple_
 from sqlmodel import Field, SQLModel
 
 from ledger.fastsql import Statement
@@ -306,6 +306,29 @@ def load_lines(conn: Connection, request_id: str, version: int) -> list[PaymentL
             conn, request_id=request_id, version=version
         )
     ]
+
+
+def lines_page(
+    conn: Connection, request_id: str, version: int, after: tuple[str, Program] | None, limit: int
+) -> list[PaymentListLine]:
+    """A keyset page of a version's lines in canonical order (citizen id, program), after `after`."""
+    lines = LINES
+    query = select(lines.c.citizen_id, lines.c.name, lines.c.province_code, lines.c.program, lines.c.amount_vnd).where(
+        lines.c.request_id == request_id, lines.c.version == version
+    )
+    if after is not None:
+        query = query.where(tuple_(lines.c.citizen_id, lines.c.program) > tuple_(after[0], after[1].value))
+    query = query.order_by(lines.c.citizen_id, lines.c.program).limit(limit)
+    return [
+        PaymentListLine(citizen_id, name, province_code, Program(program), amount_vnd)
+        for citizen_id, name, province_code, program, amount_vnd in conn.execute(query)
+    ]
+
+
+def versions_by_state(conn: Connection) -> dict[RequestState, int]:
+    """How many request versions stand in each state (those with none are absent)."""
+    rows = conn.execute(select(VERSIONS.c.state, func.count()).group_by(VERSIONS.c.state))
+    return {RequestState(state): int(count) for state, count in rows}
 
 
 def load_exclusions(conn: Connection, request_id: str, version: int) -> list[Exclusion]:
