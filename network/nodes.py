@@ -14,10 +14,11 @@ from datetime import date
 from sqlalchemy import Engine
 
 from banks.node import ParticipantNode
-from network.participants import ParticipantSpec
+from network.participants import ParticipantSpec, sample_account
 from network.storage import Storage
 from payer.node import PAYER_NODE_NAME, PayerNode
 from payer.registry import PopulationRegistry
+from payer.requests.schemas import ServingBank
 from payer.rolls import Beneficiary, build_rolls
 from switch.clearing.schemas import CREDITOR_TIMEOUT_MS
 from switch.errors import ParticipantExists
@@ -106,11 +107,27 @@ def sandbox_rolls(registry: PopulationRegistry, seed: int, today: date) -> list[
     return build_rolls(registry.people(), random.Random(seed), today, SANDBOX_ROLLS_NAME_TYPO_SHARE)
 
 
-def build_payer(storage: Storage, registry: IdentityRegistry, rolls: Sequence[Beneficiary]) -> PayerNode:
+# The Treasury's account at its serving bank: a VietinBank account number (<BIN><7 digits>, as the
+# sandbox's sample accounts), far from the sample customers' 0 to 49 and the closed and blocked ones.
+TREASURY_ACCOUNT_NUMBER = 9_000_001
+VIETINBANK = ServingBank(
+    bin="970415",
+    name="VietinBank",
+    treasury_account=sample_account("970415", ParticipantKind.BANK, TREASURY_ACCOUNT_NUMBER),
+)
+
+
+def build_payer(
+    storage: Storage,
+    registry: IdentityRegistry,
+    rolls: Sequence[Beneficiary],
+    serving_bank: ServingBank = VIETINBANK,
+) -> PayerNode:
     """The payer's node (payment requests and their audit trail) on its own database, its tables
     created (idempotent: a restart on the same database keeps every request and the whole chain). It
     prepares lists from `rolls` against `registry`, the police registry, within the budgets of those
-    rolls (payer.node's default)."""
-    node = PayerNode(storage.engine_for(PAYER_NODE_NAME), registry, rolls)
+    rolls (payer.node's default), and writes approved lists as payment orders to `serving_bank`, the
+    commercial bank that holds the Treasury's account (VietinBank by default)."""
+    node = PayerNode(storage.engine_for(PAYER_NODE_NAME), registry, rolls, serving_bank=serving_bank)
     node.setup()
     return node

@@ -10,6 +10,10 @@ appends its audit entry, so the two commit together or not at all:
     return with reasons     RETURNED
     approve                 APPROVED
 
+Reading the payment order of an approved request (`payment_order`: pain.001 documents addressed to
+the Treasury's serving bank, payer.requests.orders) is a read: it writes nothing and appends nothing,
+not even a "sent" step, since building the documents hands nothing to the bank (the sending does).
+
 A refused action (a `payer.requests` error) rolls its transaction back, so nothing it would have
 written is kept; the refusal is then appended as REFUSED in a transaction of its own, naming the
 action, the field and the rule, and the error is raised again for the caller (HTTP maps it to a
@@ -45,7 +49,7 @@ from payer.audit.schemas import (
     timeline_prefix,
 )
 from payer.programs import RULES
-from payer.requests import core, repository, service
+from payer.requests import core, orders, repository, service
 from payer.requests.errors import Conflict, DecidedMeanwhile, NotFound, RequestError, RoleRefused
 from payer.requests.errors import InputInvalid as RequestInputInvalid
 from payer.requests.schemas import (
@@ -60,10 +64,12 @@ from payer.requests.schemas import (
     RequestState,
     Review,
     Role,
+    ServingBank,
     Totals,
 )
 from payer.rolls import Beneficiary
 from switch.scheme.codes import Program
+from switch.scheme.disbursement import ITEMS_PER_FILE_MAX
 from switch.scheme.identity import IdentityRecord, IdentityRegistry
 
 T = TypeVar("T")
@@ -120,9 +126,14 @@ class PayerNode:
         registry: IdentityRegistry | None = None,
         rolls: Sequence[Beneficiary] = (),
         budgets_vnd_by_program: Mapping[Program, int] | None = None,
+        serving_bank: ServingBank | None = None,
+        items_per_order_part: int = ITEMS_PER_FILE_MAX,
     ) -> None:
         """`rolls` are the beneficiaries a list is prepared from when none is given, checked against
-        `registry` (C06); the budgets are the cycle's by program, those of the rolls by default."""
+        `registry` (C06); the budgets are the cycle's by program, those of the rolls by default. The
+        serving bank holds the Treasury's account and pays its approved lists (none: no payment order
+        is made); a payment order has `items_per_order_part` items to a pain.001 at most."""
+        orders.parts_total(0, items_per_order_part)  # a part size the scheme takes, or ValueError now
         budgets = dict(budgets_vnd_by_program) if budgets_vnd_by_program is not None else budgets_for_rolls(rolls)
         for program, budget_vnd in budgets.items():
             if not isinstance(program, Program) or type(budget_vnd) is not int or not 0 <= budget_vnd <= BUDGET_VND_MAX:
@@ -131,6 +142,8 @@ class PayerNode:
         self.registry: IdentityRegistry = registry if registry is not None else _NoRegistry()
         self.rolls = tuple(rolls)
         self.budgets_vnd_by_program = budgets
+        self.serving_bank = serving_bank
+        self.items_per_order_part = items_per_order_part
 
     def setup(self) -> None:
         SQLModel.metadata.create_all(self.engine, tables=repository.TABLES)
@@ -283,6 +296,19 @@ class PayerNode:
             if not 1 <= version <= request.version:
                 raise NotFound("version", f"{request_id} has versions 1 to {request.version}")
             return repository.lines_page(conn, request_id, version, after, limit)
+
+    def payment_order(self, request_id: str, part: int) -> tuple[bytes, int]:
+        """Part `part` (1-based) of the approved request's payment order, a pain.001 addressed to the
+        serving bank, and how many parts the order has. Refused before approval (NotApproved) and for
+        a part it does not have (NotFound). A read: nothing is written, and nothing is sent."""
+        if self.serving_bank is None:
+            raise Conflict("serving_bank", "this node has no serving bank: the Treasury pays through none")
+        with self.engine.connect() as conn:
+            request = service.load_request(conn, request_id)
+            core.check_payable(request)  # before reading two million lines
+            _approved, lines = service.approved_list(conn, request_id)
+        order = orders.payment_order_part(request, lines, self.serving_bank, part, self.items_per_order_part)
+        return order.pain001(), order.parts_total
 
     def timeline(self, request_id: str, after_sequence: int = 0, limit: int = TIMELINE_ROWS_MAX) -> list[AuditEntry]:
         """The request's audit entries in order, refusals among them (a request refused before it was

@@ -23,7 +23,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from payer.rolls import ROLL_SIZE_MAX
 from switch.scheme.codes import Program, StatusReason
-from switch.scheme.messages import AMOUNT_VND_MAX
+from switch.scheme.messages import AMOUNT_VND_MAX, Bin
 from switch.scheme.names import NAME_LENGTH_MAX
 from switch.scheme.summary import Cell
 
@@ -260,3 +260,17 @@ class Review:
     @property
     def approves(self) -> bool:
         return not self.findings
+
+
+TREASURY_ACCOUNT_PATTERN = r"^[0-9]{6,19}$"  # a bank account number, digits only, as the scheme's Othr/Id
+
+
+class ServingBank(BaseModel):
+    """The commercial bank that holds the State Treasury's account and pays its approved lists: the
+    payment order's debtor agent (DbtrAgt, by BIN) and debtor account (the Treasury's there)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    bin: Bin
+    name: Annotated[str, Field(min_length=1, max_length=NAME_LENGTH_MAX)]
+    treasury_account: Annotated[str, Field(pattern=TREASURY_ACCOUNT_PATTERN)]

@@ -24,6 +24,8 @@ from payer.requests.errors import (
     Conflict,
     InputInvalid,
     MakerCannotCheck,
+    NotApproved,
+    NotFound,
     NotReturned,
     RequestError,
     RequestExists,
@@ -40,9 +42,12 @@ from payer.requests.schemas import (
     RequestState,
     ReturnReason,
     Role,
+    ServingBank,
 )
 from payer.rolls import Beneficiary
 from switch.scheme.codes import Program
+from switch.scheme.disbursement import ITEMS_PER_FILE_MAX
+from switch.scheme.pain import parse_pain001
 
 CYCLE = "2026-12"
 NOW_MS = 1_796_058_000_000  # 2026-12-01 00:00 in Hanoi
@@ -355,3 +360,58 @@ def test_versions_by_state_count_what_the_node_holds(node: PayerNode) -> None:
     _returned(node)
     node.correct(REQUEST_ID, 1, MOLISA, NOW_MS + 5)
     assert node.versions_by_state() == {RequestState.FILED: 1, RequestState.RETURNED: 1, RequestState.APPROVED: 0}
+
+
+# --- the payment order to the serving bank -------------------------------------------------------
+
+VIETINBANK = ServingBank(bin="970415", name="VietinBank", treasury_account="9704159000001")
+
+
+def ordering_node(engine: Engine, items_per_order_part: int) -> PayerNode:
+    registry, rolls = registry_and_rolls()
+    payer = PayerNode(engine, registry, rolls, serving_bank=VIETINBANK, items_per_order_part=items_per_order_part)
+    payer.setup()
+    return payer
+
+
+def test_the_approved_list_is_ordered_from_the_serving_bank_in_parts_and_nothing_is_recorded(engine: Engine) -> None:
+    node = ordering_node(engine, items_per_order_part=4)
+    _approved(node)
+    trail = entries(node)
+    first, total = node.payment_order(REQUEST_ID, 1)
+    second, total_again = node.payment_order(REQUEST_ID, 2)
+    assert (total, total_again) == (2, 2)
+    read = [parse_pain001(document) for document in (first, second)]
+    assert [(p.message_id, p.debtor_agent, len(p.items)) for p in read] == [
+        (f"{REQUEST_ID}-V1-P1", "970415", 4), (f"{REQUEST_ID}-V1-P2", "970415", 2),
+    ]  # fmt: skip
+    paid = sorted((i.citizen_id, i.program, i.amount_vnd) for p in read for i in p.items)
+    assert paid == sorted((x.citizen_id, x.program, x.amount_vnd) for x in lines_of(node, 1))
+    assert node.payment_order(REQUEST_ID, 1) == (first, 2), "the same request, the same bytes"
+    assert entries(node) == trail, "building the order sends nothing: no step of the trail"
+
+
+def test_no_order_is_made_before_approval_nor_for_a_part_the_order_does_not_have(engine: Engine) -> None:
+    node = ordering_node(engine, items_per_order_part=4)
+    filed(node)
+    with pytest.raises(NotApproved) as before:
+        node.payment_order(REQUEST_ID, 1)
+    assert before.value.field == "state"
+    node.approve(REQUEST_ID, 1, APPROVER, NOW_MS + 1_000)
+    with pytest.raises(NotFound) as unknown:
+        node.payment_order(REQUEST_ID, 3)
+    assert unknown.value.field == "part" and "parts 1 to 2" in unknown.value.rule
+    with pytest.raises(RequestNotFound):
+        node.payment_order("MOLISA-2026-12-HN-9999", 1)
+
+
+def test_a_node_without_a_serving_bank_makes_no_order(node: PayerNode) -> None:
+    _approved(node)
+    with pytest.raises(Conflict) as refused:
+        node.payment_order(REQUEST_ID, 1)
+    assert refused.value.field == "serving_bank"
+
+
+def test_a_part_size_over_the_schemes_file_limit_is_refused_when_the_node_is_built(engine: Engine) -> None:
+    with pytest.raises(ValueError, match="items_per_part"):
+        PayerNode(engine, items_per_order_part=ITEMS_PER_FILE_MAX + 1)
