@@ -11,6 +11,9 @@ in-process network calls.
     POST /v1/payment-requests/{id}/reviews            a Treasury officer's review: its findings; changes nothing
     POST /v1/payment-requests/{id}/returns            a Treasury officer returns it with reasons
     POST /v1/payment-requests/{id}/approval           the Treasury's approver approves it
+    GET  /v1/payment-requests/{id}/payment-order?part=N
+                                                      part N of the approved request's payment order, a
+                                                      pain.001 to the serving bank (a Treasury officer)
     GET  /v1/payment-requests/{id}/audit              its audit timeline (any officer, the admin)
     GET  /v1/audit/verification                       the audit chain verified (the admin)
 
@@ -72,7 +75,7 @@ from gateway.payer_node_schemas import (
 from payer.audit.core import parse_head
 from payer.audit.schemas import TIMELINE_ROWS_MAX
 from payer.node import LINES_PAGE_MAX, PAYER_NODE_NAME, PayerAction, PayerNode
-from payer.requests.schemas import VERSIONS_PER_REQUEST_MAX, Officer, Role
+from payer.requests.schemas import LINES_PER_LIST_MAX, VERSIONS_PER_REQUEST_MAX, Officer, Role
 from switch.scheme.codes import Program
 
 M = TypeVar("M", bound=BaseModel)
@@ -80,6 +83,8 @@ BODY_BYTES_MAX = 64 * 1024
 LIST_BODY_BYTES_MAX = 16 * 1024 * 1024  # a list filed as JSON: up to LINES_PER_FILING_MAX lines of about 110 bytes
 REQUESTS_PATH = "/v1/payment-requests"
 TIMELINE_PAGE_DEFAULT = 1_000
+PARTS_TOTAL_HEADER = "X-Parts-Total"
+XML_MEDIA_TYPE = "application/xml"
 LINES_PAGE_DEFAULT = 100
 
 MOLISA_KEY = problems.Bearer("molisaOfficerKey", "a MOLISA officer's key (officers in credentials.json)")
@@ -145,6 +150,7 @@ def create_payer_node_app(api: PayerNodeApi) -> FastAPI:
     _molisa_routes(app, api)
     _treasury_routes(app, api)
     _reading_routes(app, api)
+    _payment_order_routes(app, api)
     _audit_routes(app, api)
     return app
 
@@ -416,6 +422,54 @@ def _reading_routes(app: FastAPI, api: PayerNodeApi) -> None:
         return LinesPage(
             request_id=request_id, version=version, lines=[line_out(x) for x in page], next_after=next_after
         )
+
+
+def _treasury_door(api: PayerNodeApi) -> Callable[[Request], Officer]:
+    """A Treasury officer's read: the preparer's or the approver's key; any other is refused (403)."""
+
+    def treasury(request: Request) -> Officer:
+        holder = _holder(api, request)
+        if isinstance(holder, Officer) and holder.role in (Role.TREASURY_PREPARER, Role.TREASURY_APPROVER):
+            return holder
+        whose = holder.role.value if isinstance(holder, Officer) else holder
+        raise problems.ApiProblem(403, "forbidden", "Not allowed", f"the {whose}'s key does not read this",
+                                  "Authorization", "must be a Treasury preparer's or approver's key")  # fmt: skip
+
+    return treasury
+
+
+PAYMENT_ORDER_ANSWERS: dict[int | str, dict[str, Any]] = {
+    200: {
+        "description": "the part, a pain.001.001.09 whose DbtrAgt is the serving bank",
+        "content": {XML_MEDIA_TYPE: {"schema": {"type": "string", "description": "pain.001.001.09"}}},
+        "headers": {
+            PARTS_TOTAL_HEADER: {
+                "description": "how many parts (pain.001 documents) the payment order has",
+                "schema": {"type": "integer", "minimum": 1},
+            }
+        },
+    },
+    **problems.answers(403, 404, 409, 422),
+}
+
+
+def _payment_order_routes(app: FastAPI, api: PayerNodeApi) -> None:
+    treasury = [Depends(_treasury_door(api)), *_schemes(Role.TREASURY_PREPARER, Role.TREASURY_APPROVER)]
+
+    @app.get(
+        REQUESTS_PATH + "/{request_id}/payment-order", tags=["Treasury"], response_class=Response,
+        dependencies=treasury, responses=PAYMENT_ORDER_ANSWERS,
+    )  # fmt: skip
+    def payment_order(
+        request_id: RequestId,
+        part: Annotated[int, Query(ge=1, le=LINES_PER_LIST_MAX, description="which document, from 1")] = 1,
+    ) -> Response:
+        """The approved request's payment order to the Treasury's serving bank: part `part` as a
+        pain.001 (DbtrAgt the bank's BIN, the debtor account the Treasury's there), the same bytes at
+        every call, and the number of parts in X-Parts-Total. Before approval 409 (naming `state`), a
+        part the order does not have 404 (naming `part`). Reading it sends nothing to the bank."""
+        document, total = api.node.payment_order(request_id, part)
+        return Response(document, media_type=XML_MEDIA_TYPE, headers={PARTS_TOTAL_HEADER: str(total)})
 
 
 def _audit_routes(app: FastAPI, api: PayerNodeApi) -> None:

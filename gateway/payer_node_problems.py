@@ -4,9 +4,11 @@ beside gateway.problems (which maps the switch's errors the same way):
     status  problem type     raised as
     403     forbidden        payer.requests.errors.Forbidden: a role that does not do this, or
                              maker–checker (whoever made a request never checks it)
-    404     not-found        payer.requests.errors.NotFound
+    404     not-found        payer.requests.errors.NotFound: no such request, version, or part of
+                             a payment order
     409     conflict         payer.requests.errors.Conflict: approved already, not filed, not
-                             returned, decided meanwhile, not the current version, a review with findings
+                             returned, decided meanwhile, not the current version, a review with findings,
+                             not approved (no payment order before approval)
     422     input-invalid    payer.requests.errors.InputInvalid; payer.audit's ExpectedHeadInvalid
 
 Each names the field and the rule in `errors`, as every problem of the project does.

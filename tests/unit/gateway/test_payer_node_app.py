@@ -23,9 +23,10 @@ from payer.audit.schemas import AuditEntry
 from payer.node import PayerNode
 from payer.registry import Person, PopulationRegistry, citizen_id_for
 from payer.requests import core
-from payer.requests.schemas import Finding, Officer, PaymentListLine, Role
+from payer.requests.schemas import Finding, Officer, PaymentListLine, Role, ServingBank
 from payer.rolls import Beneficiary
 from switch.scheme.codes import Program
+from switch.scheme.pain import parse_pain001
 
 NOW_MS = 1_796_058_000_000  # 2026-12-01 00:00 in Hanoi
 CYCLE = "2026-12"
@@ -68,11 +69,13 @@ OPENS_TO: dict[tuple[str, str], set[str]] = {
     ("POST", ONE_REQUEST + "/approval"): {"a Treasury approver's key"},
     ("GET", ONE_REQUEST): OFFICERS,
     ("GET", ONE_REQUEST + "/versions/{version}/lines"): OFFICERS,
+    ("GET", ONE_REQUEST + "/payment-order"): {"a Treasury preparer's key", "a Treasury approver's key"},
     ("GET", ONE_REQUEST + "/audit"): OFFICERS | {"the admin key"},
     ("GET", "/v1/audit/verification"): {"the admin key"},
 }
 OPEN = {"/health"}
 
+VIETINBANK = ServingBank(bin="970415", name="VietinBank", treasury_account="9704159000001")
 PEOPLE = (("Phạm Quốc Bảo", False), ("Đặng Thu Hà", True), ("Vũ Minh Khôi", False), ("Hoàng Thị Mai", True))
 
 
@@ -90,7 +93,7 @@ def registry_and_rolls() -> tuple[PopulationRegistry, list[Beneficiary]]:
 def api(tmp_path: Path) -> Iterator[PayerNodeApi]:
     engine = open_engine(f"sqlite:///{tmp_path / 'payer.db'}")
     registry, rolls = registry_and_rolls()
-    node = PayerNode(engine, registry, rolls)
+    node = PayerNode(engine, registry, rolls, serving_bank=VIETINBANK, items_per_order_part=3)
     node.setup()
     clock = count(NOW_MS, 1_000)
     yield PayerNodeApi(node, KEYS, ADMIN_KEY, POST_OFFICE_KEY, clock_ms=lambda: next(clock))
@@ -197,6 +200,42 @@ def test_the_lines_are_read_a_page_at_a_time(client: TestClient, api: PayerNodeA
     )
 
 
+def test_the_approved_list_is_read_as_its_payment_order_to_the_serving_bank_a_part_at_a_time(
+    client: TestClient, api: PayerNodeApi
+) -> None:
+    client.post(REQUESTS, json=filing(api), headers=AS_MOLISA)
+    order = f"{REQUESTS}/{REQUEST_ID}/payment-order"
+    before = client.get(order, headers=AS_PREPARER)
+    assert (before.status_code, before.headers["content-type"]) == (409, PROBLEM)
+    assert before.json()["errors"][0]["field"] == "state"
+    client.post(f"{REQUESTS}/{REQUEST_ID}/approval", json={"version": 1}, headers=AS_APPROVER)
+
+    parts = [client.get(f"{order}?part={n}", headers=AS_PREPARER) for n in (1, 2)]
+    assert [(p.status_code, p.headers["content-type"], p.headers["X-Parts-Total"]) for p in parts] == [
+        (200, "application/xml", "2"), (200, "application/xml", "2"),
+    ]  # fmt: skip
+    read = [parse_pain001(p.content) for p in parts]
+    assert [(r.message_id, r.debtor_agent) for r in read] == [
+        (f"{REQUEST_ID}-V1-P1", "970415"), (f"{REQUEST_ID}-V1-P2", "970415"),
+    ]  # fmt: skip
+    paid = sorted((i.citizen_id, i.amount_vnd) for r in read for i in r.items)
+    assert paid == sorted((x.citizen_id, x.amount_vnd) for x in the_rolls_lines(api))
+    assert client.get(order, headers=AS_APPROVER).content == parts[0].content, "the same bytes at every call"
+    missing = client.get(f"{order}?part=3", headers=AS_PREPARER)
+    assert missing.status_code == 404 and missing.json()["errors"][0]["field"] == "part"
+    assert client.get(f"{order}?part=0", headers=AS_PREPARER).status_code == 422
+    by_molisa = client.get(order, headers=AS_MOLISA)
+    assert by_molisa.status_code == 403 and "Treasury" in by_molisa.json()["errors"][0]["rule"]
+    assert [e.action for e in log(api)] == ["filed", "approved"], "reading the order sends and records nothing"
+
+
+def test_the_payment_order_is_documented_as_xml_with_its_parts_header(client: TestClient) -> None:
+    operation = client.get("/openapi.json").json()["paths"][ONE_REQUEST + "/payment-order"]["get"]
+    answer = operation["responses"]["200"]
+    assert list(answer["content"]) == ["application/xml"] and "X-Parts-Total" in answer["headers"]
+    assert {"401", "403", "404", "409", "422"} <= set(operation["responses"])
+
+
 # --- who may do what -----------------------------------------------------------------------------
 
 FINDINGS = [{"reason": "other", "field": "lines", "detail": "xã Tây Tựu is missing from the list"}]
@@ -213,6 +252,9 @@ def _prepared_call(api: PayerNodeApi, method: str, path: str, request_id: str) -
         body: dict[str, Any] | None = {"version": 1, "from_rolls": True}
     elif path.endswith("/line-changes"):
         body = {**lines_json(node.lines_page(request_id, 1, limit=1))[0], "amount_vnd": 1_000_000}
+    elif path.endswith("/payment-order"):
+        node.approve(request_id, 1, APPROVER, now)
+        body = None
     elif path.endswith("/returns"):
         body = {"version": 1, "findings": FINDINGS}
     elif method == "POST":
