@@ -2,7 +2,8 @@
 after the last participant's, each officer with the key credentials.json gives them. MOLISA files
 the month's list prepared from the rolls, changes a line after filing, the Treasury's preparer finds
 it by the digest and returns it, MOLISA files the list again, the preparer may not approve and the
-approver does; the audit timeline holds every step, and `switchyard audit verify` on the payer's
+approver does, then reads the payment order to the Treasury's serving bank (a pain.001 whose DbtrAgt
+is VietinBank, 970415); the audit timeline holds every step, and `switchyard audit verify` on the payer's
 database file, as an operator runs it, finds the chain whole."""
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import httpx
+from lxml import etree
 from serve_helpers import bearer
 
 REQUESTS = "/v1/payment-requests"
@@ -21,6 +23,7 @@ PROBLEM = "application/problem+json"
 CYCLE = "2026-12"
 HTTP_TIMEOUT_S = 30.0  # a list of the whole served population is prepared and digested in the call
 VERIFY_TIMEOUT_S = 120
+PAIN001 = {"p": "urn:iso:std:iso:20022:tech:xsd:pain.001.001.09"}
 
 
 def officer(sandbox: dict[str, Any], role: str) -> dict[str, str]:
@@ -103,6 +106,17 @@ def test_a_list_changed_after_filing_is_returned_corrected_and_approved_by_anoth
     assert approved.json()["versions"][1]["decided_by"]["name"] == "Lê Thị Thu"
     request = get(sandbox, f"{REQUESTS}/{request_id}", preparer).json()
     assert [(v["version"], v["state"]) for v in request["versions"]] == [(1, "returned"), (2, "approved")]
+
+    order = get(sandbox, f"{REQUESTS}/{request_id}/payment-order?part=1", approver)
+    assert order.status_code == 200 and order.headers["content-type"] == "application/xml", order.text
+    assert order.headers["X-Parts-Total"] == "1"
+    document = etree.fromstring(order.content)
+    assert document.findtext(".//p:DbtrAgt/p:FinInstnId/p:ClrSysMmbId/p:MmbId", namespaces=PAIN001) == "970415"
+    assert document.findtext("p:CstmrCdtTrfInitn/p:GrpHdr/p:MsgId", namespaces=PAIN001) == f"{request_id}-V2-P1"
+    assert (
+        int(document.findtext("p:CstmrCdtTrfInitn/p:GrpHdr/p:CtrlSum", namespaces=PAIN001) or 0)
+        == (corrected.json()["versions"][1]["totals"]["grand"]["amount_vnd"])
+    )
 
     timeline = get(sandbox, f"{REQUESTS}/{request_id}/audit", bearer(sandbox["admin_key"])).json()["entries"]
     ids = {role: officer(sandbox, role)["officer_id"] for role in sandbox["payer_node"]["officers"]}
