@@ -75,7 +75,7 @@ from gateway.payer_node_schemas import (
 from payer.audit.core import parse_head
 from payer.audit.schemas import TIMELINE_ROWS_MAX
 from payer.node import LINES_PAGE_MAX, PAYER_NODE_NAME, PayerAction, PayerNode
-from payer.requests.schemas import LINES_PER_LIST_MAX, VERSIONS_PER_REQUEST_MAX, Officer, Role
+from payer.requests.schemas import LINES_PER_LIST_MAX, REQUEST_ID_LENGTH_MAX, VERSIONS_PER_REQUEST_MAX, Officer, Role
 from switch.scheme.codes import Program
 
 M = TypeVar("M", bound=BaseModel)
@@ -95,7 +95,9 @@ SCHEMES: dict[Role, HTTPBearer] = {
     Role.MOLISA_OFFICER: MOLISA_KEY, Role.TREASURY_PREPARER: PREPARER_KEY, Role.TREASURY_APPROVER: APPROVER_KEY,
 }  # fmt: skip
 
-RequestId = Annotated[str, Path(pattern=REQUEST_ID, max_length=35, examples=["MOLISA-2026-12-HN-0001"])]
+RequestId = Annotated[
+    str, Path(pattern=REQUEST_ID, max_length=REQUEST_ID_LENGTH_MAX, examples=["MOLISA-2026-12-HN-0001"])
+]
 VersionNumber = Annotated[int, Path(ge=1, le=VERSIONS_PER_REQUEST_MAX)]
 
 

@@ -44,6 +44,7 @@ from payer.requests.schemas import (
     LINE_AMOUNT_VND_MAX,
     LINES_PER_LIST_MAX,
     LIST_AMOUNT_VND_MAX,
+    REQUEST_ID_LENGTH_MAX,
     REQUEST_ID_PATTERN,
     VERSIONS_PER_REQUEST_MAX,
     Exclusion,
@@ -231,7 +232,9 @@ def file(
     (the Treasury's control then finds the difference); a stated digest must be the list's, since a
     digest that is not is a list damaged on its way, not a request to check."""
     if not REQUEST_ID_PATTERN.fullmatch(request_id):
-        raise InputInvalid("request_id", "must be 1 to 35 letters, digits, dots, dashes or underscores")
+        raise InputInvalid(
+            "request_id", f"must be 1 to {REQUEST_ID_LENGTH_MAX} letters, digits, dots, dashes or underscores"
+        )
     version = _new_version(payment_list, 1, by, now_ms, stated_totals, stated_digest)
     return PaymentRequest(request_id, payment_list.cycle, (version,))
 

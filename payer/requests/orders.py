@@ -25,6 +25,8 @@ from payer.payroll import PROGRAM_CODES
 from payer.requests.errors import InputInvalid, NotApproved, NotFound
 from payer.requests.schemas import (
     LINES_PER_LIST_MAX,
+    REQUEST_ID_LENGTH_MAX,
+    VERSIONS_PER_REQUEST_MAX,
     PaymentListLine,
     PaymentRequest,
     RequestState,
@@ -133,3 +135,7 @@ def _check_message_ids(request_id: str, version: int, total: int) -> None:
 def _check_part_size(items_per_part: int) -> None:
     if not 1 <= items_per_part <= ITEMS_PER_FILE_MAX:
         raise ValueError(f"items_per_part: {items_per_part} must be from 1 to {ITEMS_PER_FILE_MAX:,}")
+
+
+# Any request id the payer files names every message of its order at the scheme's part size.
+assert len(message_id("X" * REQUEST_ID_LENGTH_MAX, VERSIONS_PER_REQUEST_MAX, parts_total(LINES_PER_LIST_MAX))) <= 35

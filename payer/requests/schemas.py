@@ -39,7 +39,10 @@ FINDING_FIELD_LENGTH_MAX = 60
 CITIZEN_ID_WRITTEN_MAX = 40  # what a roll may write where a citizen id belongs, well formed or not
 OFFICER_ID_PATTERN = r"^[a-z0-9][a-z0-9._-]{0,63}$"  # a staff login: molisa.nguyen.van.an
 OFFICER_ID_LENGTH_MAX = 64
-REQUEST_ID_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,34}")  # an ISO 20022 Max35Text id, no spaces
+# A request id names its payment order's messages, "<request id>-V<version>-P<part>" (at most
+# "-V12-P20": 12 versions, 20 parts of 100,000), within ISO 20022's 35 characters: so 27 at most.
+REQUEST_ID_LENGTH_MAX = 27
+REQUEST_ID_PATTERN = re.compile(rf"[A-Za-z0-9][A-Za-z0-9._-]{{0,{REQUEST_ID_LENGTH_MAX - 1}}}")  # no spaces
 CYCLE_PATTERN = re.compile(r"20[0-9]{2}-(0[1-9]|1[0-2])")  # YYYY-MM, as the payroll's cycle
 DIGEST_LENGTH = 64  # sha-256, hexadecimal
 

@@ -155,12 +155,14 @@ def test_a_part_the_order_does_not_have_is_not_found(part: int) -> None:
     assert refused.value.field == "part" and "parts 1 to 1" in refused.value.rule
 
 
-def test_a_request_id_too_long_to_name_the_orders_messages_is_refused_naming_it() -> None:
-    list_lines = seven_lines()
-    longest = "MOLISA-2026-05-HN-0001-TAY-HO-QUANG"  # 35 characters: a valid request id
+def test_an_order_cut_into_so_many_parts_that_its_message_ids_would_pass_35_is_refused_naming_request_id() -> None:
+    """Filing keeps request ids to 27 characters, room for the scheme's part size; a node given a far
+    smaller part size (1 item a part: 1,000 parts) could still overflow, and is refused, not truncated."""
+    list_lines = [line(number, Program.ELDERLY) for number in range(1_000)]
+    longest = "MOLISA-2026-05-HN-0001-TAYH"  # 27 characters: the longest request id filing takes
     with pytest.raises(InputInvalid) as refused:
-        orders.payment_order_part(approved(list_lines, longest), list_lines, VIETINBANK, 1)
-    assert refused.value.field == "request_id" and "at most 29" in refused.value.rule
+        orders.payment_order_part(approved(list_lines, longest), list_lines, VIETINBANK, 1, items_per_part=1)
+    assert refused.value.field == "request_id" and "at most 26" in refused.value.rule
 
 
 def test_a_part_size_the_scheme_does_not_take_is_a_configuration_error() -> None:

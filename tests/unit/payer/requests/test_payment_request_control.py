@@ -135,8 +135,14 @@ def test_stated_totals_with_a_province_that_does_not_exist_are_refused() -> None
 
 
 def test_a_request_id_with_spaces_is_refused() -> None:
-    with pytest.raises(InputInvalid, match=r"request_id: must be 1 to 35"):
+    with pytest.raises(InputInvalid, match=r"request_id: must be 1 to 27"):
         core.file(payment_list(LINES), "MOLISA 2026 05", MOLISA_OFFICER, NOW_MS)
+
+
+def test_a_request_id_too_long_to_name_its_payment_orders_messages_is_refused_at_filing() -> None:
+    """28 characters would leave no room for "-V12-P20" within ISO 20022's 35."""
+    with pytest.raises(InputInvalid, match=r"request_id: must be 1 to 27"):
+        core.file(payment_list(LINES), "MOLISA-2026-05-HCM-Q1-000001", MOLISA_OFFICER, NOW_MS)
 
 
 # --- review: approve -----------------------------------------------------------------------------------
