@@ -32,6 +32,7 @@ from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from banks.node import ParticipantNode
+from gateway.problems import path_pattern
 from switch.participants.schemas import Position
 from switch.scheme import grouping
 from switch.scheme.codes import ItemStatus
@@ -329,16 +330,13 @@ def _template(scope: Scope) -> str:
     return path
 
 
-_PARAMETER = re.compile(r"\\\{[^/]+?\\\}")  # an escaped {name} in re.escape's output
-
-
 @functools.lru_cache(maxsize=64)  # one entry per app; a test run builds many
 def _published_patterns(app: Any) -> tuple[tuple[re.Pattern[str], str], ...]:
     """The app's OpenAPI paths as patterns, those with fewer parameters first (/v1/aliases before
     /v1/aliases/{type}/{value}). Built once per app; the contract does not change while it runs."""
     openapi = getattr(app, "openapi", None)
     paths = sorted(openapi().get("paths", {}) if callable(openapi) else {}, key=lambda p: (p.count("{"), p))
-    return tuple((re.compile(_PARAMETER.sub("[^/]+", re.escape(p))), p) for p in paths)
+    return tuple((path_pattern(p), p) for p in paths)
 
 
 def _published_template(app: Any, path: str) -> str:

@@ -229,7 +229,7 @@ def allowed_methods(request: Request, first_route_allows: str) -> list[str]:
     those its published document gives any path template that matches."""
     methods = {method.strip() for method in first_route_allows.split(",") if method.strip()}
     for template, operations in request.app.openapi().get("paths", {}).items():
-        if _path_pattern(template).fullmatch(request.url.path):
+        if path_pattern(template).fullmatch(request.url.path):
             methods |= {method.upper() for method in operations if method in HTTP_METHODS}
     if "GET" in methods:
         methods.add("HEAD")  # Starlette answers HEAD wherever it answers GET
@@ -240,7 +240,7 @@ HTTP_METHODS = frozenset({"get", "put", "post", "delete", "patch", "head", "opti
 
 
 @functools.lru_cache(maxsize=256)
-def _path_pattern(template: str) -> re.Pattern[str]:
+def path_pattern(template: str) -> re.Pattern[str]:
     """/v1/transfers/{transaction_id} as a pattern: a parameter is one path segment."""
     return re.compile(re.sub(r"\\\{[^}]+\\\}", "[^/]+", re.escape(template)))
 
