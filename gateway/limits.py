@@ -15,9 +15,11 @@ from __future__ import annotations
 import hmac
 from collections.abc import Callable
 
+from fastapi import FastAPI
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from gateway import problems
+from gateway.observe import NodeMetrics, RequestObserver, SwitchMetrics
 
 LimitFor = Callable[[Scope], int]  # bytes a request's body may have, by its path and headers
 
@@ -93,6 +95,17 @@ class KeyFirst:
 BEARER_RULE = "must be 'Bearer <key>' with a key issued to you"
 # Open without a key on the switch and every node: liveness, the published contract, the scrape.
 OPEN_PATHS = frozenset({"/health", "/openapi.json", "/docs", "/docs/oauth2-redirect", "/redoc", "/metrics"})
+
+
+def install(app: FastAPI, missing: Missing, limit_for: LimitFor, metrics: SwitchMetrics | NodeMetrics | None) -> None:
+    """The doors every app has, in their order, after its own middleware: the key, then the size,
+    then (added last, so outermost) the request observer, which so sees every refusal, theirs too;
+    and `/metrics`, open like the other OPEN_PATHS."""
+    app.add_middleware(KeyFirst, missing=missing, open_paths=OPEN_PATHS)
+    app.add_middleware(BodyLimit, limit_for=limit_for)
+    if metrics is not None:
+        app.add_middleware(RequestObserver, metrics=metrics)
+        app.add_route("/metrics", metrics.endpoint, include_in_schema=False)
 
 
 def header(scope: Scope, name: bytes) -> str | None:

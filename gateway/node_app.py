@@ -34,7 +34,7 @@ from banks.node import ParticipantNode
 from banks.schemas import PaymentOrder
 from gateway import limits, problems, xml_inbound
 from gateway.batches import BATCH_BYTES_MAX, BATCH_PATH, NDJSON_MEDIA_TYPE, BatchInvalid, Item, answer_line, parse_batch
-from gateway.observe import BooksCollector, NodeMetrics, RequestObserver
+from gateway.observe import BooksCollector, NodeMetrics
 from gateway.runtime import Matcher, NodeRuntime, matcher_for
 from gateway.schemas import ID_LENGTH_MAX, Books, NodeHealth, PaymentAccepted, PaymentState
 from gateway.signing import SIGNATURE_HEADER, SIGNATURE_RULE, Verifier
@@ -69,11 +69,7 @@ def create_node_app(api: NodeApi) -> FastAPI:
     app = FastAPI(title=f"Switchyard participant {api.node.bin} ({api.node.name})", version="1")
     problems.install(app)
     problems.publish(app, limits.OPEN_PATHS, bodies=[CreditTransfer, VerificationRequest, StatusReport])
-    metrics = NodeMetrics(BooksCollector(api.node))
-    app.add_route("/metrics", metrics.endpoint, include_in_schema=False)
-    app.add_middleware(limits.KeyFirst, missing=_carries_credentials(api), open_paths=limits.OPEN_PATHS)
-    app.add_middleware(limits.BodyLimit, limit_for=_body_limit)
-    app.add_middleware(RequestObserver, metrics=metrics)  # added last, so outermost: it sees every refusal
+    limits.install(app, _carries_credentials(api), _body_limit, NodeMetrics(BooksCollector(api.node)))
 
     @app.get("/health", tags=["operations"], response_model=NodeHealth)
     def health() -> dict[str, str]:

@@ -49,7 +49,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.types import Scope
 
 from gateway import limits, payer_node_problems, problems
-from gateway.observe import NodeMetrics, RequestObserver
+from gateway.observe import NodeMetrics
 from gateway.payer_node_schemas import (
     BODIES,
     LINE_KEY,
@@ -139,11 +139,7 @@ def create_payer_node_app(api: PayerNodeApi) -> FastAPI:
     app.state.payer_node_api = api  # for the doors' dependencies
     payer_node_problems.install(app)
     problems.publish(app, limits.OPEN_PATHS, bodies=BODIES)
-    metrics = NodeMetrics(_PayerReadings(api.node))
-    app.add_route("/metrics", metrics.endpoint, include_in_schema=False)
-    app.add_middleware(limits.KeyFirst, missing=_carries_a_key(api), open_paths=limits.OPEN_PATHS)
-    app.add_middleware(limits.BodyLimit, limit_for=_body_limit)
-    app.add_middleware(RequestObserver, metrics=metrics)  # added last, so outermost: it sees every refusal
+    limits.install(app, _carries_a_key(api), _body_limit, NodeMetrics(_PayerReadings(api.node)))
 
     @app.get("/health", tags=["operations"], response_model=PayerHealth)
     def health() -> PayerHealth:

@@ -21,7 +21,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from gateway import limits, problems, xml_wire
 from gateway.cache import TtlCache
 from gateway.dispatch import HttpDispatcher, Peer, unobserved
-from gateway.observe import AliasLookupOutcome, RequestObserver, SwitchMetrics
+from gateway.observe import AliasLookupOutcome, SwitchMetrics
 from gateway.payer_api import DISBURSEMENTS_PATH, payer_router
 from gateway.ratelimit import AliasLookupLimiter
 from gateway.runtime import Matcher, NodeRuntime, matcher_for, wall_clock_ms
@@ -176,11 +176,7 @@ def create_switch_app(api: SwitchApi) -> FastAPI:
     app.state.api = api
     app.add_middleware(TransferFastPath, api=api)
     app.add_middleware(SwitchXmlWire, api=api)
-    app.add_middleware(limits.KeyFirst, missing=_holds_a_key(api), open_paths=limits.OPEN_PATHS)
-    app.add_middleware(limits.BodyLimit, limit_for=_body_limit)
-    if api.metrics is not None:
-        app.add_middleware(RequestObserver, metrics=api.metrics)
-        app.add_route("/metrics", api.metrics.endpoint, include_in_schema=False)
+    limits.install(app, _holds_a_key(api), _body_limit, api.metrics)
 
     @app.get("/health", tags=["operations"], response_model=Health)
     def health() -> dict[str, str]:

@@ -19,8 +19,9 @@ import httpx
 import psutil
 
 from network import processes
+from network.participants import DEFAULT_PARTICIPANTS
 
-SERVE_PORTS = 10  # the switch, the eight simulated participants and the payer node (gateway.serve)
+SERVE_PORTS = 1 + len(DEFAULT_PARTICIPANTS) + 1  # the switch, each simulated participant, the payer node
 START_TIMEOUT_S = 60
 STOP_TIMEOUT_S = 20
 
